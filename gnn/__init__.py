@@ -1,0 +1,1 @@
+"""The shared message-passing core: layers (`gnn.conv`) and models (`gnn.models`)."""

@@ -1,0 +1,4 @@
+from gnn.conv.graph_non_local import GraphNonLocal
+from gnn.conv.sem_graph_conv import SemGraphConv
+
+__all__ = ["SemGraphConv", "GraphNonLocal"]
