@@ -16,9 +16,11 @@ class DenseSemGraphConv(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, template_edge_index: Tensor,
                  num_joints: int, channelwise: bool = False):
         super().__init__()
-        E = template_edge_index.size(1)
+        E = template_edge_index.size(1)  # directed bones, no self-loops
+        width = out_channels if channelwise else 1
         self.weight = nn.Parameter(torch.empty(2, in_channels, out_channels))
-        self.e = nn.Parameter(torch.ones(E, out_channels if channelwise else 1))
+        self.e_self = nn.Parameter(torch.ones(num_joints, width))
+        self.e_edge = nn.Parameter(torch.ones(E, width))
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self.register_buffer("src", template_edge_index[0].clone(), persistent=False)
         self.register_buffer("dst", template_edge_index[1].clone(), persistent=False)
@@ -28,10 +30,12 @@ class DenseSemGraphConv(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         h0 = torch.matmul(x, self.weight[0])  # (B, J, C)
         h1 = torch.matmul(x, self.weight[1])  # (B, J, C)
-        J, C = self.eye.size(0), self.e.size(1)
-        logits = self.e.new_full((C, J, J), -9e15)
-        logits = logits.index_put((torch.arange(C, device=x.device)[:, None], self.dst[None], self.src[None]),
-                                  self.e.t())  # (C, J, J), row i = target
+        J, C = self.eye.size(0), self.e_edge.size(1)
+        ch = torch.arange(C, device=x.device)[:, None]
+        diag = torch.arange(J, device=x.device)[None]
+        logits = self.e_edge.new_full((C, J, J), -9e15)
+        logits = logits.index_put((ch, self.dst[None], self.src[None]), self.e_edge.t())  # row i = target
+        logits = logits.index_put((ch, diag, diag), self.e_self.t())  # (C, J, J)
         adj = torch.softmax(logits, dim=2)  # normalised over each joint's neighbours
         M = self.eye
         if C == 1:
@@ -114,7 +118,7 @@ class DenseSemGCN(nn.Module):
         C = hidden_channels
         if conv == "gcn":
             adj = torch.zeros(num_joints, num_joints)
-            adj[template_edge_index[1], template_edge_index[0]] = 1.0
+            adj[template_edge_index[1], template_edge_index[0]] = 1.0  # DenseGCNConv adds I
 
             def make_conv(i, o):
                 return _DenseGCN(i, o, adj)

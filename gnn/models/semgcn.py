@@ -14,14 +14,17 @@ class _GCNConv(GCNConv):
     """PyG's `GCNConv` (fixed symmetric-normalised adjacency with self-loops) taking the same
     arguments as `SemGraphConv`; the edge types are not used."""
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Optional[Tensor] = None,
+                joint: Optional[Tensor] = None) -> Tensor:
         return super().forward(x, edge_index)
 
 
-def _make_conv(kind: str, in_channels: int, out_channels: int, num_edge_types: int) -> nn.Module:
+def _make_conv(kind: str, in_channels: int, out_channels: int, num_joints: int,
+               num_edge_types: int) -> nn.Module:
     if kind == "gcn":
         return _GCNConv(in_channels, out_channels)
-    return SemGraphConv(in_channels, out_channels, num_edge_types, channelwise=kind == "sem-ch")
+    return SemGraphConv(in_channels, out_channels, num_joints, num_edge_types,
+                        channelwise=kind == "sem-ch")
 
 
 class _ConvBNReLU(nn.Module):
@@ -33,19 +36,20 @@ class _ConvBNReLU(nn.Module):
         self.bn = nn.BatchNorm1d(channels)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
-        x = torch.relu(self.bn(self.conv(x, edge_index, edge_type)))
+    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor) -> Tensor:
+        x = torch.relu(self.bn(self.conv(x, edge_index, edge_type, joint)))
         return self.dropout(x) if self.dropout is not None else x
 
 
 class _ResBlock(nn.Module):
-    def __init__(self, kind: str, channels: int, num_edge_types: int, dropout: float):
+    def __init__(self, make_conv, channels: int, dropout: float):
         super().__init__()
-        self.layer1 = _ConvBNReLU(_make_conv(kind, channels, channels, num_edge_types), channels, dropout)
-        self.layer2 = _ConvBNReLU(_make_conv(kind, channels, channels, num_edge_types), channels, dropout)
+        self.layer1 = _ConvBNReLU(make_conv(channels, channels), channels, dropout)
+        self.layer2 = _ConvBNReLU(make_conv(channels, channels), channels, dropout)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor) -> Tensor:
-        return x + self.layer2(self.layer1(x, edge_index, edge_type), edge_index, edge_type)
+    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor) -> Tensor:
+        h = self.layer1(x, edge_index, edge_type, joint)
+        return x + self.layer2(h, edge_index, edge_type, joint)
 
 
 class SemGCN(nn.Module):
@@ -55,7 +59,7 @@ class SemGCN(nn.Module):
 
     Args:
         num_joints (int): J, joints per skeleton.
-        num_edge_types (int): Edges of the skeleton template, self-loops included.
+        num_edge_types (int): Directed edges of the skeleton template, self-loops excluded.
         hidden_channels (int, optional): C. (default: 128)
         num_blocks (int, optional): Residual blocks. (default: 4)
         in_channels (int, optional): (default: 2)
@@ -69,7 +73,7 @@ class SemGCN(nn.Module):
     For 16 joints, C = 128, 4 blocks: 267,343 parameters, 434,703 with non-local blocks.
 
     Shapes:
-        - **input:** x (N, 2), edge_index (2, E) with self-loops, edge_type (E,), joint (N,),
+        - **input:** x (N, 2), edge_index (2, E) without self-loops, edge_type (E,), joint (N,),
           batch (N,), with N = B * J
         - **output:** (N, 3)
     """
@@ -82,21 +86,25 @@ class SemGCN(nn.Module):
         if conv not in CONV_KINDS:
             raise ValueError(f"conv must be one of {CONV_KINDS}, not {conv!r}")
         C = hidden_channels
-        self.input = _ConvBNReLU(_make_conv(conv, in_channels, C, num_edge_types), C, dropout)
-        self.blocks = nn.ModuleList(_ResBlock(conv, C, num_edge_types, dropout) for _ in range(num_blocks))
+
+        def make_conv(i: int, o: int) -> nn.Module:
+            return _make_conv(conv, i, o, num_joints, num_edge_types)
+
+        self.input = _ConvBNReLU(make_conv(in_channels, C), C, dropout)
+        self.blocks = nn.ModuleList(_ResBlock(make_conv, C, dropout) for _ in range(num_blocks))
         if joint_groups is not None:
             self.non_local = nn.ModuleList(GraphNonLocal(C, joint_groups) for _ in range(num_blocks + 1))
         else:
             self.non_local = None
-        self.output = _make_conv(conv, C, out_channels, num_edge_types)
+        self.output = make_conv(C, out_channels)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor,
                 batch: Tensor) -> Tensor:
-        x = self.input(x, edge_index, edge_type)
+        x = self.input(x, edge_index, edge_type, joint)
         if self.non_local is not None:
             x = self.non_local[0](x, joint, batch)
         for i, block in enumerate(self.blocks):
-            x = block(x, edge_index, edge_type)
+            x = block(x, edge_index, edge_type, joint)
             if self.non_local is not None:
                 x = self.non_local[i + 1](x, joint, batch)
-        return self.output(x, edge_index, edge_type)
+        return self.output(x, edge_index, edge_type, joint)

@@ -1,0 +1,1 @@
+"""Task code as plain functions: losses, metrics, decoding, train/eval steps."""

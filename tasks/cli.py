@@ -1,0 +1,72 @@
+"""What the thin CLIs share: one-line argument errors, exit code 2 for bad input, devices."""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+import warnings
+
+import torch
+
+from datasets.errors import InputError
+
+EXIT_BAD_INPUT = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage dump) and exit code 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"error: {self.prog}: {message}\n")
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    return f"warning: {message}\n"
+
+
+def run_cli(main, argv=None) -> int:
+    """Run `main(argv)`; bad input (`InputError`) -> one line on stderr, exit 2.
+    `--debug` anywhere on the command line shows the traceback instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
+    warnings.formatwarning = _one_line_warning
+    try:
+        main(argv)
+    except InputError as e:
+        if debug:
+            traceback.print_exc()
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        sys.stderr.write(f"error: {first}\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130
+    return 0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def parse_actions(text):
+    if text is None:
+        return None
+    actions = tuple(a.strip() for a in text.split(",") if a.strip())
+    if not actions:
+        raise InputError(f"--actions {text!r}: no action names")
+    return actions
+
+
+def build_config(cls, **kwargs):
+    """A task config from CLI values; its validation errors become `InputError`s."""
+    try:
+        return cls(**kwargs)
+    except ValueError as e:
+        raise InputError(str(e)) from None

@@ -1,0 +1,252 @@
+"""3D pose lifting (SemGCN): configuration, models, loss, metrics, train and eval steps.
+
+Units: 3D targets in metres (camera frame, root-relative); metrics in millimetres.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from datasets.errors import InputError
+from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m
+from datasets.skeleton import Skeleton
+from datasets.synthetic_h36m import synthetic_h36m_dir
+from gnn.models import MODEL_CLASSES
+
+MODEL_NAMES = ("semgcn", "semgcn-nonlocal", "semgcn-ch", "gcn", "linear")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class LiftingModelConfig:
+    name: str = "semgcn"
+    hidden: int = 128
+    blocks: int = 4
+    dropout: Optional[float] = None  # None: 0 for the graph models (SemGCN), 0.5 for linear
+
+    def __post_init__(self):
+        if self.name not in MODEL_NAMES:
+            raise ValueError(f"--model {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
+        if self.hidden < 1 or self.blocks < 0:
+            raise ValueError(f"--hidden {self.hidden} / --blocks {self.blocks}: must be positive")
+        if self.dropout is not None and not 0 <= self.dropout < 1:
+            raise ValueError(f"--dropout {self.dropout}: must be in [0, 1)")
+
+    @property
+    def effective_dropout(self) -> float:
+        if self.dropout is not None:
+            return self.dropout
+        return 0.5 if self.name == "linear" else 0.0
+
+
+@dataclass(frozen=True)
+class LiftingConfig:
+    """Everything a lifting run depends on. Defaults are SemGCN's training settings."""
+
+    model: LiftingModelConfig = field(default_factory=LiftingModelConfig)
+    data: Optional[str] = None  # folder with the standard .npz files; None: built-in synthetic
+    keypoints: str = "gt"
+    joints: int = 16
+    epochs: int = 50
+    batch_size: int = 64
+    lr: float = 1e-3
+    lr_decay: float = 0.96
+    lr_decay_steps: int = 100_000
+    max_grad_norm: float = 1.0
+    downsample: int = 1
+    actions: Optional[tuple[str, ...]] = None
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/lifting"
+    eval_batch_size: int = 1024
+
+    def __post_init__(self):
+        if self.joints not in (16, 17):
+            raise ValueError(f"--joints {self.joints}: must be 16 or 17")
+        if self.model.name == "semgcn-nonlocal" and self.joints != 16:
+            raise ValueError("--model semgcn-nonlocal: needs --joints 16 (SemGCN's joint groups)")
+        for name in ("epochs", "batch_size", "downsample", "eval_batch_size", "lr_decay_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
+        if not self.lr > 0:
+            raise ValueError(f"--lr {self.lr}: must be positive")
+        if self.device not in DEVICES:
+            raise ValueError(f"--device {self.device}: expected one of {', '.join(DEVICES)}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["actions"] = list(self.actions) if self.actions else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LiftingConfig":
+        d = dict(d)
+        d["model"] = LiftingModelConfig(**d["model"])
+        d["actions"] = tuple(d["actions"]) if d.get("actions") else None
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+SYNTHETIC_CACHE = ".cache"
+
+
+def data_folder(data: Optional[str], keypoints: str):
+    """The folder of the standard .npz files: `data`, or the built-in synthetic set."""
+    if data is not None:
+        return data
+    if keypoints != "gt":
+        raise InputError(f"--keypoints {keypoints}: the built-in synthetic data has only gt "
+                         f"keypoints; pass --data DIR with your Human3.6M files")
+    return synthetic_h36m_dir(SYNTHETIC_CACHE)
+
+
+def load_lifting_split(cfg: LiftingConfig, train: bool) -> PoseSet:
+    return load_h36m(data_folder(cfg.data, cfg.keypoints), cfg.keypoints, cfg.joints,
+                     TRAIN_SUBJECTS if train else TEST_SUBJECTS, cfg.actions, cfg.downsample)
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+
+def model_spec(cfg: LiftingModelConfig, skeleton: Skeleton) -> dict:
+    """A model's class name and constructor arguments (plain values, stored in checkpoints)."""
+    J = skeleton.num_joints
+    if cfg.name == "linear":
+        return {"class": "LinearLifter",
+                "kwargs": {"num_joints": J, "dropout": cfg.effective_dropout}}
+    kwargs = {"num_joints": J, "num_edge_types": skeleton.edge_index().size(1),
+              "hidden_channels": cfg.hidden, "num_blocks": cfg.blocks,
+              "dropout": cfg.effective_dropout,
+              "conv": {"semgcn": "sem", "semgcn-nonlocal": "sem", "semgcn-ch": "sem-ch",
+                       "gcn": "gcn"}[cfg.name]}
+    if cfg.name == "semgcn-nonlocal":
+        kwargs["joint_groups"] = [list(g) for g in skeleton.joint_groups]
+    return {"class": "SemGCN", "kwargs": kwargs}
+
+
+def model_from_spec(spec: dict) -> nn.Module:
+    return MODEL_CLASSES[spec["class"]](**spec["kwargs"])
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def predict(model: nn.Module, batch) -> Tensor:
+    """A batch of pose graphs -> (N, 3) predicted joints."""
+    return model(batch.x, batch.edge_index, batch.edge_type, batch.joint, batch.batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loss and metrics
+
+def lifting_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """Mean squared error over joints and coordinates (SemGCN's loss)."""
+    return torch.nn.functional.mse_loss(pred, target)
+
+
+def mpjpe(pred: Tensor, target: Tensor) -> Tensor:
+    """Protocol 1: mean per-joint position error of each pose, after re-centring both poses on
+    their root joint (joint 0). (B, J, 3), (B, J, 3) -> (B,), in the input's units."""
+    assert pred.shape == target.shape and pred.dim() == 3 and pred.size(-1) == 3, (pred.shape, target.shape)
+    pred = pred - pred[:, :1]
+    target = target - target[:, :1]
+    return torch.linalg.norm(pred - target, dim=-1).mean(dim=-1)
+
+
+def p_mpjpe(pred: Tensor, target: Tensor) -> Tensor:
+    """Protocol 2: MPJPE after aligning each prediction to its target with the best similarity
+    transform (rotation, uniform scale, translation; reflections excluded).
+    (B, J, 3), (B, J, 3) -> (B,)."""
+    assert pred.shape == target.shape and pred.dim() == 3 and pred.size(-1) == 3, (pred.shape, target.shape)
+    P = pred.double() - pred.double().mean(dim=1, keepdim=True)  # (B, J, 3)
+    T = target.double() - target.double().mean(dim=1, keepdim=True)
+    U, S, Vh = torch.linalg.svd(P.transpose(1, 2) @ T)  # P^T T = U diag(S) Vh
+    d = torch.sign(torch.linalg.det(U @ Vh))  # -1 where the best orthogonal map is a reflection
+    D = torch.ones_like(S)
+    D[:, -1] = d
+    R = U @ (D.unsqueeze(-1) * Vh)  # (B, 3, 3), aligned = P @ R
+    scale = (S * D).sum(-1) / (P ** 2).sum(dim=(1, 2)).clamp_min(1e-12)  # (B,)
+    aligned = scale[:, None, None] * (P @ R)
+    return torch.linalg.norm(aligned - T, dim=-1).mean(dim=-1).to(pred.dtype)
+
+
+def action_wise(errors: Tensor, action: Tensor, action_names: list[str]) -> tuple[float, dict]:
+    """Mean error per action, then the mean over actions (SemGCN's protocol).
+    errors (P,), action (P,) ids into `action_names` -> (average, {name: mean})."""
+    assert errors.shape == action.shape
+    per = {}
+    for i, name in enumerate(action_names):
+        mask = action == i
+        if mask.any():
+            per[name] = float(errors[mask].mean())
+    return sum(per.values()) / max(len(per), 1), per
+
+
+# ---------------------------------------------------------------------------------------------
+# Train and eval steps
+
+def make_scheduler(optimizer, decay: float, decay_steps: int):
+    """SemGCN's schedule: lr = lr0 * decay ** floor(step / decay_steps), stepped per batch."""
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: decay ** (step // decay_steps))
+
+
+def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int,
+                max_grad_norm: float, generator: torch.Generator, device="cpu",
+                progress: bool = True, desc: str = "train") -> dict:
+    """One pass over the shuffled training poses. -> {loss, seconds, poses_per_s}."""
+    model.train()
+    start = time.perf_counter()
+    total, count = torch.zeros((), device=device), 0
+    bar = tqdm(batcher.iterate(batch_size, shuffle=True, generator=generator, device=device),
+               total=batcher.num_batches(batch_size), desc=desc, leave=False, disable=not progress,
+               mininterval=0.5)
+    for batch in bar:
+        pred = predict(model, batch)
+        loss = lifting_loss(pred, batch.y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        total += loss.detach() * batch.num_graphs
+        count += batch.num_graphs
+    seconds = time.perf_counter() - start
+    return {"loss": float(total) / max(count, 1), "seconds": seconds,
+            "poses_per_s": count / seconds if seconds > 0 else float("inf")}
+
+
+@torch.no_grad()
+def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
+                progress: bool = False) -> Tensor:
+    """(P, J, 3) predictions for every pose of `batcher`, in order."""
+    model.eval()
+    J = batcher.skeleton.num_joints
+    outs = [predict(model, batch).view(-1, J, 3).cpu()  # (B, J, 3)
+            for batch in tqdm(batcher.iterate(batch_size, device=device), desc="eval",
+                              total=batcher.num_batches(batch_size), leave=False,
+                              disable=not progress)]
+    return torch.cat(outs)
+
+
+def evaluate_lifting(model: nn.Module, batcher, action_names: list[str], batch_size: int = 1024,
+                     device="cpu", progress: bool = False) -> dict:
+    """-> {MPJPE, P-MPJPE (mm, action-wise averages), per_action: {name: {MPJPE, P-MPJPE}}}."""
+    pred = predict_all(model, batcher, batch_size, device, progress)
+    target = batcher.y3d
+    action = batcher.scalars["action"]
+    e1 = mpjpe(pred, target) * 1000.0
+    e2 = p_mpjpe(pred, target) * 1000.0
+    m1, per1 = action_wise(e1, action, action_names)
+    m2, per2 = action_wise(e2, action, action_names)
+    return {"MPJPE": m1, "P-MPJPE": m2,
+            "per_action": {a: {"MPJPE": per1[a], "P-MPJPE": per2[a]} for a in per1},
+            "num_poses": int(pred.size(0))}

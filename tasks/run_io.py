@@ -1,0 +1,94 @@
+"""Run outputs shared by every task: atomic writes, `metrics.jsonl`, self-describing checkpoints.
+
+Nothing is written in place: each file is written to a temporary file in the same folder and
+renamed over the target, so a killed run never leaves a half-written file.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from datasets.errors import InputError
+
+CHECKPOINT_FORMAT = 1
+
+
+def atomic_write(path, write: Callable[[Any], None], mode: str = "wb") -> Path:
+    """Call `write(f)` on a temporary file beside `path`, then rename it to `path`."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def write_json(path, obj) -> Path:
+    return atomic_write(path, lambda f: json.dump(obj, f, indent=2), mode="w")
+
+
+def append_jsonl(path, record: dict) -> Path:
+    """Append one JSON line; the whole file is rewritten atomically."""
+    path = Path(path)
+    old = path.read_text() if path.exists() else ""
+    return atomic_write(path, lambda f: f.write(old + json.dumps(record) + "\n"), mode="w")
+
+
+def read_jsonl(path) -> list[dict]:
+    path = Path(path)
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def prepare_out_dir(out) -> Path:
+    """Create the output folder; a clear error if it is a file or cannot be written."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out}: is a file, expected a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"--out {out}: cannot create folder ({e.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise InputError(f"--out {out}: folder is not writable")
+    return out
+
+
+def save_checkpoint(path, checkpoint: dict) -> Path:
+    """Write a checkpoint dict (tensors and plain Python values) atomically."""
+    checkpoint = dict(checkpoint, format=CHECKPOINT_FORMAT)
+    buf = io.BytesIO()
+    torch.save(checkpoint, buf)
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def load_checkpoint(path, task: str) -> dict:
+    """Read a checkpoint written by `save_checkpoint` for `task`, with one-line errors."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for corrupt files
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{path}: not a readable checkpoint ({msg[:120]})") from None
+    if not isinstance(ckpt, dict) or "format" not in ckpt or "task" not in ckpt:
+        raise InputError(f"{path}: not a PoseGraph checkpoint")
+    if ckpt["task"] != task:
+        raise InputError(f"{path}: is a {ckpt['task']} checkpoint, expected {task}")
+    for key in ("model", "state_dict", "config"):
+        if key not in ckpt:
+            raise InputError(f"{path}: checkpoint has no '{key}'")
+    return ckpt

@@ -1,0 +1,134 @@
+"""Train a model: `python train.py lifting [options]` (see README.md)."""
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import torch
+
+from datasets.errors import InputError
+from datasets.skeleton import h36m_skeleton
+from datasets.pose_graph import SkeletonBatcher
+from tasks import lifting
+from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
+from tasks.plots import plot_loss_curve
+from tasks.run_io import (append_jsonl, load_checkpoint, prepare_out_dir, read_jsonl,
+                          save_checkpoint)
+
+
+def _defaults(cls) -> dict:
+    return {f.name: f.default for f in fields(cls) if f.default is not f.default_factory}
+
+
+def add_lifting_args(p):
+    d, m = _defaults(lifting.LiftingConfig), _defaults(lifting.LiftingModelConfig)
+    p.add_argument("--data", help="folder with data_3d_h36m.npz and data_2d_h36m_<kp>.npz "
+                   "(default: built-in synthetic data)")
+    p.add_argument("--keypoints", default=d["keypoints"],
+                   help="gt | cpn_ft_h36m_dbb | sh_ft_h36m | path.npz (default: gt)")
+    p.add_argument("--joints", type=int, default=d["joints"], help="16 (SemGCN) or 17")
+    p.add_argument("--model", default=m["name"], help=", ".join(lifting.MODEL_NAMES))
+    p.add_argument("--hidden", type=int, default=m["hidden"])
+    p.add_argument("--blocks", type=int, default=m["blocks"])
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--dropout", type=float, default=None,
+                   help="default 0 for graph models, 0.5 for linear")
+    p.add_argument("--downsample", type=int, default=d["downsample"])
+    p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating")
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--device", default=d["device"], help="auto | cpu | cuda")
+    p.add_argument("--out", default=d["out"])
+    p.add_argument("--resume", default=None, help="checkpoint to continue from (last.pt)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def lifting_config_from_args(a) -> lifting.LiftingConfig:
+    model = build_config(lifting.LiftingModelConfig, name=a.model, hidden=a.hidden,
+                         blocks=a.blocks, dropout=a.dropout)
+    return build_config(lifting.LiftingConfig, model=model, data=a.data, keypoints=a.keypoints,
+                        joints=a.joints, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+                        downsample=a.downsample, actions=parse_actions(a.actions), seed=a.seed,
+                        device=a.device, out=a.out)
+
+
+def train_lifting(a):
+    cfg = lifting_config_from_args(a)
+    device = resolve_device(cfg.device)
+    out = prepare_out_dir(cfg.out)
+    torch.manual_seed(cfg.seed)
+    skeleton = h36m_skeleton(cfg.joints)
+    train_set = lifting.load_lifting_split(cfg, train=True)
+    test_set = lifting.load_lifting_split(cfg, train=False)
+    train_batcher = SkeletonBatcher.from_poses(train_set, skeleton)
+    test_batcher = SkeletonBatcher.from_poses(test_set, skeleton)
+
+    spec = lifting.model_spec(cfg.model, skeleton)
+    model = lifting.model_from_spec(spec).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    scheduler = lifting.make_scheduler(optimizer, cfg.lr_decay, cfg.lr_decay_steps)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    start_epoch, best = 1, float("inf")
+    if a.resume:
+        ckpt = load_checkpoint(a.resume, "lifting")
+        if ckpt["model"] != spec:
+            raise InputError(f"{a.resume}: is a checkpoint of {ckpt['model']['class']} "
+                             f"{ckpt['config']['model']['name']}, not of --model {cfg.model.name} "
+                             f"with these settings")
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        generator.set_state(ckpt["rng"]["shuffle"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        start_epoch, best = ckpt["epoch"] + 1, ckpt["best_metric"]
+    metrics_path = out / "metrics.jsonl"
+    if start_epoch == 1 and metrics_path.exists():
+        metrics_path.unlink()  # a fresh run starts a fresh log
+
+    print(f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
+          f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
+          f"device {device}, data {cfg.data or 'built-in synthetic'}")
+    progress = not a.no_progress and sys.stderr.isatty()
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        stats = lifting.train_epoch(model, train_batcher, optimizer, scheduler, cfg.batch_size,
+                                    cfg.max_grad_norm, generator, device, progress,
+                                    desc=f"epoch {epoch}/{cfg.epochs}")
+        ev = lifting.evaluate_lifting(model, test_batcher, test_set.actions, cfg.eval_batch_size,
+                                      device)
+        record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "loss": stats["loss"],
+                  "MPJPE": ev["MPJPE"], "P-MPJPE": ev["P-MPJPE"], "seconds": stats["seconds"],
+                  "train_poses_per_s": stats["poses_per_s"]}
+        append_jsonl(metrics_path, record)
+        print(f"epoch {epoch:3d}  lr {record['lr']:.2e}  loss {stats['loss']:.6f}  "
+              f"MPJPE {ev['MPJPE']:7.2f} mm  P-MPJPE {ev['P-MPJPE']:7.2f} mm  "
+              f"{stats['seconds']:6.1f} s  {stats['poses_per_s']:8.0f} poses/s", flush=True)
+        improved = ev["MPJPE"] < best
+        best = min(best, ev["MPJPE"])
+        ckpt = {"task": "lifting", "model": spec, "skeleton": skeleton.name,
+                "normalization": {"input_2d": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
+                                  "target_3d": "camera frame, root-relative, metres"},
+                "config": cfg.to_dict(), "state_dict": model.state_dict(),
+                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "epoch": epoch, "best_metric": best, "metric_name": "MPJPE",
+                "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
+        save_checkpoint(out / "last.pt", ckpt)
+        if improved:
+            save_checkpoint(out / "best.pt", ckpt)
+        plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric="MPJPE")
+    print(f"best MPJPE {best:.2f} mm; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
+          f"{metrics_path}, {out / 'loss_curve.png'}")
+
+
+def main(argv):
+    parser = ArgumentParser(prog="train.py", description="Train a PoseGraph model.")
+    sub = parser.add_subparsers(dest="task", required=True)
+    add_lifting_args(sub.add_parser("lifting", help="2D -> 3D pose lifting (SemGCN)"))
+    a = parser.parse_args(argv)
+    if a.task == "lifting":
+        train_lifting(a)
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
