@@ -22,7 +22,7 @@ SUBJECTS = ("S1", "S5", "S6", "S7", "S8", "S9", "S11")
 ACTIONS = ("Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo", "Posing",
            "Purchases", "Sitting", "SittingDown", "Smoking", "Waiting", "WalkDog", "Walking",
            "WalkTogether")
-FPS = 50.0
+FPS = 10.0  # frames per second of the synthetic sequences (Human3.6M records at 50)
 
 # Bone lengths in metres (child joint of H36M-17 -> length of the bone to its parent).
 BONE_LENGTH = np.array([0.0, 0.132, 0.442, 0.454, 0.132, 0.442, 0.454, 0.233, 0.257, 0.121,
@@ -167,7 +167,7 @@ def sequence(action: str, num_frames: int, bones: np.ndarray, rng: np.random.Gen
     return pos
 
 
-def generate(seed: int = 0, frames: int = 100, subjects=SUBJECTS, actions=ACTIONS):
+def generate(seed: int = 0, frames: int = 40, subjects=SUBJECTS, actions=ACTIONS):
     """-> (positions_3d, positions_2d) dictionaries in the standard layout."""
     rng = np.random.default_rng(seed)
     cams = h36m_cameras()
@@ -199,7 +199,7 @@ def _save_npz_atomic(path: Path, **arrays):
             os.remove(tmp)
 
 
-def synthetic_h36m_dir(cache_root=".cache", seed: int = 0, frames: int = 100) -> Path:
+def synthetic_h36m_dir(cache_root=".cache", seed: int = 0, frames: int = 40) -> Path:
     """Write (once) and return a folder with `data_3d_h36m.npz` and `data_2d_h36m_gt.npz`."""
     folder = Path(cache_root) / f"synthetic_h36m_v{GENERATOR_VERSION}_seed{seed}_f{frames}"
     f3, f2 = folder / "data_3d_h36m.npz", folder / "data_2d_h36m_gt.npz"

@@ -1,0 +1,32 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_file(*parts) -> Path:
+    """A file of ../shared, or skip the test with the reason."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared holds development data; a fresh clone has none)")
+    return path
+
+
+def batch_of(skeleton, B: int):
+    """edge_index, edge_type, joint, batch of B copies of a skeleton, built by hand."""
+    ei = skeleton.edge_index()
+    J, E = skeleton.num_joints, ei.size(1)
+    edge_index = torch.cat([ei + J * b for b in range(B)], dim=1)
+    return (edge_index, torch.arange(E).repeat(B), torch.arange(J).repeat(B),
+            torch.arange(B).repeat_interleave(J))
+
+
+@pytest.fixture(scope="session")
+def tiny_h36m(tmp_path_factory):
+    """A small synthetic Human3.6M folder in the standard layout (8 frames per sequence)."""
+    from datasets.synthetic_h36m import synthetic_h36m_dir
+    return synthetic_h36m_dir(tmp_path_factory.mktemp("h36m"), seed=3, frames=8)
