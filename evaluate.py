@@ -21,7 +21,7 @@ def add_lifting_args(p):
                    "checkpoint's, else the built-in synthetic data)")
     p.add_argument("--keypoints", default=None, help="default: the checkpoint's")
     p.add_argument("--downsample", type=int, default=None, help="default: the checkpoint's")
-    p.add_argument("--actions", default=None, help="comma-separated (default: all)")
+    p.add_argument("--actions", default=None, help="comma-separated (default: the checkpoint's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--out", default=None, help="default: <checkpoint folder>/eval")
@@ -48,7 +48,7 @@ def evaluate_lifting_cli(a):
         "data": a.data if a.data is not None else saved.data,
         "keypoints": a.keypoints or saved.keypoints,
         "downsample": a.downsample or saved.downsample,
-        "actions": parse_actions(a.actions), "device": a.device,
+        "actions": parse_actions(a.actions) or saved.actions, "device": a.device,
         "eval_batch_size": a.batch_size})
     device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / "eval")

@@ -12,6 +12,7 @@ Files in a data folder:
 """
 from __future__ import annotations
 
+import pickle
 import re
 import warnings
 import zipfile
@@ -77,6 +78,9 @@ def read_npz_dict(path: Path, key: str) -> tuple[dict, Optional[dict]]:
         raise InputError(f"{path}: file not found")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, expected a .npz file")
+    if not zipfile.is_zipfile(path):  # np.load would try to unpickle anything else
+        size = path.stat().st_size
+        raise InputError(f"{name}: not a readable .npz file ({'empty' if size == 0 else 'not a zip archive'})")
     try:
         with np.load(path, allow_pickle=True) as npz:
             if key not in npz.files:
@@ -85,7 +89,7 @@ def read_npz_dict(path: Path, key: str) -> tuple[dict, Optional[dict]]:
             meta = npz["metadata"] if "metadata" in npz.files else None
     except InputError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, pickle.UnpicklingError) as e:
         raise InputError(f"{name}: not a readable .npz file ({type(e).__name__}: {e})") from None
     try:
         value = value.item()

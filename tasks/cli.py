@@ -14,11 +14,10 @@ EXIT_BAD_INPUT = 2
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse with a one-line error (no usage dump) and exit code 2."""
+    """argparse whose errors are `InputError`s: one line (no usage dump), exit code 2."""
 
     def error(self, message):
-        sys.stderr.write(f"error: {self.prog}: {message}\n")
-        sys.exit(EXIT_BAD_INPUT)
+        raise InputError(f"{self.prog}: {message}")
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
