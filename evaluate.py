@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint: `python evaluate.py lifting --checkpoint CKPT [options]` (see README.md)."""
+"""Evaluate: `python evaluate.py lifting --checkpoint CKPT` or `python evaluate.py coco --gt GT
+--results RES` (see README.md)."""
 from __future__ import annotations
 
 import sys
@@ -6,10 +7,12 @@ from pathlib import Path
 
 import torch
 
+from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
 from datasets.errors import InputError
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import lifting
+from tasks.coco_eval import oks_ap
 from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
 from tasks.plots import plot_lifting_example
 from tasks.run_io import load_checkpoint, prepare_out_dir, write_json
@@ -82,13 +85,35 @@ def evaluate_lifting_cli(a):
     print("wrote " + ", ".join(str(p) for p in written))
 
 
+def add_coco_args(p):
+    p.add_argument("--gt", required=True, help="COCO-format person keypoint annotations (.json)")
+    p.add_argument("--results", required=True, help="COCO results format (.json list)")
+    p.add_argument("--dataset", default="coco", choices=sorted(DATASET_SKELETONS))
+    p.add_argument("--out", default=None, help="write DIR/eval.json")
+
+
+def evaluate_coco_cli(a):
+    gt = load_coco_gt(a.gt, a.dataset)
+    results = load_results(a.results, gt, a.dataset)
+    stats, summary = oks_ap(gt, results, a.dataset)
+    print(summary.rstrip())
+    if a.out:
+        out = prepare_out_dir(a.out)
+        write_json(out / "eval.json", {**stats, "gt": str(a.gt), "results": str(a.results),
+                                       "dataset": a.dataset, "num_results": len(results)})
+        print(f"wrote {out / 'eval.json'}")
+
+
 def main(argv):
     parser = ArgumentParser(prog="evaluate.py", description="Evaluate a PoseGraph checkpoint.")
     sub = parser.add_subparsers(dest="task", required=True)
     add_lifting_args(sub.add_parser("lifting", help="MPJPE / P-MPJPE of a lifting checkpoint"))
+    add_coco_args(sub.add_parser("coco", help="AP@OKS of any COCO-format keypoint results"))
     a = parser.parse_args(argv)
     if a.task == "lifting":
         evaluate_lifting_cli(a)
+    elif a.task == "coco":
+        evaluate_coco_cli(a)
 
 
 if __name__ == "__main__":

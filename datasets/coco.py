@@ -1,0 +1,126 @@
+"""COCO-format person keypoints: ground-truth files (COCO, CrowdPose) and results files, read
+and validated into pycocotools `COCO` objects."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+from pathlib import Path
+
+from pycocotools.coco import COCO
+
+from datasets.errors import InputError
+from datasets.skeleton import COCO17, CROWDPOSE14, Skeleton
+
+DATASET_SKELETONS = {"coco": COCO17, "crowdpose": CROWDPOSE14}
+CROWDPOSE_AREA_FACTOR = 0.53  # CrowdPose GT has no `area`: area = 0.53 * box width * height
+
+
+def read_json(path):
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a .json file")
+    try:
+        return json.loads(path.read_text())
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not a text file") from None
+    except json.JSONDecodeError as e:
+        raise InputError(f"{path.name}: not valid JSON (line {e.lineno} column {e.colno}: {e.msg})") from None
+
+
+def _check_keypoints(kps, K: int, where: str, name: str):
+    if not isinstance(kps, list) or len(kps) != 3 * K:
+        n = len(kps) if isinstance(kps, list) else type(kps).__name__
+        raise InputError(f"{name}: {where} has {n} keypoint values, expected {3 * K} "
+                         f"({K} keypoints x (x, y, v))")
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in kps):
+        raise InputError(f"{name}: {where} has non-numeric or non-finite keypoint values")
+
+
+def quiet_coco(dataset: dict) -> COCO:
+    """A pycocotools `COCO` from an in-memory dict, without its prints."""
+    coco = COCO()
+    coco.dataset = dataset
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco.createIndex()
+    return coco
+
+
+def load_coco_gt(path, dataset: str = "coco") -> COCO:
+    """A COCO / CrowdPose person-keypoint annotation file -> pycocotools `COCO`.
+
+    Checks the top-level fields, keypoint lengths against the dataset's skeleton and image ids;
+    CrowdPose annotations without `area` get area = 0.53 * bbox width * bbox height.
+    """
+    skeleton: Skeleton = DATASET_SKELETONS[dataset]
+    name = Path(path).name
+    d = read_json(path)
+    if not isinstance(d, dict):
+        raise InputError(f"{name}: expected a JSON object with images, annotations, categories")
+    for key in ("images", "annotations", "categories"):
+        if key not in d:
+            raise InputError(f"{name}: no '{key}' field (not a COCO annotation file)")
+        if not isinstance(d[key], list):
+            raise InputError(f"{name}: '{key}' is not a list")
+    image_ids = set()
+    for i, img in enumerate(d["images"]):
+        if not isinstance(img, dict) or "id" not in img:
+            raise InputError(f"{name}: images[{i}] has no 'id'")
+        image_ids.add(img["id"])
+    d = copy.copy(d)
+    d["annotations"] = anns = [dict(a) if isinstance(a, dict) else a for a in d["annotations"]]
+    for i, a in enumerate(anns):
+        where = f"annotations[{i}]"
+        if not isinstance(a, dict):
+            raise InputError(f"{name}: {where} is not an object")
+        for key in ("image_id", "keypoints", "bbox"):
+            if key not in a:
+                raise InputError(f"{name}: {where} has no '{key}'")
+        if a["image_id"] not in image_ids:
+            raise InputError(f"{name}: {where} refers to image {a['image_id']}, not in 'images'")
+        _check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
+        if not (isinstance(a["bbox"], list) and len(a["bbox"]) == 4):
+            raise InputError(f"{name}: {where} bbox is not [x, y, w, h]")
+        if "area" not in a:
+            if dataset != "crowdpose":
+                raise InputError(f"{name}: {where} has no 'area' (use --dataset crowdpose for "
+                                 f"CrowdPose files)")
+            a["area"] = CROWDPOSE_AREA_FACTOR * a["bbox"][2] * a["bbox"][3]
+        a.setdefault("iscrowd", 0)
+        a.setdefault("category_id", 1)
+        a.setdefault("num_keypoints", sum(1 for v in a["keypoints"][2::3] if v > 0))
+        a.setdefault("id", i + 1)
+    return quiet_coco(d)
+
+
+def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
+    """A COCO results file (list of {image_id, category_id, keypoints, score}) -> checked list."""
+    K = DATASET_SKELETONS[dataset].num_joints
+    name = Path(path).name
+    res = read_json(path)
+    if not isinstance(res, list):
+        raise InputError(f"{name}: expected a JSON list of results")
+    if not res:
+        raise InputError(f"{name}: no results (an empty list scores nothing)")
+    unknown = []
+    for i, r in enumerate(res):
+        where = f"result [{i}]"
+        if not isinstance(r, dict):
+            raise InputError(f"{name}: {where} is not an object")
+        for key in ("image_id", "keypoints", "score"):
+            if key not in r:
+                raise InputError(f"{name}: {where} has no '{key}'")
+        _check_keypoints(r["keypoints"], K, where, name)
+        if not isinstance(r["score"], (int, float)) or not math.isfinite(r["score"]):
+            raise InputError(f"{name}: {where} score is not a finite number")
+        if r["image_id"] not in gt.imgs:
+            unknown.append(r["image_id"])
+    if unknown:
+        shown = ", ".join(map(str, sorted(set(unknown), key=str)[:5]))
+        raise InputError(f"{name}: {len(unknown)} result(s) for image ids not in the ground "
+                         f"truth ({shown})")
+    return res

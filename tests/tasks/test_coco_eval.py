@@ -1,0 +1,137 @@
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+import evaluate
+from datasets.coco import load_coco_gt, load_results
+from datasets.errors import InputError
+from tasks.cli import run_cli
+from tasks.coco_eval import oks_ap
+from tests.conftest import shared_file
+
+
+def _pycocotools(gt_path, res_path):
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(gt_path))
+        E = COCOeval(gt, gt.loadRes(str(res_path)), "keypoints")
+        E.evaluate(), E.accumulate(), E.summarize()
+    return E.stats
+
+
+def test_equals_pycocotools_on_real_files(tmp_path, capsys):
+    gt_path = shared_file("data", "coco", "example_coco_val.json")
+    res_path = shared_file("data", "coco", "example_coco_preds.json")
+    gt = load_coco_gt(gt_path)
+    stats, summary = oks_ap(gt, load_results(res_path, gt))
+    ref = _pycocotools(gt_path, res_path)
+    assert [stats[k] for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")] == list(ref[:6])
+    assert round(stats["AP"], 3) == 0.861 and round(stats["AP50"], 3) == 0.993
+    assert round(stats["AP75"], 3) == 0.911 and "Average Precision" in summary
+    # The CLI writes the same numbers.
+    assert run_cli(evaluate.main, ["coco", "--gt", str(gt_path), "--results", str(res_path),
+                                   "--out", str(tmp_path)]) == 0
+    written = json.loads((tmp_path / "eval.json").read_text())
+    assert written["AP"] == ref[0] and written["AR"] == ref[5]
+    assert "0.861" in capsys.readouterr().out
+
+
+def _gt_as_results(d):
+    return [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+            for a in d["annotations"] if a["num_keypoints"] > 0 and not a["iscrowd"]]
+
+
+def test_ground_truth_as_results_scores_one(tmp_path):
+    gt_path = shared_file("data", "coco", "example_coco_val.json")
+    d = json.loads(gt_path.read_text())
+    (tmp_path / "res.json").write_text(json.dumps(_gt_as_results(d)))
+    gt = load_coco_gt(gt_path)
+    stats, _ = oks_ap(gt, load_results(tmp_path / "res.json", gt))
+    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
+
+
+COCO_TO_CROWDPOSE = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]  # then head, neck
+
+
+def _to_crowdpose(d):
+    """COCO annotations rewritten as CrowdPose (14 keypoints, no `area`)."""
+    out = json.loads(json.dumps(d))
+    for a in out["annotations"]:
+        k = np.array(a["keypoints"], dtype=float).reshape(17, 3)
+        head = k[0]
+        neck = (k[5] + k[6]) / 2 if k[5, 2] > 0 and k[6, 2] > 0 else np.zeros(3)
+        a["keypoints"] = np.concatenate([k[COCO_TO_CROWDPOSE], head[None], neck[None]]).ravel().tolist()
+        a["num_keypoints"] = int((np.array(a["keypoints"][2::3]) > 0).sum())
+        del a["area"]
+    return out
+
+
+def test_crowdpose_without_area(tmp_path):
+    d = _to_crowdpose(json.loads(shared_file("data", "coco", "example_coco_val.json").read_text()))
+    (tmp_path / "gt.json").write_text(json.dumps(d))
+    with pytest.raises(InputError, match=r"annotations\[0\] has 42 keypoint values, expected 51"):
+        load_coco_gt(tmp_path / "gt.json", "coco")
+    gt = load_coco_gt(tmp_path / "gt.json", "crowdpose")
+    a = gt.anns[d["annotations"][0]["id"]]
+    assert a["area"] == pytest.approx(0.53 * a["bbox"][2] * a["bbox"][3])
+    res = _gt_as_results(d)
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    stats, _ = oks_ap(gt, load_results(tmp_path / "res.json", gt, "crowdpose"), "crowdpose")
+    assert stats["AP"] == pytest.approx(1.0)
+    # Jittered results: the same as pycocotools run by hand with the areas and 14 sigmas.
+    rng = np.random.default_rng(0)
+    for r in res:
+        k = np.array(r["keypoints"], dtype=float).reshape(14, 3)
+        k[:, :2] += rng.normal(scale=4.0, size=(14, 2))
+        r["keypoints"] = k.ravel().tolist()
+    stats, _ = oks_ap(gt, res, "crowdpose")
+    for ann in d["annotations"]:
+        ann["area"] = 0.53 * ann["bbox"][2] * ann["bbox"][3]
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref_gt = COCO()
+        ref_gt.dataset = d
+        ref_gt.createIndex()
+        E = COCOeval(ref_gt, ref_gt.loadRes(json.loads(json.dumps(res))), "keypoints")
+        E.params.kpt_oks_sigmas = np.array([.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87,
+                                            .89, .89, .79, .79]) / 10.0
+        E.evaluate(), E.accumulate(), E.summarize()
+    assert 0.2 < stats["AP"] < 1.0 and stats["AP"] == pytest.approx(E.stats[0])
+
+
+def test_bad_annotation_and_result_files(tmp_path, capsys):
+    gt_path = shared_file("data", "coco", "example_coco_val.json")
+    d = json.loads(gt_path.read_text())
+    gt = load_coco_gt(gt_path)
+    cases = {
+        "notjson.json": ("{oops", "not valid JSON (line 1 column 2"),
+        "noanns.json": (json.dumps({k: v for k, v in d.items() if k != "annotations"}),
+                        "no 'annotations' field (not a COCO annotation file)"),
+    }
+    no_area = json.loads(json.dumps(d))
+    del no_area["annotations"][2]["area"]
+    cases["noarea.json"] = (json.dumps(no_area), "annotations[2] has no 'area' (use --dataset crowdpose")
+    for name, (text, msg) in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(InputError) as e:
+            load_coco_gt(tmp_path / name)
+        assert msg in str(e.value) and str(e.value).startswith(name)
+    res = _gt_as_results(d)
+    bad = {
+        "empty.json": ([], "no results"),
+        "unknown.json": ([dict(res[0], image_id=999)], "1 result(s) for image ids not in the ground truth (999)"),
+        "short.json": ([dict(res[0], keypoints=res[0]["keypoints"][:48])],
+                       "result [0] has 48 keypoint values, expected 51"),
+        "nan.json": ([dict(res[0], score=float("nan"))], "score is not a finite number"),
+    }
+    for name, (obj, msg) in bad.items():
+        (tmp_path / name).write_text(json.dumps(obj))
+        with pytest.raises(InputError) as e:
+            load_results(tmp_path / name, gt)
+        assert msg in str(e.value) and str(e.value).startswith(name)
+    rc = run_cli(evaluate.main, ["coco", "--gt", str(gt_path), "--results", str(tmp_path / "short.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "expected 51" in err
