@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
 from datasets.errors import InputError
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
-from tasks import lifting
+from tasks import grouping, lifting
 from tasks.coco_eval import oks_ap
 from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
-from tasks.plots import plot_lifting_example
+from tasks.plots import plot_grouping, plot_lifting_example
 from tasks.run_io import load_checkpoint, prepare_out_dir, write_json
 
 
@@ -31,11 +33,11 @@ def add_lifting_args(p):
     p.add_argument("--viz", type=int, default=0, help="write N example PNGs")
 
 
-def rebuild_lifting_model(ckpt: dict, path) -> torch.nn.Module:
+def rebuild_model(ckpt: dict, path, from_spec) -> torch.nn.Module:
     """The model described by a checkpoint, with its weights."""
     spec = ckpt["model"]
     try:
-        model = lifting.model_from_spec(spec)
+        model = from_spec(spec)
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, TypeError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -56,7 +58,7 @@ def evaluate_lifting_cli(a):
     device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / "eval")
     skeleton = SKELETONS[ckpt["skeleton"]]
-    model = rebuild_lifting_model(ckpt, a.checkpoint).to(device)
+    model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
     test_set = lifting.load_lifting_split(cfg, train=False)
     batcher = SkeletonBatcher.from_poses(test_set, skeleton)
     result = lifting.evaluate_lifting(model, batcher, test_set.actions, cfg.eval_batch_size,
@@ -104,14 +106,84 @@ def evaluate_coco_cli(a):
         print(f"wrote {out / 'eval.json'}")
 
 
+def add_grouping_args(p):
+    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of train.py grouping")
+    p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
+    maps = p.add_mutually_exclusive_group()
+    maps.add_argument("--maps", help="folder of <image_id>.npz AE maps")
+    maps.add_argument("--synthesize", action="store_true", help="render maps from the annotations (default)")
+    p.add_argument("--seed", type=int, default=None, help="synthesis seed (default: the checkpoint's + 1)")
+    p.add_argument("--split", default="all", choices=["all", "val", "train"],
+                   help="images to score: all, or the checkpoint's train/val split")
+    p.add_argument("--decoder", default="gnn", choices=list(grouping.DECODERS))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default=None, help="default: <checkpoint folder>/eval_<decoder>")
+    p.add_argument("--viz", type=int, default=0, help="draw N images")
+
+
+def evaluate_grouping_cli(a):
+    ckpt = load_checkpoint(a.checkpoint, "grouping")
+    saved = grouping.GroupingConfig.from_dict(ckpt["config"])
+    cfg = build_config(grouping.GroupingConfig, **{**{k: getattr(saved, k) for k in (
+        "model", "graph", "synth", "dataset", "num_scenes", "val_fraction", "decode_threshold",
+        "min_keypoints", "ae_tag_threshold")}, "seed": saved.seed, "maps": a.maps, "device": a.device})
+    device = resolve_device(cfg.device)
+    out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
+    synth_seed = a.seed if a.seed is not None else saved.seed + 1
+    data = grouping.prepare_grouping_data(cfg, a.annotations, synth_seed, progress=sys.stderr.isatty())
+    ids = set({"all": data.train_ids + data.val_ids, "val": data.val_ids, "train": data.train_ids}[a.split])
+    graphs = [g for g in data.graphs if int(g.image_id) in ids]
+    if not graphs:
+        raise InputError(f"{a.annotations}: no images in split '{a.split}'")
+    grouping.finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
+    result = {}
+    start = time.perf_counter()
+    probs = None
+    if a.decoder == "gnn":
+        model = rebuild_model(ckpt, a.checkpoint, grouping.model_from_spec).to(device)
+        probs = grouping.edge_probabilities(model, graphs, device)
+    results = grouping.decode_all(graphs, a.decoder, cfg, probs)
+    seconds = time.perf_counter() - start
+    if a.decoder == "gnn":
+        labels = torch.cat([g.y for g in graphs]).numpy()
+        result.update(grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold))
+    gt = grouping.subset_gt(data.gt, ids)
+    if results:
+        stats, summary = oks_ap(gt, results, cfg.dataset)
+        print(summary.rstrip())
+    else:
+        stats = {k: 0.0 for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")}
+        print("no persons decoded: AP 0")
+    result = {**stats, **result, "decode_images_per_s": len(graphs) / seconds,
+              "decoder": a.decoder, "images": len(graphs), "persons": len(results),
+              "split": a.split, "synthesis_seed": None if a.maps else synth_seed}
+    write_json(out / "results.json", results)
+    write_json(out / "eval.json", result)
+    written = [out / "results.json", out / "eval.json"]
+    print(f"AP {stats['AP']:.4f}  AP50 {stats['AP50']:.4f}  AP75 {stats['AP75']:.4f}"
+          + (f"  edge accuracy {result['edge_accuracy']:.4f}" if "edge_accuracy" in result else "")
+          + f"  {result['decode_images_per_s']:.1f} images/s")
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    for k, g in enumerate(graphs[:a.viz]):
+        img_id = int(g.image_id)
+        mine = [r for r in results if r["image_id"] == img_id]
+        path = out / f"grouping_{img_id}.png"
+        plot_grouping(data.gt, img_id, mine, g, skeleton, path)
+        written.append(path)
+    print("wrote " + ", ".join(str(p) for p in written))
+
+
 def main(argv):
     parser = ArgumentParser(prog="evaluate.py", description="Evaluate a PoseGraph checkpoint.")
     sub = parser.add_subparsers(dest="task", required=True)
     add_lifting_args(sub.add_parser("lifting", help="MPJPE / P-MPJPE of a lifting checkpoint"))
+    add_grouping_args(sub.add_parser("grouping", help="AP@OKS of a grouping checkpoint or decoder"))
     add_coco_args(sub.add_parser("coco", help="AP@OKS of any COCO-format keypoint results"))
     a = parser.parse_args(argv)
     if a.task == "lifting":
         evaluate_lifting_cli(a)
+    elif a.task == "grouping":
+        evaluate_grouping_cli(a)
     elif a.task == "coco":
         evaluate_coco_cli(a)
 

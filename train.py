@@ -1,16 +1,20 @@
-"""Train a model: `python train.py lifting [options]` (see README.md)."""
+"""Train a model: `python train.py lifting|grouping [options]` (see README.md)."""
 from __future__ import annotations
 
 import sys
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch_geometric.loader import DataLoader
 
+from datasets.coco import DATASET_SKELETONS
 from datasets.errors import InputError
+from datasets.keypoint_graph import GraphConfig, tag_statistics
 from datasets.skeleton import h36m_skeleton
 from datasets.pose_graph import SkeletonBatcher
-from tasks import lifting
+from tasks import grouping, lifting
 from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
 from tasks.plots import plot_loss_curve
 from tasks.run_io import (append_jsonl, load_checkpoint, prepare_out_dir, read_jsonl,
@@ -121,13 +125,112 @@ def train_lifting(a):
           f"{metrics_path}, {out / 'loss_curve.png'}")
 
 
+def add_grouping_args(p):
+    d = _defaults(grouping.GroupingConfig)
+    p.add_argument("--annotations", help="COCO-format person keypoints json (default: built-in "
+                   "synthetic scenes written to OUT/annotations.json)")
+    maps = p.add_mutually_exclusive_group()
+    maps.add_argument("--maps", help="folder of <image_id>.npz AE maps")
+    maps.add_argument("--synthesize", action="store_true", help="render maps from the annotations (default)")
+    p.add_argument("--dataset", default=d["dataset"], help="coco | crowdpose")
+    p.add_argument("--model", default="edgeconv", help=", ".join(grouping.MODEL_NAMES))
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--edges", default="skeleton", help="candidate edges: skeleton | knn")
+    p.add_argument("--feature-norm", default="per-map", help="tag normalisation: per-map | dataset")
+    p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
+    p.add_argument("--val-fraction", type=float, default=d["val_fraction"])
+    p.add_argument("--epochs", type=int, default=d["epochs"])
+    p.add_argument("--batch-size", type=int, default=d["batch_size"])
+    p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--seed", type=int, default=d["seed"])
+    p.add_argument("--device", default=d["device"])
+    p.add_argument("--out", default=d["out"])
+    p.add_argument("--resume", default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def grouping_config_from_args(a) -> grouping.GroupingConfig:
+    model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden)
+    graph = build_config(GraphConfig, edges=a.edges, feature_norm=a.feature_norm)
+    return build_config(grouping.GroupingConfig, model=model, graph=graph,
+                        annotations=a.annotations, maps=a.maps, dataset=a.dataset,
+                        num_scenes=a.num_scenes, val_fraction=a.val_fraction, epochs=a.epochs,
+                        batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, out=a.out)
+
+
+def train_grouping(a):
+    cfg = grouping_config_from_args(a)
+    device = resolve_device(cfg.device)
+    out = prepare_out_dir(cfg.out)
+    torch.manual_seed(cfg.seed)
+    progress = not a.no_progress and sys.stderr.isatty()
+    annotations = cfg.annotations or grouping.write_builtin_annotations(cfg, out)
+    data = grouping.prepare_grouping_data(cfg, annotations, synth_seed=cfg.seed, progress=progress)
+    by_id = {int(g.image_id): g for g in data.graphs}
+    train_graphs = [by_id[i] for i in data.train_ids]
+    val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
+    stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
+    grouping.finalize_all(data.graphs, cfg, stats)
+    pos_weight = grouping.pos_weight_of(train_graphs)
+    spec = grouping.model_spec(cfg, tag_dim=data.graphs[0].tag.size(1))
+    model = grouping.model_from_spec(spec).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    start_epoch, best = 1, -float("inf")
+    if a.resume:
+        ckpt = load_checkpoint(a.resume, "grouping")
+        if ckpt["model"] != spec:
+            raise InputError(f"{a.resume}: is a checkpoint of another grouping model "
+                             f"({ckpt['config']['model']['name']}), not of --model {cfg.model.name}")
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        generator.set_state(ckpt["rng"]["shuffle"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        start_epoch, best = ckpt["epoch"] + 1, ckpt["best_metric"]
+    metrics_path = out / "metrics.jsonl"
+    if start_epoch == 1 and metrics_path.exists():
+        metrics_path.unlink()
+    print(f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
+          f"{len(train_graphs)} train / {len(data.val_ids)} val images, pos_weight {pos_weight:.2f}, "
+          f"device {device}, annotations {annotations}")
+    for epoch in range(start_epoch, cfg.epochs + 1):
+        loader = DataLoader(train_graphs, batch_size=cfg.batch_size, shuffle=True, generator=generator)
+        stats_e = grouping.train_epoch(model, loader, optimizer, pos_weight, device, progress,
+                                       desc=f"epoch {epoch}/{cfg.epochs}")
+        probs = grouping.edge_probabilities(model, val_graphs, device)
+        labels = torch.cat([g.y for g in val_graphs]).numpy()
+        em = grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold)
+        record = {"epoch": epoch, "loss": stats_e["loss"], **em, "seconds": stats_e["seconds"]}
+        append_jsonl(metrics_path, record)
+        print(f"epoch {epoch:3d}  loss {stats_e['loss']:.4f}  edge acc {em['edge_accuracy']:.4f}  "
+              f"F1 {em['edge_f1']:.4f}  AP {em['edge_ap']:.4f}  {stats_e['seconds']:5.1f} s", flush=True)
+        improved = em["edge_ap"] > best
+        best = max(best, em["edge_ap"])
+        ckpt = {"task": "grouping", "model": spec, "skeleton": DATASET_SKELETONS[cfg.dataset].name,
+                "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
+                "config": cfg.to_dict(), "annotations": str(annotations),
+                "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "epoch": epoch, "best_metric": best, "metric_name": "edge_ap",
+                "pos_weight": pos_weight,
+                "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
+        save_checkpoint(out / "last.pt", ckpt)
+        if improved:
+            save_checkpoint(out / "best.pt", ckpt)
+        plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric="edge_ap")
+    print(f"best validation edge AP {best:.4f}; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
+          f"{metrics_path}, {out / 'loss_curve.png'}")
+
+
 def main(argv):
     parser = ArgumentParser(prog="train.py", description="Train a PoseGraph model.")
     sub = parser.add_subparsers(dest="task", required=True)
     add_lifting_args(sub.add_parser("lifting", help="2D -> 3D pose lifting (SemGCN)"))
+    add_grouping_args(sub.add_parser("grouping", help="multi-person grouping (EdgeConv edge classifier)"))
     a = parser.parse_args(argv)
     if a.task == "lifting":
         train_lifting(a)
+    else:
+        train_grouping(a)
 
 
 if __name__ == "__main__":

@@ -124,3 +124,16 @@ def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
         raise InputError(f"{name}: {len(unknown)} result(s) for image ids not in the ground "
                          f"truth ({shown})")
     return res
+
+
+def persons_by_image(coco: COCO, num_keypoints: int) -> dict:
+    """image id -> (keypoints (P, K, 3), areas (P,), annotations) of its non-crowd people."""
+    import numpy as np
+
+    out = {}
+    for image_id in coco.getImgIds():
+        anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]
+        kps = np.array([a["keypoints"] for a in anns], dtype=np.float64).reshape(len(anns), num_keypoints, 3)
+        areas = np.array([a["area"] for a in anns], dtype=np.float64)
+        out[image_id] = (kps, areas, anns)
+    return out

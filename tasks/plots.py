@@ -58,3 +58,30 @@ def plot_lifting_example(x2d, y_true, y_pred, skeleton, path, title: str = ""):
         ax.set_title(name)
     fig.suptitle(title)
     save_figure(fig, path)
+
+
+def plot_grouping(gt, image_id: int, results: list[dict], graph, skeleton, path):
+    """Predicted persons (left) and ground truth (right), one colour per person, limbs as lines,
+    over the maximum of the heatmaps' candidates (grey dots: all candidates)."""
+    img = gt.imgs[image_id]
+    W, H = img.get("width", 1), img.get("height", 1)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 6))
+    K = skeleton.num_joints
+    cand = (graph.pos * graph.factor + graph.offset).numpy()
+    truth = [a for a in gt.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]
+    for ax, people, title in ((axes[0], [r["keypoints"] for r in results], "predicted"),
+                              (axes[1], [a["keypoints"] for a in truth], "ground truth")):
+        ax.scatter(cand[:, 0], cand[:, 1], s=6, c="lightgrey")
+        cmap = plt.get_cmap("tab20")
+        for p, kps in enumerate(people):
+            k = np.asarray(kps, dtype=float).reshape(K, 3)
+            color = cmap(p % 20)
+            for a, b in skeleton.edges:
+                if k[a, 2] > 0 and k[b, 2] > 0:
+                    ax.plot(k[[a, b], 0], k[[a, b], 1], color=color, lw=2)
+            vis = k[:, 2] > 0
+            ax.scatter(k[vis, 0], k[vis, 1], s=14, color=color)
+        ax.set_xlim(0, W), ax.set_ylim(H, 0), ax.set_aspect("equal")
+        ax.set_title(f"{title}: {len(people)} persons")
+    fig.suptitle(f"image {image_id}")
+    save_figure(fig, path)

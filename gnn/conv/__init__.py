@@ -1,4 +1,5 @@
+from gnn.conv.edge_conv_attr import EdgeConvAttr
 from gnn.conv.graph_non_local import GraphNonLocal
 from gnn.conv.sem_graph_conv import SemGraphConv
 
-__all__ = ["SemGraphConv", "GraphNonLocal"]
+__all__ = ["SemGraphConv", "GraphNonLocal", "EdgeConvAttr"]

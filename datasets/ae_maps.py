@@ -1,0 +1,189 @@
+"""Associative-embedding (AE) maps of one image: heatmaps, tag maps, and the transform back to
+image pixels; the reader of a folder of `<image_id>.npz` files; the synthesiser that renders
+maps from COCO-format annotations.
+
+File format (one `<image_id>.npz` per image, as any AE model can dump it):
+
+- `heatmaps`: (K, H, W) float, one map per keypoint type;
+- `tags`: (K, h, w) or (K, h, w, D) float, at its own resolution (h, w may differ from H, W);
+- the transform from heatmap pixels to image pixels, either
+  `scale_factor` (scalar or (2,): image pixels per heatmap pixel, optional `offset` (2,)),
+  or `center` (2,) and `scale` (2,) as HigherHRNet / mmpose write them (the heatmap covers the
+  box of size `scale * 200` pixels centred on `center`).
+
+Coordinates: heatmap pixel (x, y) is image pixel `(x, y) * factor + offset`; the tag map's
+pixel is heatmap pixel `* (w / W, h / H)`.
+"""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from datasets.errors import InputError
+
+
+@dataclass
+class AEMaps:
+    heatmaps: np.ndarray  # (K, H, W) float32
+    tags: np.ndarray  # (K, h, w, D) float32
+    factor: np.ndarray  # (2,) image pixels per heatmap pixel (x, y)
+    offset: np.ndarray  # (2,) image position of heatmap pixel (0, 0)
+
+    @property
+    def num_keypoints(self) -> int:
+        return self.heatmaps.shape[0]
+
+    def to_image(self, xy: np.ndarray) -> np.ndarray:
+        """(..., 2) heatmap pixels -> image pixels."""
+        return xy * self.factor + self.offset
+
+    def from_image(self, xy: np.ndarray) -> np.ndarray:
+        return (xy - self.offset) / self.factor
+
+    def save(self, path):
+        np.savez_compressed(path, heatmaps=self.heatmaps, tags=self.tags,
+                            scale_factor=self.factor, offset=self.offset)
+
+
+def _array(npz, key: str, name: str) -> np.ndarray:
+    a = npz[key]
+    if a.dtype.kind not in "fiu":
+        raise InputError(f"{name}: '{key}' is not numeric")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{name}: '{key}' contains NaN or inf")
+    return a
+
+
+def read_ae_maps(folder, image_id, num_keypoints: int) -> AEMaps:
+    """Read `<folder>/<image_id>.npz` and check it against the dataset's K keypoints."""
+    path = Path(folder) / f"{image_id}.npz"
+    name = path.name
+    if not path.exists():
+        raise InputError(f"{path}: no maps for image {image_id}")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{name}: not a readable .npz file")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in ("heatmaps", "tags"):
+                if key not in npz.files:
+                    raise InputError(f"{name}: missing key '{key}'")
+            hm, tags = _array(npz, "heatmaps", name), _array(npz, "tags", name)
+            def pair(key):
+                a = _array(npz, key, name).astype(np.float64)
+                if a.size not in (1, 2):
+                    raise InputError(f"{name}: '{key}' has {a.size} values, expected 1 or 2")
+                return np.broadcast_to(a.ravel(), (2,)).copy()
+
+            if "scale_factor" in npz.files:
+                factor = pair("scale_factor")
+                offset = pair("offset") if "offset" in npz.files else np.zeros(2)
+                box = None
+            elif "center" in npz.files and "scale" in npz.files:
+                box = pair("scale") * 200.0  # HigherHRNet / mmpose: box size = scale * 200
+                offset = pair("center") - box / 2
+            else:
+                raise InputError(f"{name}: needs 'scale_factor' or 'center' and 'scale' to map "
+                                 f"heatmap pixels to image pixels")
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{name}: not a readable .npz file ({type(e).__name__})") from None
+    if hm.ndim != 3:
+        raise InputError(f"{name}: heatmaps have shape {hm.shape}, expected (K, H, W)")
+    if tags.ndim == 3:
+        tags = tags[..., None]
+    if tags.ndim != 4:
+        raise InputError(f"{name}: tags have shape {tags.shape}, expected (K, h, w) or (K, h, w, D)")
+    if hm.shape[0] != num_keypoints:
+        raise InputError(f"{name}: {hm.shape[0]} heatmaps, expected {num_keypoints} keypoint types")
+    if tags.shape[0] != num_keypoints:
+        raise InputError(f"{name}: {tags.shape[0]} tag maps, expected {num_keypoints} keypoint types")
+    if box is not None:
+        factor = box / np.array([hm.shape[2], hm.shape[1]])
+    if min(hm.shape[1:]) < 2 or min(tags.shape[1:3]) < 1:
+        raise InputError(f"{name}: maps are too small ({hm.shape}, {tags.shape})")
+    if np.any(factor <= 0):
+        raise InputError(f"{name}: the scale to image pixels must be positive")
+    return AEMaps(hm.astype(np.float32), tags.astype(np.float32), factor, offset)
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """Every knob of the AE map synthesiser."""
+
+    heatmap_size: tuple[int, int] = (128, 128)  # (H, W)
+    tag_size: tuple[int, int] = (64, 64)  # (h, w)
+    tag_dim: int = 1
+    sigma: float = 2.0  # Gaussian sigma in heatmap pixels for a person of `sigma_ref_size`
+    sigma_ref_size: float = 200.0  # image pixels (sqrt of the person's area)
+    sigma_range: tuple[float, float] = (1.0, 3.0)
+    tag_spread: float = 2.0  # std of per-person tag values
+    tag_noise: float = 0.1  # per-pixel tag noise
+    tag_radius: int = 2  # tag-map pixels written around each keypoint
+    miss_prob: float = 0.05  # a labelled keypoint gets no peak
+    jitter: float = 0.5  # std of keypoint position noise, heatmap pixels
+    peak_range: tuple[float, float] = (0.6, 1.0)  # peak heights
+    false_positives: float = 1.0  # mean false-positive blobs per keypoint type and image
+    fp_peak_range: tuple[float, float] = (0.15, 0.6)
+
+    @classmethod
+    def clean(cls, **kw) -> "SynthConfig":
+        """No noise at all: every labelled keypoint a unit peak at its exact position."""
+        return cls(tag_noise=0.0, miss_prob=0.0, jitter=0.0, peak_range=(1.0, 1.0),
+                   false_positives=0.0, **kw)
+
+
+def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float):
+    H, W = hm.shape
+    r = int(np.ceil(3 * sigma))
+    x0, x1 = max(0, int(np.floor(x)) - r), min(W, int(np.floor(x)) + r + 2)
+    y0, y1 = max(0, int(np.floor(y)) - r), min(H, int(np.floor(y)) + r + 2)
+    if x0 >= x1 or y0 >= y1:
+        return
+    xs, ys = np.arange(x0, x1), np.arange(y0, y1)
+    g = peak * np.exp(-((xs[None] - x) ** 2 + (ys[:, None] - y) ** 2) / (2 * sigma ** 2))
+    np.maximum(hm[y0:y1, x0:x1], g, out=hm[y0:y1, x0:x1])
+
+
+def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoints: int,
+                    cfg: SynthConfig, rng: np.random.Generator) -> AEMaps:
+    """Render AE maps of one image from its COCO annotations (keypoints with v > 0)."""
+    H, W = cfg.heatmap_size
+    h, w = cfg.tag_size
+    K, D = num_keypoints, cfg.tag_dim
+    factor = np.array([width / W, height / H], dtype=np.float64)
+    hm = np.zeros((K, H, W), dtype=np.float32)
+    tags = (rng.normal(0, cfg.tag_noise, size=(K, h, w, D)) if cfg.tag_noise > 0
+            else np.zeros((K, h, w, D))).astype(np.float32)
+    tag_scale = np.array([w / W, h / H])
+    written = np.full((K, h, w), np.inf)  # distance of the keypoint that owns each tag pixel
+    for ann in annotations:
+        kps = np.asarray(ann["keypoints"], dtype=np.float64).reshape(K, 3)
+        size = np.sqrt(max(float(ann.get("area", 0.0)), 1.0))
+        sigma = float(np.clip(cfg.sigma * size / cfg.sigma_ref_size, *cfg.sigma_range))
+        tag = rng.normal(0, cfg.tag_spread, size=D)
+        for k in range(K):
+            if kps[k, 2] <= 0 or (cfg.miss_prob > 0 and rng.random() < cfg.miss_prob):
+                continue
+            x, y = kps[k, :2] / factor
+            if cfg.jitter > 0:
+                x, y = np.array([x, y]) + rng.normal(0, cfg.jitter, size=2)
+            _gaussian(hm[k], x, y, sigma, rng.uniform(*cfg.peak_range))
+            tx, ty = x * tag_scale[0], y * tag_scale[1]
+            R = cfg.tag_radius
+            for yy in range(max(0, int(round(ty)) - R), min(h, int(round(ty)) + R + 1)):
+                for xx in range(max(0, int(round(tx)) - R), min(w, int(round(tx)) + R + 1)):
+                    d = (xx - tx) ** 2 + (yy - ty) ** 2
+                    if d <= R * R + 0.5 and d < written[k, yy, xx]:  # nearest keypoint wins
+                        written[k, yy, xx] = d
+                        noise = rng.normal(0, cfg.tag_noise, size=D) if cfg.tag_noise > 0 else 0.0
+                        tags[k, yy, xx] = tag + noise
+    if cfg.false_positives > 0:
+        for k in range(K):
+            for _ in range(rng.poisson(cfg.false_positives)):
+                x, y = rng.uniform(0, W - 1), rng.uniform(0, H - 1)
+                _gaussian(hm[k], x, y, rng.uniform(*cfg.sigma_range), rng.uniform(*cfg.fp_peak_range))
+                tags[k, min(h - 1, int(y * tag_scale[1])), min(w - 1, int(x * tag_scale[0]))] = \
+                    rng.normal(0, cfg.tag_spread, size=D)
+    return AEMaps(hm, tags, factor, np.zeros(2))

@@ -1,0 +1,206 @@
+"""AE maps -> keypoint candidates -> a PyG graph per image.
+
+Candidates: max-pool NMS on each heatmap, a score threshold, top-k per keypoint type, sub-pixel
+refinement (a parabola through the log of the peak and its neighbours, exact for Gaussian
+peaks). Vertex features: normalised position, keypoint type (one-hot), heatmap score, and the
+tag vector sampled (bilinearly) at the candidate's position in the tag map's own resolution.
+Candidate edges: pairs of candidates whose types are adjacent in the skeleton, or the k
+nearest candidates, built densely with `torch.cdist` + `topk`; both within a radius.
+Edge attributes: dx, dy, distance, |tag difference|, and the type pair (one-hot of both types).
+Edge label 1 iff both endpoints match keypoints of the same ground-truth person.
+
+Shapes: K keypoint types, M candidates, P persons, E candidate pairs, D tag dimensions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch_geometric.data import Data
+
+from datasets.ae_maps import AEMaps
+from datasets.skeleton import Skeleton
+
+EDGE_MODES = ("skeleton", "knn")
+NORM_MODES = ("per-map", "dataset")
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    threshold: float = 0.1  # minimum heatmap score of a candidate
+    top_k: int = 20  # candidates per keypoint type
+    nms_kernel: int = 3
+    edges: str = "skeleton"  # "skeleton" | "knn"
+    knn: int = 8
+    radius: Optional[float] = 0.3  # max pair distance, fraction of the heatmap width (None: any)
+    match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
+    match_min_px: float = 4.0
+    feature_norm: str = "per-map"  # tag normalisation: "per-map" | "dataset"
+
+    def __post_init__(self):
+        if self.edges not in EDGE_MODES:
+            raise ValueError(f"--edges {self.edges}: expected one of {', '.join(EDGE_MODES)}")
+        if self.feature_norm not in NORM_MODES:
+            raise ValueError(f"--feature-norm {self.feature_norm}: expected one of {', '.join(NORM_MODES)}")
+        if self.top_k < 1 or self.knn < 1 or self.nms_kernel < 1 or self.nms_kernel % 2 == 0:
+            raise ValueError("--top-k and --knn must be >= 1, --nms-kernel odd")
+
+
+def find_candidates(heatmaps: Tensor, cfg: GraphConfig) -> tuple[Tensor, Tensor, Tensor]:
+    """(K, H, W) heatmaps -> positions (M, 2) in heatmap pixels (x, y), types (M,), scores (M,)."""
+    K, H, W = heatmaps.shape
+    pooled = F.max_pool2d(heatmaps[None], cfg.nms_kernel, stride=1, padding=cfg.nms_kernel // 2)[0]
+    peak = (heatmaps == pooled) & (heatmaps > cfg.threshold)  # (K, H, W)
+    flat = torch.where(peak, heatmaps, torch.full_like(heatmaps, -1.0)).view(K, -1)  # (K, H*W)
+    k = min(cfg.top_k, H * W)
+    scores, idx = flat.topk(k, dim=1)  # (K, k)
+    keep = scores > cfg.threshold
+    jtype = torch.arange(K).unsqueeze(1).expand(K, k)[keep]  # (M,)
+    idx, scores = idx[keep], scores[keep]
+    ys, xs = idx // W, idx % W
+    pos = torch.stack([xs, ys], dim=1).to(heatmaps.dtype)  # (M, 2)
+    pos = pos + _subpixel_offset(heatmaps, jtype, xs, ys)
+    return pos, jtype, scores
+
+
+def _subpixel_offset(hm: Tensor, jtype: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
+    """Vertex of the parabola through log(hm) at the peak and its two neighbours, per axis."""
+    K, H, W = hm.shape
+    log = torch.log(hm.clamp_min(1e-10))
+    out = []
+    for axis, (c, n) in enumerate(((xs, W), (ys, H))):
+        lo, hi = (c - 1).clamp_min(0), (c + 1).clamp_max(n - 1)
+        if axis == 0:
+            l, m, r = log[jtype, ys, lo], log[jtype, ys, xs], log[jtype, ys, hi]
+        else:
+            l, m, r = log[jtype, lo, xs], log[jtype, ys, xs], log[jtype, hi, xs]
+        denom = l - 2 * m + r
+        off = torch.where(denom < -1e-6, 0.5 * (l - r) / denom, torch.zeros_like(denom))
+        inside = (c > 0) & (c < n - 1)
+        out.append(torch.where(inside, off.clamp(-0.5, 0.5), torch.zeros_like(off)))
+    return torch.stack(out, dim=1)  # (M, 2)
+
+
+def sample_tags(tags: Tensor, jtype: Tensor, pos: Tensor, heatmap_size: tuple[int, int]) -> Tensor:
+    """Bilinear tag values (M, D) at heatmap positions, in the tag map's own resolution.
+    tags (K, h, w, D), pos (M, 2) heatmap pixels, heatmap_size (H, W)."""
+    K, h, w, D = tags.shape
+    H, W = heatmap_size
+    x = (pos[:, 0] * (w / W)).clamp(0, w - 1)
+    y = (pos[:, 1] * (h / H)).clamp(0, h - 1)
+    x0, y0 = x.floor().long().clamp(max=w - 1), y.floor().long().clamp(max=h - 1)
+    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
+    fx, fy = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
+    t = tags
+    return ((1 - fx) * (1 - fy) * t[jtype, y0, x0] + fx * (1 - fy) * t[jtype, y0, x1]
+            + (1 - fx) * fy * t[jtype, y1, x0] + fx * fy * t[jtype, y1, x1])
+
+
+def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphConfig,
+                    heatmap_width: int) -> Tensor:
+    """Undirected candidate pairs (2, E) with i < j."""
+    M = pos.size(0)
+    if M < 2:
+        return torch.zeros(2, 0, dtype=torch.long)
+    if cfg.edges == "skeleton":
+        K = skeleton.num_joints
+        adj = torch.zeros(K, K, dtype=torch.bool)
+        for a, b in skeleton.edges:
+            adj[a, b] = adj[b, a] = True
+        mask = adj[jtype][:, jtype]  # (M, M)
+        if cfg.radius is not None:
+            mask &= torch.cdist(pos, pos) <= cfg.radius * heatmap_width
+    else:
+        dist = torch.cdist(pos, pos)  # (M, M)
+        dist.fill_diagonal_(float("inf"))
+        k = min(cfg.knn, M - 1)
+        nearest = dist.topk(k, dim=1, largest=False)
+        mask = torch.zeros(M, M, dtype=torch.bool)
+        mask.scatter_(1, nearest.indices, True)
+        if cfg.radius is not None:
+            mask &= dist <= cfg.radius * heatmap_width
+        mask = mask | mask.t()
+    mask = torch.triu(mask, diagonal=1)
+    return mask.nonzero().t().contiguous()
+
+
+def match_candidates(pos_img: Tensor, jtype: Tensor, persons: Tensor, areas: Tensor,
+                     cfg: GraphConfig) -> Tensor:
+    """Ground-truth person of each candidate (M,), -1 for none: the nearest labelled keypoint of
+    the same type within max(match_min_px, match_factor * sqrt(area)). persons (P, K, 3)."""
+    M = pos_img.size(0)
+    if M == 0 or persons.size(0) == 0:
+        return torch.full((M,), -1, dtype=torch.long)
+    gt = persons[:, jtype]  # (P, M, 3)
+    d = torch.linalg.norm(gt[..., :2] - pos_img[None], dim=-1)  # (P, M)
+    radius = torch.clamp(cfg.match_factor * areas.clamp_min(0).sqrt(), min=cfg.match_min_px)  # (P,)
+    d = torch.where((gt[..., 2] > 0) & (d <= radius[:, None]), d, torch.full_like(d, float("inf")))
+    best, person = d.min(dim=0)
+    return torch.where(torch.isfinite(best), person, torch.full_like(person, -1))
+
+
+def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
+                persons: Optional[np.ndarray] = None, areas: Optional[np.ndarray] = None,
+                image_id: int = 0) -> Data:
+    """One image -> PyG `Data` with raw fields; `finalize_features` adds `x` and `edge_attr`.
+
+    Fields: pos (M, 2) heatmap px, jtype (M,), score (M,), tag (M, D), pair_index (2, E),
+    edge_index (2, 2E) (each pair in both directions), person (M,) and y (E,) when `persons`
+    (P, K, 3 image pixels) are given, image_id, factor/offset (1, 2) to image pixels."""
+    hm = torch.from_numpy(maps.heatmaps)
+    H, W = hm.shape[1:]
+    pos, jtype, score = find_candidates(hm, cfg)
+    tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
+    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W)
+    data = Data(pos=pos, jtype=jtype, score=score, tag=tag, pair_index=pairs,
+                edge_index=torch.cat([pairs, pairs.flip(0)], dim=1), num_nodes=pos.size(0),
+                image_id=torch.tensor(image_id), map_size=torch.tensor([[W, H]], dtype=torch.float32),
+                factor=torch.tensor(maps.factor, dtype=torch.float32).view(1, 2),
+                offset=torch.tensor(maps.offset, dtype=torch.float32).view(1, 2))
+    if persons is not None:
+        pos_img = pos * data.factor + data.offset
+        person = match_candidates(pos_img, jtype, torch.as_tensor(persons, dtype=torch.float32),
+                                  torch.as_tensor(areas, dtype=torch.float32), cfg)
+        data.person = person
+        a, b = person[pairs[0]], person[pairs[1]]
+        data.y = ((a == b) & (a >= 0)).float()  # (E,)
+    return data
+
+
+def tag_statistics(graphs: list[Data]) -> dict:
+    """Dataset-wide mean and std of the raw tags of all candidates."""
+    tags = torch.cat([g.tag for g in graphs if g.num_nodes > 0])
+    return {"tag_mean": tags.mean(0).tolist(), "tag_std": tags.std(0).clamp_min(1e-6).tolist()}
+
+
+def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional[dict] = None) -> Data:
+    """Add `x` (M, 2 + K + 1 + D) and `edge_attr` (2E, 4 + K) with tags normalised per map or
+    with dataset-wide `stats` (from `tag_statistics` of the training graphs)."""
+    tag = data.tag
+    if mode == "per-map":
+        mean = tag.mean(0, keepdim=True) if tag.size(0) > 0 else torch.zeros(1, tag.size(1))
+        std = tag.std(0, keepdim=True).nan_to_num(1.0).clamp_min(1e-3) if tag.size(0) > 1 else torch.ones(1, tag.size(1))
+    else:
+        mean, std = torch.tensor([stats["tag_mean"]]), torch.tensor([stats["tag_std"]])
+    tag_n = (tag - mean) / std  # (M, D)
+    pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
+    onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
+    data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
+    src, dst = data.edge_index
+    delta = pos_n[dst] - pos_n[src]  # (2E, 2)
+    data.edge_attr = torch.cat([delta, delta.norm(dim=1, keepdim=True),
+                                (tag_n[dst] - tag_n[src]).norm(dim=1, keepdim=True),
+                                onehot[src] + onehot[dst]], dim=1)
+    return data
+
+
+def vertex_dim(num_keypoints: int, tag_dim: int) -> int:
+    return 2 + num_keypoints + 1 + tag_dim
+
+
+def edge_dim(num_keypoints: int) -> int:
+    return 4 + num_keypoints

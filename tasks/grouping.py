@@ -1,0 +1,342 @@
+"""Bottom-up multi-person grouping: configuration, data preparation, loss, edge metrics,
+decoders (GNN greedy merging, associative-embedding greedy matching, oracle) and COCO results.
+
+A person is a (K, 3) array of keypoints in image pixels (x, y, score; zeros where missing) and a
+score (the mean heatmap score of its keypoints).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import average_precision_score, roc_auc_score
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from tqdm import tqdm
+
+from datasets.ae_maps import SynthConfig, read_ae_maps, synthesize_maps
+from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
+from datasets.errors import InputError
+from datasets.keypoint_graph import (GraphConfig, build_graph, edge_dim, finalize_features,
+                                     tag_statistics, vertex_dim)
+from datasets.synthetic_scenes import synthetic_scenes
+from gnn.models import MODEL_CLASSES
+
+MODEL_NAMES = ("edgeconv", "edgeconv-attr")
+DECODERS = ("gnn", "ae", "oracle")
+
+
+@dataclass(frozen=True)
+class GroupingModelConfig:
+    name: str = "edgeconv"
+    hidden: int = 64
+
+    def __post_init__(self):
+        if self.name not in MODEL_NAMES:
+            raise ValueError(f"--model {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
+        if self.hidden < 1:
+            raise ValueError(f"--hidden {self.hidden}: must be >= 1")
+
+
+@dataclass(frozen=True)
+class GroupingConfig:
+    """Everything a grouping run depends on. Defaults: the reference design (Adam, batch 5,
+    50 epochs) on the built-in synthetic scenes."""
+
+    model: GroupingModelConfig = field(default_factory=GroupingModelConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    annotations: Optional[str] = None  # None: built-in synthetic scenes
+    maps: Optional[str] = None  # folder of <image_id>.npz; None: synthesise
+    dataset: str = "coco"
+    num_scenes: int = 200
+    val_fraction: float = 0.2
+    epochs: int = 50
+    batch_size: int = 5
+    lr: float = 1e-3
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/grouping"
+    decode_threshold: float = 0.5
+    min_keypoints: int = 3
+    ae_tag_threshold: float = 1.0
+
+    def __post_init__(self):
+        if self.dataset not in DATASET_SKELETONS:
+            raise ValueError(f"--dataset {self.dataset}: expected one of {', '.join(DATASET_SKELETONS)}")
+        for name in ("epochs", "batch_size", "num_scenes", "min_keypoints"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
+        if not self.lr > 0:
+            raise ValueError(f"--lr {self.lr}: must be positive")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"--val-fraction {self.val_fraction}: must be in [0, 1)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GroupingConfig":
+        d = dict(d)
+        d["model"] = GroupingModelConfig(**d["model"])
+        d["graph"] = GraphConfig(**d["graph"])
+        d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
+        return cls(**d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+@dataclass
+class GroupingData:
+    gt: object  # pycocotools COCO
+    graphs: list[Data]  # one per image, raw (see finalize_features)
+    train_ids: list[int]
+    val_ids: list[int]
+    annotations_path: Path
+
+
+def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
+    path = folder / "annotations.json"
+    from tasks.run_io import write_json
+    write_json(path, synthetic_scenes(cfg.num_scenes, seed=cfg.seed))
+    return path
+
+
+def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int,
+                          progress: bool = False) -> GroupingData:
+    """Read the annotations, get each image's maps (read or synthesised with `synth_seed`),
+    build its graph, and split the images into train / validation (seeded)."""
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    K = skeleton.num_joints
+    gt = load_coco_gt(annotations_path, cfg.dataset)
+    people = persons_by_image(gt, K)
+    rng = np.random.default_rng(synth_seed)
+    graphs = []
+    for image_id in tqdm(sorted(gt.imgs), desc="graphs", disable=not progress, leave=False):
+        img = gt.imgs[image_id]
+        kps, areas, anns = people[image_id]
+        if cfg.maps is not None:
+            maps = read_ae_maps(cfg.maps, image_id, K)
+        else:
+            if "width" not in img or "height" not in img:
+                raise InputError(f"{Path(annotations_path).name}: image {image_id} has no width/height "
+                                 f"(needed to synthesise maps)")
+            maps = synthesize_maps(img["width"], img["height"], anns, K, cfg.synth, rng)
+        graphs.append(build_graph(maps, skeleton, cfg.graph, kps, areas, image_id))
+    ids = [int(g.image_id) for g in graphs]
+    order = np.random.default_rng(cfg.seed).permutation(len(ids))
+    n_val = int(round(cfg.val_fraction * len(ids)))
+    val = sorted(ids[i] for i in order[:n_val])
+    train = sorted(ids[i] for i in order[n_val:])
+    return GroupingData(gt, graphs, train, val, Path(annotations_path))
+
+
+def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:
+    K = DATASET_SKELETONS[cfg.dataset].num_joints
+    return [finalize_features(g, K, cfg.graph.feature_norm, stats) for g in graphs]
+
+
+# ---------------------------------------------------------------------------------------------
+# Model, loss, metrics
+
+def model_spec(cfg: GroupingConfig, tag_dim: int) -> dict:
+    K = DATASET_SKELETONS[cfg.dataset].num_joints
+    return {"class": "EdgeClassifier",
+            "kwargs": {"in_channels": vertex_dim(K, tag_dim),
+                       "edge_dim": edge_dim(K), "hidden_channels": cfg.model.hidden,
+                       "edge_attr_in_conv": cfg.model.name == "edgeconv-attr"}}
+
+
+def model_from_spec(spec: dict) -> nn.Module:
+    return MODEL_CLASSES[spec["class"]](**spec["kwargs"])
+
+
+def edge_logits(model: nn.Module, batch) -> Tensor:
+    return model(batch.x, batch.edge_index, batch.edge_attr, batch.pair_index)
+
+
+def pos_weight_of(graphs: list[Data]) -> float:
+    """negatives / positives over the training pairs (BCE `pos_weight`)."""
+    y = torch.cat([g.y for g in graphs])
+    pos = float(y.sum())
+    return (len(y) - pos) / pos if pos > 0 else 1.0
+
+
+def grouping_loss(logits: Tensor, labels: Tensor, pos_weight: float) -> Tensor:
+    return nn.functional.binary_cross_entropy_with_logits(
+        logits, labels, pos_weight=torch.tensor(pos_weight, device=logits.device))
+
+
+def edge_metrics(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict:
+    """accuracy, precision, recall, F1 at `threshold`; ROC-AUC and average precision."""
+    pred = probs >= threshold
+    labels = labels.astype(bool)
+    tp, fp, fn = int((pred & labels).sum()), int((pred & ~labels).sum()), int((~pred & labels).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    both = len(np.unique(labels)) == 2
+    return {"edge_accuracy": float((pred == labels).mean()) if len(labels) else float("nan"),
+            "edge_precision": precision, "edge_recall": recall,
+            "edge_f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+            "edge_roc_auc": float(roc_auc_score(labels, probs)) if both else float("nan"),
+            "edge_ap": float(average_precision_score(labels, probs)) if both else float("nan")}
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoders: candidates (+ edge probabilities) -> persons
+
+def _person(data: Data, members: dict[int, int], K: int) -> tuple[np.ndarray, float]:
+    kps = np.zeros((K, 3))
+    img = (data.pos * data.factor + data.offset).numpy()
+    scores = data.score.numpy()
+    for k, i in members.items():
+        kps[k] = (img[i, 0], img[i, 1], scores[i])
+    return kps, float(np.mean([scores[i] for i in members.values()]))
+
+
+def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
+               min_keypoints: int = 3) -> list[tuple[np.ndarray, float]]:
+    """Greedy merging: pairs by descending probability (above `threshold`) join their groups
+    unless that would give a group two keypoints of one type."""
+    M = data.num_nodes
+    parent = list(range(M))
+    jtype = data.jtype.tolist()
+    types = [1 << t for t in jtype]
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    pairs = data.pair_index.numpy()
+    for e in np.argsort(-probs, kind="stable"):
+        if probs[e] < threshold:
+            break
+        a, b = find(int(pairs[0, e])), find(int(pairs[1, e]))
+        if a != b and not (types[a] & types[b]):
+            parent[b] = a
+            types[a] |= types[b]
+    groups: dict[int, dict[int, int]] = {}
+    for i in range(M):
+        groups.setdefault(find(i), {})[jtype[i]] = i
+    return [_person(data, g, K) for g in groups.values() if len(g) >= min_keypoints]
+
+
+def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int = 3,
+              order: Optional[list[int]] = None) -> list[tuple[np.ndarray, float]]:
+    """Associative-embedding grouping (Newell et al. 2017): keypoint types in a fixed order;
+    each type's candidates are matched to the person groups by tag distance (Hungarian
+    assignment, cost = rounded distance * 100 - score); a match farther than `tag_threshold`
+    starts a new group; a group's tag is the mean of its members' tags."""
+    tags = data.tag.numpy()
+    scores = data.score.numpy()
+    jtype = data.jtype.numpy()
+    groups: list[dict[int, int]] = []
+    group_tags: list[list[np.ndarray]] = []
+    for k in order or range(K):
+        cand = np.nonzero(jtype == k)[0]
+        if len(cand) == 0:
+            continue
+        if groups:
+            means = np.stack([np.mean(t, axis=0) for t in group_tags])  # (G, D)
+            dist = np.linalg.norm(tags[cand][:, None] - means[None], axis=-1)  # (Mk, G)
+            cost = np.round(dist) * 100 - scores[cand][:, None]
+            rows, cols = linear_sum_assignment(cost)
+        else:
+            dist, rows, cols = None, [], []
+        taken = set()
+        for r, c in zip(rows, cols):
+            if dist[r, c] < tag_threshold:
+                groups[c][k] = int(cand[r])
+                group_tags[c].append(tags[cand[r]])
+                taken.add(r)
+        for r in range(len(cand)):
+            if r not in taken:
+                groups.append({k: int(cand[r])})
+                group_tags.append([tags[cand[r]]])
+    return [_person(data, g, K) for g in groups if len(g) >= min_keypoints]
+
+
+def decode_oracle(data: Data, K: int, min_keypoints: int = 1) -> list[tuple[np.ndarray, float]]:
+    """Upper bound for these candidates: group by the ground-truth person each candidate
+    matches, keeping the best-scoring candidate per keypoint type."""
+    person, jtype, score = data.person.tolist(), data.jtype.tolist(), data.score.tolist()
+    groups: dict[int, dict[int, int]] = {}
+    for i, p in enumerate(person):
+        if p < 0:
+            continue
+        g = groups.setdefault(p, {})
+        if jtype[i] not in g or score[i] > score[g[jtype[i]]]:
+            g[jtype[i]] = i
+    return [_person(data, g, K) for _, g in sorted(groups.items()) if len(g) >= min_keypoints]
+
+
+def coco_results(image_id: int, persons) -> list[dict]:
+    """Persons of one image -> COCO results entries (category 1, keypoints in image pixels)."""
+    return [{"image_id": int(image_id), "category_id": 1,
+             "keypoints": [round(float(v), 3) for v in kps.ravel()], "score": round(score, 5)}
+            for kps, score in persons]
+
+
+# ---------------------------------------------------------------------------------------------
+# Train and eval steps
+
+def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=False, desc="train") -> dict:
+    model.train()
+    total, count, start = 0.0, 0, time.perf_counter()
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
+        batch = batch.to(device)
+        if batch.y.numel() == 0 or batch.num_nodes < 2:
+            continue
+        loss = grouping_loss(edge_logits(model, batch), batch.y, pos_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * batch.y.numel()
+        count += batch.y.numel()
+    return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
+
+
+@torch.no_grad()
+def edge_probabilities(model, graphs: list[Data], device) -> list[np.ndarray]:
+    """Per graph, the probability of each candidate pair (graphs one at a time)."""
+    model.eval()
+    out = []
+    for g in graphs:
+        if g.pair_index.size(1) == 0:
+            out.append(np.zeros(0))
+            continue
+        g = g.to(device)
+        out.append(torch.sigmoid(edge_logits(model, g)).cpu().numpy())
+    return out
+
+
+def decode_all(graphs: list[Data], decoder: str, cfg: GroupingConfig, probs=None) -> list[dict]:
+    K = DATASET_SKELETONS[cfg.dataset].num_joints
+    results = []
+    for i, g in enumerate(graphs):
+        if decoder == "gnn":
+            persons = decode_gnn(g, probs[i], K, cfg.decode_threshold, cfg.min_keypoints)
+        elif decoder == "ae":
+            persons = decode_ae(g, K, cfg.ae_tag_threshold, cfg.min_keypoints)
+        else:
+            persons = decode_oracle(g, K)
+        results += coco_results(int(g.image_id), persons)
+    return results
+
+
+def subset_gt(gt, image_ids):
+    """A COCO object holding only `image_ids` (for evaluating a split)."""
+    from datasets.coco import quiet_coco
+    keep = set(image_ids)
+    d = {"images": [gt.imgs[i] for i in sorted(keep)],
+         "annotations": [a for a in gt.dataset["annotations"] if a["image_id"] in keep],
+         "categories": gt.dataset["categories"]}
+    return quiet_coco(d)
