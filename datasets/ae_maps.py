@@ -87,6 +87,8 @@ def read_ae_maps(folder, image_id, num_keypoints: int) -> AEMaps:
             else:
                 raise InputError(f"{name}: needs 'scale_factor' or 'center' and 'scale' to map "
                                  f"heatmap pixels to image pixels")
+    except InputError:
+        raise
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise InputError(f"{name}: not a readable .npz file ({type(e).__name__})") from None
     if hm.ndim != 3:

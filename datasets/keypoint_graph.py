@@ -55,6 +55,14 @@ def find_candidates(heatmaps: Tensor, cfg: GraphConfig) -> tuple[Tensor, Tensor,
     K, H, W = heatmaps.shape
     pooled = F.max_pool2d(heatmaps[None], cfg.nms_kernel, stride=1, padding=cfg.nms_kernel // 2)[0]
     peak = (heatmaps == pooled) & (heatmaps > cfg.threshold)  # (K, H, W)
+    # A peak on a plateau (equal neighbours) is kept once: drop it where an earlier neighbour
+    # (left, up-left, up, up-right) is an equal peak.
+    padded_peak = F.pad(peak, (1, 1, 1, 0))  # (K, H + 1, W + 2), row 0 and columns 0, W+1 pad
+    padded_hm = F.pad(heatmaps, (1, 1, 1, 0), value=-1.0)
+    for dy, dx in ((1, 0), (0, 0), (0, 1), (0, 2)):
+        nb_peak = padded_peak[:, dy:dy + H, dx:dx + W]
+        nb_val = padded_hm[:, dy:dy + H, dx:dx + W]
+        peak &= ~(nb_peak & (nb_val == heatmaps))
     flat = torch.where(peak, heatmaps, torch.full_like(heatmaps, -1.0)).view(K, -1)  # (K, H*W)
     k = min(cfg.top_k, H * W)
     scores, idx = flat.topk(k, dim=1)  # (K, k)

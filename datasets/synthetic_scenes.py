@@ -32,7 +32,7 @@ def coco_keypoints_3d(h36m: np.ndarray) -> np.ndarray:
     return out
 
 
-def synthetic_scenes(num_images: int = 250, seed: int = 0, width: int = 512, height: int = 512,
+def synthetic_scenes(num_images: int = 200, seed: int = 0, width: int = 512, height: int = 512,
                      max_people: int = 15) -> dict:
     """-> a COCO-format dict (images, annotations, categories). Seeded and deterministic."""
     rng = np.random.default_rng(seed)

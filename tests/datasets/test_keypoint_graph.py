@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+import torch
+
+from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
+from datasets.errors import InputError
+from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
+                                     finalize_features, sample_tags)
+from datasets.skeleton import COCO17
+
+
+def gaussian_map(H, W, peaks, sigma=1.5):
+    ys, xs = np.mgrid[0:H, 0:W]
+    hm = np.zeros((H, W))
+    for x, y, a in peaks:
+        hm = np.maximum(hm, a * np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * sigma ** 2)))
+    return hm
+
+
+def test_candidates_nms_threshold_topk_and_subpixel():
+    hm = np.zeros((3, 40, 50), dtype=np.float32)
+    hm[0] = gaussian_map(40, 50, [(10.3, 12.7, 0.9), (30.6, 20.2, 0.5), (40.0, 5.0, 0.05)])
+    hm[2] = gaussian_map(40, 50, [(25.25, 30.75, 0.8)])
+    pos, jtype, score = find_candidates(torch.from_numpy(hm), GraphConfig(threshold=0.1, top_k=5))
+    assert jtype.tolist() == [0, 0, 2]  # one candidate per peak, the faint one dropped
+    expected = torch.tensor([[10.3, 12.7], [30.6, 20.2], [25.25, 30.75]])
+    torch.testing.assert_close(pos, expected, atol=1e-3, rtol=0)  # log-parabola: exact for Gaussians
+    assert score[0] > score[1] > 0.4
+    pos, jtype, _ = find_candidates(torch.from_numpy(hm), GraphConfig(threshold=0.1, top_k=1))
+    assert jtype.tolist() == [0, 2] and abs(pos[0, 0] - 10.3) < 1e-3  # top-1 keeps the strongest
+
+
+def test_tag_sampling_at_another_resolution():
+    """Tags linear in the tag map's own pixel coordinates are sampled exactly (bilinear)."""
+    K, h, w, D = 2, 16, 24, 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    tags = np.stack([np.stack([0.5 * xx + 0.1 * yy, -0.2 * xx + yy], -1)] * K).astype(np.float32)
+    pos = torch.tensor([[10.0, 7.0], [33.3, 21.9], [0.0, 0.0]])  # heatmap pixels, heatmap 48 x 32
+    got = sample_tags(torch.from_numpy(tags), torch.tensor([0, 1, 1]), pos, (32, 48))
+    tx, ty = pos[:, 0] * 24 / 48, pos[:, 1] * 16 / 32
+    torch.testing.assert_close(got, torch.stack([0.5 * tx + 0.1 * ty, -0.2 * tx + ty], 1))
+
+
+def _scene():
+    """Two people (3 labelled keypoints each) and one false-positive blob, image 200 x 100."""
+    kps = np.zeros((2, 17, 3))
+    kps[0, [5, 7, 9]] = [[40, 30, 2], [44, 50, 2], [46, 70, 2]]  # left shoulder, elbow, wrist
+    kps[1, [5, 7, 11]] = [[140, 30, 2], [150, 50, 2], [130, 80, 2]]  # ..., left hip
+    anns = [{"keypoints": k.ravel().tolist(), "area": 2500.0} for k in kps]
+    maps = synthesize_maps(200, 100, anns, 17, SynthConfig.clean(heatmap_size=(50, 100), tag_size=(25, 50)),
+                           np.random.default_rng(0))
+    maps.heatmaps[7] = np.maximum(maps.heatmaps[7], gaussian_map(50, 100, [(48.0, 40.0, 0.7)]))
+    return maps, kps, np.array([2500.0, 2500.0])
+
+
+def test_edge_labels_on_a_hand_built_scene():
+    maps, kps, areas = _scene()
+    g = build_graph(maps, COCO17, GraphConfig(radius=None), kps, areas)
+    img = g.pos * g.factor + g.offset
+    assert g.num_nodes == 7
+    fp = int(torch.nonzero(g.person < 0))
+    assert torch.allclose(img[fp], torch.tensor([96.0, 80.0]), atol=1e-3) and int(g.jtype[fp]) == 7
+    labels = {}
+    for (i, j), y in zip(g.pair_index.t().tolist(), g.y.tolist()):
+        labels[(int(g.person[i]), int(g.jtype[i]), int(g.person[j]), int(g.jtype[j]))] = y
+    # Skeleton pairs: shoulder-elbow (5-7), elbow-wrist (7-9), shoulder-hip (5-11).
+    assert labels[(0, 5, 0, 7)] == 1 and labels[(0, 7, 0, 9)] == 1
+    assert labels[(1, 5, 1, 7)] == 1 and labels[(1, 5, 1, 11)] == 1
+    assert labels[(0, 5, 1, 7)] == 0 and labels[(1, 5, 0, 7)] == 0 and labels[(0, 5, -1, 7)] == 0
+    assert len(labels) == g.pair_index.size(1) == 6 + 3 + 2  # 5-7, 7-9, 5-11 type pairs
+    assert g.edge_index.size(1) == 22 and torch.equal(g.edge_index[:, 11:], g.pair_index.flip(0))
+    finalize_features(g, 17, "per-map")
+    assert g.x.shape == (7, 2 + 17 + 1 + 1) and g.edge_attr.shape == (22, 4 + 17)
+    assert g.x[:, 2:19].sum(1).eq(1).all() and g.edge_attr[:, 4:].sum(1).eq(2).all()
+
+
+def test_knn_edges_and_empty_images():
+    pos = torch.tensor([[0.0, 0], [1, 0], [5, 0], [6, 0], [30, 0]])
+    pairs = candidate_pairs(pos, torch.zeros(5, dtype=torch.long), COCO17,
+                            GraphConfig(edges="knn", knn=1, radius=None), 64)
+    assert sorted(map(tuple, pairs.t().tolist())) == [(0, 1), (2, 3), (3, 4)]
+    empty = AEMaps(np.zeros((17, 32, 32), np.float32), np.zeros((17, 16, 16, 1), np.float32),
+                   np.ones(2), np.zeros(2))
+    g = build_graph(empty, COCO17, GraphConfig(), np.zeros((0, 17, 3)), np.zeros(0))
+    assert g.num_nodes == 0 and g.pair_index.shape == (2, 0) and g.y.numel() == 0
+    finalize_features(g, 17, "per-map")
+    assert g.x.shape == (0, 21)
+
+
+def test_map_files_round_trip_and_errors(tmp_path):
+    maps, _, _ = _scene()
+    maps.save(tmp_path / "7.npz")
+    back = read_ae_maps(tmp_path, 7, 17)
+    np.testing.assert_array_equal(back.heatmaps, maps.heatmaps)
+    np.testing.assert_allclose(back.to_image(np.array([10.0, 20.0])), [20.0, 40.0])
+    # HigherHRNet / mmpose's center + scale: the heatmap covers scale * 200 pixels around center.
+    np.savez(tmp_path / "8.npz", heatmaps=maps.heatmaps, tags=maps.tags[..., 0],
+             center=np.array([100.0, 50.0]), scale=np.array([1.0, 0.5]))
+    cs = read_ae_maps(tmp_path, 8, 17)
+    np.testing.assert_allclose(cs.to_image(np.array([0.0, 0.0])), [0.0, 0.0])
+    np.testing.assert_allclose(cs.to_image(np.array([100.0, 50.0])), [200.0, 100.0])
+    assert cs.tags.shape == (17, 25, 50, 1)
+    with pytest.raises(InputError, match=r"9.npz: no maps for image 9"):
+        read_ae_maps(tmp_path, 9, 17)
+    with pytest.raises(InputError, match=r"^7.npz: 17 heatmaps, expected 14 keypoint types$"):
+        read_ae_maps(tmp_path, 7, 14)
+    np.savez(tmp_path / "10.npz", heatmaps=maps.heatmaps, tags=maps.tags[:3], scale_factor=2.0)
+    with pytest.raises(InputError, match=r"^10.npz: 3 tag maps, expected 17"):
+        read_ae_maps(tmp_path, 10, 17)
+    bad = maps.heatmaps.copy()
+    bad[0, 0, 0] = np.nan
+    np.savez(tmp_path / "11.npz", heatmaps=bad, tags=maps.tags, scale_factor=2.0)
+    with pytest.raises(InputError, match=r"^11.npz: 'heatmaps' contains NaN or inf$"):
+        read_ae_maps(tmp_path, 11, 17)
+    np.savez(tmp_path / "12.npz", heatmaps=maps.heatmaps, tags=maps.tags)
+    with pytest.raises(InputError, match=r"needs 'scale_factor' or 'center' and 'scale'"):
+        read_ae_maps(tmp_path, 12, 17)
+    np.savez(tmp_path / "13.npz", heatmaps=maps.heatmaps[0], tags=maps.tags, scale_factor=2.0)
+    with pytest.raises(InputError, match=r"heatmaps have shape \(50, 100\), expected \(K, H, W\)"):
+        read_ae_maps(tmp_path, 13, 17)

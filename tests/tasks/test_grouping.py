@@ -1,0 +1,167 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, f1_score
+
+import evaluate
+import train
+from datasets.ae_maps import SynthConfig, synthesize_maps
+from datasets.coco import persons_by_image, quiet_coco
+from datasets.keypoint_graph import GraphConfig, build_graph, candidate_pairs, finalize_features
+from datasets.skeleton import COCO17
+from datasets.synthetic_scenes import synthetic_scenes
+from gnn.conv import EdgeConvAttr
+from gnn.models import EdgeClassifier
+from tasks import grouping
+from tasks.cli import run_cli
+from tasks.coco_eval import oks_ap
+from tasks.run_io import read_jsonl
+
+
+@pytest.fixture(scope="module")
+def clean_scenes():
+    """Synthetic scenes with noise-free maps: no jitter, misses or false positives; tags far
+    apart; images where two people have same-type keypoints closer than 5 heatmap pixels
+    (whose peaks merge, so no decoder can recover both) left out. -> (gt COCO, graphs)."""
+    d = synthetic_scenes(16, seed=4, max_people=4)
+    people = persons_by_image(quiet_coco(d), 17)
+    keep = set()
+    for image_id, (kps, _, _) in people.items():
+        vis = kps[..., 2] > 0
+        d2 = np.linalg.norm(kps[:, None, :, :2] - kps[None, :, :, :2], axis=-1)  # (P, P, K)
+        close = (d2 < 5 * 4) & vis[:, None] & vis[None] & ~np.eye(len(kps), dtype=bool)[..., None]
+        if not close.any():
+            keep.add(image_id)
+    assert len(keep) >= 8
+    d = {**d, "images": [i for i in d["images"] if i["id"] in keep],
+         "annotations": [a for a in d["annotations"] if a["image_id"] in keep]}
+    gt = quiet_coco(d)
+    people = persons_by_image(gt, 17)
+    cfg = SynthConfig.clean(tag_spread=20.0)
+    rng = np.random.default_rng(0)
+    graphs = []
+    for image_id, img in sorted(gt.imgs.items()):
+        kps, areas, anns = people[image_id]
+        maps = synthesize_maps(img["width"], img["height"], anns, 17, cfg, rng)
+        graphs.append(finalize_features(build_graph(maps, COCO17, GraphConfig(radius=None), kps, areas,
+                                                    image_id), 17, "per-map"))
+    return gt, graphs
+
+
+def _ap(gt, graphs, decode):
+    results = []
+    for g in graphs:
+        results += grouping.coco_results(int(g.image_id), decode(g))
+    return oks_ap(gt, results)[0]
+
+
+def test_oracle_round_trip_scores_one(clean_scenes):
+    gt, graphs = clean_scenes
+    stats = _ap(gt, graphs, lambda g: grouping.decode_oracle(g, 17))
+    assert stats["AP"] == pytest.approx(1.0) and stats["AR"] == pytest.approx(1.0)
+
+
+def test_gnn_decoder_with_true_edge_labels_scores_one(clean_scenes):
+    gt, graphs = clean_scenes
+    # All candidate pairs (knn over every candidate), labelled with the truth.
+    complete = GraphConfig(edges="knn", knn=1000, radius=None)
+    full = []
+    for g in graphs:
+        pairs = candidate_pairs(g.pos, g.jtype, COCO17, complete, 128)
+        same = (g.person[pairs[0]] == g.person[pairs[1]]) & (g.person[pairs[0]] >= 0)
+        full.append((g, pairs, same.float().numpy()))
+    results = []
+    for g, pairs, y in full:
+        h = g.clone()
+        h.pair_index = pairs
+        results += grouping.coco_results(int(g.image_id), grouping.decode_gnn(h, y, 17, 0.5, 1))
+    assert oks_ap(gt, results)[0]["AP"] == pytest.approx(1.0)
+    # Wrong labels merge everybody into one person per image: far from 1.
+    bad = _ap(gt, graphs, lambda g: grouping.decode_gnn(g, np.ones(g.y.numel()), 17, 0.5, 1))
+    assert bad["AP"] < 0.5
+
+
+def test_ae_decoder_with_separated_tags_scores_one(clean_scenes):
+    gt, graphs = clean_scenes
+    stats = _ap(gt, graphs, lambda g: grouping.decode_ae(g, 17, tag_threshold=1.0, min_keypoints=1))
+    assert stats["AP"] == pytest.approx(1.0)
+
+
+def test_decoders_keep_one_keypoint_per_type():
+    g = build_graph(synthesize_maps(100, 100, [], 17, SynthConfig(false_positives=3.0),
+                                    np.random.default_rng(1)), COCO17, GraphConfig(), np.zeros((0, 17, 3)), np.zeros(0))
+    assert g.num_nodes > 5 and g.y.sum() == 0
+    for persons in (grouping.decode_gnn(g, np.ones(g.pair_index.size(1)), 17, 0.5, 1),
+                    grouping.decode_ae(g, 17, 1e9, 1)):
+        total = sum(int((kps[:, 2] > 0).sum()) for kps, _ in persons)
+        assert total == g.num_nodes  # every candidate placed once
+        for kps, score in persons:
+            assert 0 < score <= 1
+    assert grouping.decode_oracle(g, 17) == []
+
+
+def test_edge_metrics_match_sklearn():
+    rng = np.random.default_rng(0)
+    labels = rng.random(200) < 0.3
+    probs = np.clip(labels * 0.4 + rng.random(200) * 0.6, 0, 1)
+    m = grouping.edge_metrics(probs, labels)
+    assert m["edge_accuracy"] == pytest.approx(accuracy_score(labels, probs >= 0.5))
+    assert m["edge_f1"] == pytest.approx(f1_score(labels, probs >= 0.5))
+    assert 0.5 < m["edge_roc_auc"] <= 1 and 0.3 < m["edge_ap"] <= 1
+
+
+def test_edge_conv_attr_formula_and_symmetric_classifier():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(2 * 3 + 2, 4)
+    conv = EdgeConvAttr(lin)
+    x, attr = torch.randn(3, 3), torch.randn(3, 2)
+    edge_index = torch.tensor([[1, 2, 0], [0, 0, 1]])
+    out = conv(x, edge_index, attr)
+    expect0 = torch.maximum(lin(torch.cat([x[0], x[1] - x[0], attr[0]])), lin(torch.cat([x[0], x[2] - x[0], attr[1]])))
+    torch.testing.assert_close(out[0], expect0)
+    torch.testing.assert_close(out[1], lin(torch.cat([x[1], x[0] - x[1], attr[2]])))
+    model = EdgeClassifier(5, 2, hidden_channels=8, edge_attr_in_conv=True).eval()
+    x = torch.randn(6, 5)
+    pairs = torch.tensor([[0, 1, 2], [3, 4, 5]])
+    ei = torch.cat([pairs, pairs.flip(0)], 1)
+    attr = torch.randn(6, 2)
+    a = model(x, ei, attr, pairs)
+    b = model(x, ei, attr, pairs.flip(0))
+    torch.testing.assert_close(a, b)  # the score of (i, j) is the score of (j, i)
+    model.train()
+    model(x, ei, attr, pairs).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli(train.main, ["grouping", "--num-scenes", "10", "--epochs", "2", "--hidden", "16",
+                                "--out", str(out), "--no-progress"]) == 0
+    records = read_jsonl(out / "metrics.jsonl")
+    assert [r["epoch"] for r in records] == [1, 2]
+    for key in ("loss", "edge_accuracy", "edge_precision", "edge_recall", "edge_f1", "edge_roc_auc", "edge_ap"):
+        assert key in records[0]
+    assert (out / "best.pt").exists() and (out / "loss_curve.png").exists()
+    for decoder in ("gnn", "ae", "oracle"):
+        ev = tmp_path / decoder
+        assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"),
+                                       "--annotations", str(out / "annotations.json"), "--decoder",
+                                       decoder, "--out", str(ev), "--viz", "1"]) == 0
+        result = json.loads((ev / "eval.json").read_text())
+        for key in ("AP", "AP50", "AP75", "APm", "APl", "AR", "decode_images_per_s"):
+            assert key in result
+        assert ("edge_accuracy" in result) == (decoder == "gnn")
+        res = json.loads((ev / "results.json").read_text())
+        assert res and set(res[0]) == {"image_id", "category_id", "keypoints", "score"}
+        assert len(res[0]["keypoints"]) == 51
+        assert list(ev.glob("grouping_*.png"))
+        if decoder == "oracle":
+            assert result["AP"] > 0.5
+    capsys.readouterr()
+    (tmp_path / "maps").mkdir()
+    rc = run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations",
+                                 str(out / "annotations.json"), "--maps", str(tmp_path / "maps")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "1.npz: no maps for image 1" in err and err.count("\n") == 1
