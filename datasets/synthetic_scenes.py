@@ -33,8 +33,10 @@ def coco_keypoints_3d(h36m: np.ndarray) -> np.ndarray:
 
 
 def synthetic_scenes(num_images: int = 200, seed: int = 0, width: int = 512, height: int = 512,
-                     max_people: int = 15) -> dict:
-    """-> a COCO-format dict (images, annotations, categories). Seeded and deterministic."""
+                     max_people: int = 15, num_people: int = None) -> dict:
+    """-> a COCO-format dict (images, annotations, categories). Seeded and deterministic.
+    Each image gets 1..`max_people` people, or exactly `num_people` placed (people with fewer
+    than 3 keypoints inside the image are left out)."""
     rng = np.random.default_rng(seed)
     f = 1.1 * width  # focal length in pixels; camera 1.6 m high, looking horizontally
     images, annotations = [], []
@@ -42,7 +44,7 @@ def synthetic_scenes(num_images: int = 200, seed: int = 0, width: int = 512, hei
     for image_id in range(1, num_images + 1):
         images.append({"id": image_id, "file_name": f"synthetic_{image_id:06d}.png",
                        "width": width, "height": height})
-        n = int(rng.integers(1, max_people + 1))
+        n = num_people if num_people is not None else int(rng.integers(1, max_people + 1))
         for _ in range(n):
             action = ACTIONS[int(rng.integers(len(ACTIONS)))]
             bones = subject_bones(rng)

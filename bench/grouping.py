@@ -1,0 +1,101 @@
+"""Benchmark: images/s of the whole grouping decode, GNN against the associative-embedding
+decoder, on the same synthesised maps, at 2, 5, 10 and 20 people per image.
+
+GNN: maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy
+merging -> persons. AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
+Both start from the AE maps in memory (reading and synthesis are not timed).
+Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--device cpu|cuda] [--json PATH]
+Without a checkpoint the classifier has random weights (the work per image is the same).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch_geometric.data import Data  # noqa: E402
+
+from datasets.ae_maps import SynthConfig, synthesize_maps  # noqa: E402
+from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
+from datasets.keypoint_graph import (GraphConfig, build_graph, find_candidates,  # noqa: E402
+                                     finalize_features, sample_tags)
+from datasets.skeleton import COCO17  # noqa: E402
+from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
+from tasks import grouping  # noqa: E402
+from tasks.run_io import load_checkpoint  # noqa: E402
+
+
+def gnn_decode(maps, model, cfg: grouping.GroupingConfig, device, stats=None):
+    g = build_graph(maps, COCO17, cfg.graph)
+    finalize_features(g, 17, cfg.graph.feature_norm, stats)
+    probs = grouping.edge_probabilities(model, [g], device)[0]
+    return grouping.decode_gnn(g, probs, 17, cfg.decode_threshold, cfg.min_keypoints)
+
+
+def ae_decode(maps, cfg: grouping.GroupingConfig):
+    hm = torch.from_numpy(maps.heatmaps)
+    pos, jtype, score = find_candidates(hm, cfg.graph)
+    tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, tuple(hm.shape[1:]))
+    g = Data(pos=pos, jtype=jtype, score=score, tag=tag, num_nodes=pos.size(0),
+             factor=torch.tensor(maps.factor, dtype=torch.float32).view(1, 2),
+             offset=torch.tensor(maps.offset, dtype=torch.float32).view(1, 2))
+    return grouping.decode_ae(g, 17, cfg.ae_tag_threshold, cfg.min_keypoints)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", default=None)
+    ap.add_argument("--images", type=int, default=20)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json", default=None)
+    a = ap.parse_args()
+    device = torch.device(a.device)
+    if a.checkpoint:
+        ckpt = load_checkpoint(a.checkpoint, "grouping")
+        cfg = grouping.GroupingConfig.from_dict(ckpt["config"])
+        model = grouping.model_from_spec(ckpt["model"])
+        model.load_state_dict(ckpt["state_dict"])
+        stats = ckpt["normalization"]["tag_stats"]
+    else:
+        cfg, stats = grouping.GroupingConfig(), None
+        torch.manual_seed(0)
+        model = grouping.model_from_spec(grouping.model_spec(cfg, tag_dim=1))
+    model = model.to(device).eval()
+    print(f"machine: {platform.machine()}, torch {torch.__version__}, threads "
+          f"{torch.get_num_threads()}, device {device}, model {'trained' if a.checkpoint else 'random weights'}")
+    rows = []
+    for n in (2, 5, 10, 20):
+        d = synthetic_scenes(a.images, seed=n, num_people=n)
+        gt = quiet_coco(d)
+        people = persons_by_image(gt, 17)
+        rng = np.random.default_rng(n)
+        maps = [synthesize_maps(img["width"], img["height"], people[i][2], 17, cfg.synth, rng)
+                for i, img in sorted(gt.imgs.items())]
+        gnn_decode(maps[0], model, cfg, device, stats)  # warm-up
+        ae_decode(maps[0], cfg)
+        t = time.perf_counter()
+        for m in maps:
+            gnn_decode(m, model, cfg, device, stats)
+        gnn = len(maps) / (time.perf_counter() - t)
+        t = time.perf_counter()
+        for m in maps:
+            ae_decode(m, cfg)
+        ae = len(maps) / (time.perf_counter() - t)
+        persons = np.mean([len(people[i][0]) for i in gt.imgs])
+        rows.append({"people": n, "annotated_people": float(persons), "gnn_images_per_s": gnn,
+                     "ae_images_per_s": ae, "ratio": gnn / ae})
+        print(f"{n:3d} people/image ({persons:4.1f} in view): GNN {gnn:7.1f} images/s   "
+              f"AE {ae:7.1f} images/s   GNN/AE {gnn / ae:.2f}x", flush=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()
