@@ -15,7 +15,9 @@ from datasets.errors import InputError
 from datasets.skeleton import COCO17, CROWDPOSE14, Skeleton
 
 DATASET_SKELETONS = {"coco": COCO17, "crowdpose": CROWDPOSE14}
-CROWDPOSE_AREA_FACTOR = 0.53  # CrowdPose GT has no `area`: area = 0.53 * box width * height
+# CrowdPose's evaluator (crowdposetools / xtcocotools 'keypoints_crowd', use_area=False) scales
+# OKS by area = 0.53 * box width * box height, whether or not the file has `area`.
+CROWDPOSE_AREA_FACTOR = 0.53
 
 
 def read_json(path):
@@ -53,8 +55,9 @@ def quiet_coco(dataset: dict) -> COCO:
 def load_coco_gt(path, dataset: str = "coco") -> COCO:
     """A COCO / CrowdPose person-keypoint annotation file -> pycocotools `COCO`.
 
-    Checks the top-level fields, keypoint lengths against the dataset's skeleton and image ids;
-    CrowdPose annotations without `area` get area = 0.53 * bbox width * bbox height.
+    Checks the top-level fields, keypoint lengths against the dataset's skeleton and image ids.
+    CrowdPose annotations get area = 0.53 * bbox width * bbox height, as CrowdPose's own
+    evaluator computes it (CrowdPose files have no `area`; one that is present is replaced).
     """
     skeleton: Skeleton = DATASET_SKELETONS[dataset]
     name = Path(path).name
@@ -85,11 +88,11 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
         _check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
         if not (isinstance(a["bbox"], list) and len(a["bbox"]) == 4):
             raise InputError(f"{name}: {where} bbox is not [x, y, w, h]")
-        if "area" not in a:
-            if dataset != "crowdpose":
-                raise InputError(f"{name}: {where} has no 'area' (use --dataset crowdpose for "
-                                 f"CrowdPose files)")
+        if dataset == "crowdpose":
             a["area"] = CROWDPOSE_AREA_FACTOR * a["bbox"][2] * a["bbox"][3]
+        elif "area" not in a:
+            raise InputError(f"{name}: {where} has no 'area' (use --dataset crowdpose for "
+                             f"CrowdPose files)")
         a.setdefault("iscrowd", 0)
         a.setdefault("category_id", 1)
         a.setdefault("num_keypoints", sum(1 for v in a["keypoints"][2::3] if v > 0))
