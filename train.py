@@ -134,7 +134,7 @@ def add_grouping_args(p):
     maps.add_argument("--synthesize", action="store_true", help="render maps from the annotations (default)")
     p.add_argument("--dataset", default=d["dataset"], help="coco | crowdpose")
     p.add_argument("--model", default="edgeconv", help=", ".join(grouping.MODEL_NAMES))
-    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--hidden", type=int, default=grouping.GroupingModelConfig().hidden)
     p.add_argument("--edges", default="skeleton", help="candidate edges: skeleton | knn")
     p.add_argument("--feature-norm", default="per-map", help="tag normalisation: per-map | dataset")
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")

@@ -34,7 +34,7 @@ DECODERS = ("gnn", "ae", "oracle")
 @dataclass(frozen=True)
 class GroupingModelConfig:
     name: str = "edgeconv"
-    hidden: int = 64
+    hidden: int = 32
 
     def __post_init__(self):
         if self.name not in MODEL_NAMES:
