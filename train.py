@@ -135,7 +135,10 @@ def add_grouping_args(p):
     p.add_argument("--dataset", default=d["dataset"], help="coco | crowdpose")
     p.add_argument("--model", default="edgeconv", help=", ".join(grouping.MODEL_NAMES))
     p.add_argument("--hidden", type=int, default=grouping.GroupingModelConfig().hidden)
-    p.add_argument("--edges", default="skeleton", help="candidate edges: skeleton | knn")
+    p.add_argument("--edges", default=GraphConfig().edges,
+                   help="message-passing edges: skeleton | skeleton2 | knn")
+    p.add_argument("--pairs", default=GraphConfig().pairs,
+                   help="classified candidate pairs: skeleton | skeleton2 | knn")
     p.add_argument("--feature-norm", default="per-map", help="tag normalisation: per-map | dataset")
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"])
@@ -151,7 +154,7 @@ def add_grouping_args(p):
 
 def grouping_config_from_args(a) -> grouping.GroupingConfig:
     model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden)
-    graph = build_config(GraphConfig, edges=a.edges, feature_norm=a.feature_norm)
+    graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, feature_norm=a.feature_norm)
     return build_config(grouping.GroupingConfig, model=model, graph=graph,
                         annotations=a.annotations, maps=a.maps, dataset=a.dataset,
                         num_scenes=a.num_scenes, val_fraction=a.val_fraction, epochs=a.epochs,

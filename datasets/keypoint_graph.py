@@ -4,8 +4,9 @@ Candidates: max-pool NMS on each heatmap, a score threshold, top-k per keypoint 
 refinement (a parabola through the log of the peak and its neighbours, exact for Gaussian
 peaks). Vertex features: normalised position, keypoint type (one-hot), heatmap score, and the
 tag vector sampled (bilinearly) at the candidate's position in the tag map's own resolution.
-Candidate edges: pairs of candidates whose types are adjacent in the skeleton, or the k
-nearest candidates, built densely with `torch.cdist` + `topk`; both within a radius.
+Candidate edges: pairs of candidates whose types are adjacent in the skeleton (or at most two
+bones apart), or the k nearest candidates, built densely with `torch.cdist` + `topk`; all within
+a radius. One set carries the messages (`edges`), another is classified (`pairs`).
 Edge attributes: dx, dy, distance, |tag difference|, and the type pair (one-hot of both types).
 Edge label 1 iff both endpoints match keypoints of the same ground-truth person.
 
@@ -25,7 +26,7 @@ from torch_geometric.data import Data
 from datasets.ae_maps import AEMaps
 from datasets.skeleton import Skeleton
 
-EDGE_MODES = ("skeleton", "knn")
+EDGE_MODES = ("skeleton", "skeleton2", "knn")
 NORM_MODES = ("per-map", "dataset")
 
 
@@ -34,7 +35,8 @@ class GraphConfig:
     threshold: float = 0.1  # minimum heatmap score of a candidate
     top_k: int = 20  # candidates per keypoint type
     nms_kernel: int = 3
-    edges: str = "skeleton"  # "skeleton" | "knn"
+    edges: str = "skeleton"  # message-passing graph: "skeleton" | "skeleton2" | "knn"
+    pairs: str = "skeleton2"  # classified candidate pairs: "skeleton" | "skeleton2" | "knn"
     knn: int = 8
     radius: Optional[float] = 0.3  # max pair distance, fraction of the heatmap width (None: any)
     match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
@@ -44,6 +46,8 @@ class GraphConfig:
     def __post_init__(self):
         if self.edges not in EDGE_MODES:
             raise ValueError(f"--edges {self.edges}: expected one of {', '.join(EDGE_MODES)}")
+        if self.pairs not in EDGE_MODES:
+            raise ValueError(f"--pairs {self.pairs}: expected one of {', '.join(EDGE_MODES)}")
         if self.feature_norm not in NORM_MODES:
             raise ValueError(f"--feature-norm {self.feature_norm}: expected one of {', '.join(NORM_MODES)}")
         if self.top_k < 1 or self.knn < 1 or self.nms_kernel < 1 or self.nms_kernel % 2 == 0:
@@ -109,16 +113,22 @@ def sample_tags(tags: Tensor, jtype: Tensor, pos: Tensor, heatmap_size: tuple[in
 
 
 def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphConfig,
-                    heatmap_width: int) -> Tensor:
-    """Undirected candidate pairs (2, E) with i < j."""
+                    heatmap_width: int, mode: Optional[str] = None) -> Tensor:
+    """Undirected candidate pairs (2, E) with i < j, by `mode` (default `cfg.edges`):
+    `skeleton`: candidates of adjacent keypoint types; `skeleton2`: types at most two bones
+    apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths."""
+    mode = mode or cfg.edges
     M = pos.size(0)
     if M < 2:
         return torch.zeros(2, 0, dtype=torch.long)
-    if cfg.edges == "skeleton":
+    if mode in ("skeleton", "skeleton2"):
         K = skeleton.num_joints
         adj = torch.zeros(K, K, dtype=torch.bool)
         for a, b in skeleton.edges:
             adj[a, b] = adj[b, a] = True
+        if mode == "skeleton2":  # also types two bones apart: bridges one missed keypoint
+            hop2 = (adj.float() @ adj.float()) > 0
+            adj = (adj | hop2) & ~torch.eye(K, dtype=torch.bool)
         mask = adj[jtype][:, jtype]  # (M, M)
         if cfg.radius is not None:
             mask &= torch.cdist(pos, pos) <= cfg.radius * heatmap_width
@@ -156,16 +166,18 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
                 image_id: int = 0) -> Data:
     """One image -> PyG `Data` with raw fields; `finalize_features` adds `x` and `edge_attr`.
 
-    Fields: pos (M, 2) heatmap px, jtype (M,), score (M,), tag (M, D), pair_index (2, E),
-    edge_index (2, 2E) (each pair in both directions), person (M,) and y (E,) when `persons`
+    Fields: pos (M, 2) heatmap px, jtype (M,), score (M,), tag (M, D), pair_index (2, E) the
+    classified pairs (`cfg.pairs`), edge_index (2, 2E') the message-passing edges (`cfg.edges`,
+    both directions), person (M,) and y (E,) when `persons`
     (P, K, 3 image pixels) are given, image_id, factor/offset (1, 2) to image pixels."""
     hm = torch.from_numpy(maps.heatmaps)
     H, W = hm.shape[1:]
     pos, jtype, score = find_candidates(hm, cfg)
     tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
-    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W)
+    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs)
+    msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W)
     data = Data(pos=pos, jtype=jtype, score=score, tag=tag, pair_index=pairs,
-                edge_index=torch.cat([pairs, pairs.flip(0)], dim=1), num_nodes=pos.size(0),
+                edge_index=torch.cat([msg, msg.flip(0)], dim=1), num_nodes=pos.size(0),
                 image_id=torch.tensor(image_id), map_size=torch.tensor([[W, H]], dtype=torch.float32),
                 factor=torch.tensor(maps.factor, dtype=torch.float32).view(1, 2),
                 offset=torch.tensor(maps.offset, dtype=torch.float32).view(1, 2))

@@ -39,13 +39,21 @@ class EdgeClassifier(nn.Module):
                 self.convs.append(EdgeConvAttr(MLP([2 * C + edge_dim, C, C], norm="batch_norm")))
             else:
                 self.convs.append(EdgeConv(MLP([2 * C, C, C], norm="batch_norm")))
-        self.classifier = MLP([2 * C, C, C, C, 1], norm="batch_norm")  # Linear-BN-ReLU x3 -> Linear
+        # Edge MLP on [h_i, h_j]: Linear-BN-ReLU x3 -> Linear. Its first Linear is applied as
+        # W_i h_i + W_j h_j with the products taken per node, not per pair.
+        self.pair_lin = nn.Linear(2 * C, C)
+        self.pair_bn = nn.BatchNorm1d(C)
+        self.classifier = MLP([C, C, C, 1], norm="batch_norm")
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, pair_index: Tensor) -> Tensor:
         h = self.encoder(x)  # (M, C)
         for conv in self.convs:
             h = conv(h, edge_index, edge_attr) if self.edge_attr_in_conv else conv(h, edge_index)
             h = h.relu()
-        hi, hj = h[pair_index[0]], h[pair_index[1]]  # (E, C) each
-        pairs = torch.cat([torch.cat([hi, hj], 1), torch.cat([hj, hi], 1)], 0)  # (2E, 2C)
-        return self.classifier(pairs).view(2, -1).mean(0)  # (E,), symmetric in i and j
+        C = h.size(1)
+        u = h @ self.pair_lin.weight[:, :C].t()  # (M, C): W_i h
+        v = h @ self.pair_lin.weight[:, C:].t()  # (M, C): W_j h
+        i, j = pair_index
+        z = torch.cat([u[i] + v[j], u[j] + v[i]], 0) + self.pair_lin.bias  # (2E, C): both orders
+        z = torch.relu(self.pair_bn(z))
+        return self.classifier(z).view(2, -1).mean(0)  # (E,), symmetric in i and j

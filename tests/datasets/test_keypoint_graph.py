@@ -55,7 +55,7 @@ def _scene():
 
 def test_edge_labels_on_a_hand_built_scene():
     maps, kps, areas = _scene()
-    g = build_graph(maps, COCO17, GraphConfig(radius=None), kps, areas)
+    g = build_graph(maps, COCO17, GraphConfig(radius=None, pairs="skeleton"), kps, areas)
     img = g.pos * g.factor + g.offset
     assert g.num_nodes == 7
     fp = int(torch.nonzero(g.person < 0))
@@ -71,6 +71,13 @@ def test_edge_labels_on_a_hand_built_scene():
     assert g.edge_index.size(1) == 22 and torch.equal(g.edge_index[:, 11:], g.pair_index.flip(0))
     finalize_features(g, 17, "per-map")
     assert g.x.shape == (7, 2 + 17 + 1 + 1) and g.edge_attr.shape == (22, 4 + 17)
+    # Two bones apart: shoulder-wrist (5-9) and elbow-hip (7-11) pairs join the classified set,
+    # the message graph stays the skeleton's.
+    g2 = build_graph(maps, COCO17, GraphConfig(radius=None), kps, areas)
+    assert g2.pair_index.size(1) == 11 + 2 * 1 + 3 * 1 and g2.edge_index.size(1) == 22
+    both = {(int(g2.person[i]), int(g2.jtype[i]), int(g2.person[j]), int(g2.jtype[j])): y
+            for (i, j), y in zip(g2.pair_index.t().tolist(), g2.y.tolist())}
+    assert both[(0, 5, 0, 9)] == 1 and both[(1, 7, 1, 11)] == 1 and both[(0, 7, 1, 11)] == 0
     assert g.x[:, 2:19].sum(1).eq(1).all() and g.edge_attr[:, 4:].sum(1).eq(2).all()
 
 
