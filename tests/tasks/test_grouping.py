@@ -174,3 +174,15 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
                                  str(out / "annotations.json"), "--maps", str(tmp_path / "maps")])
     err = capsys.readouterr().err
     assert rc == 2 and "1.npz: no maps for image 1" in err and err.count("\n") == 1
+
+
+def test_grouping_resume_equals_straight_run(tmp_path):
+    base = ["grouping", "--num-scenes", "6", "--hidden", "8", "--no-progress", "--seed", "2"]
+    assert run_cli(train.main, base + ["--epochs", "2", "--out", str(tmp_path / "a")]) == 0
+    assert run_cli(train.main, base + ["--epochs", "3", "--out", str(tmp_path / "a"),
+                                       "--resume", str(tmp_path / "a" / "last.pt")]) == 0
+    assert run_cli(train.main, base + ["--epochs", "3", "--out", str(tmp_path / "b")]) == 0
+    resumed, straight = read_jsonl(tmp_path / "a" / "metrics.jsonl"), read_jsonl(tmp_path / "b" / "metrics.jsonl")
+    assert [r["epoch"] for r in resumed] == [1, 2, 3]
+    for r, s in zip(resumed, straight):
+        assert r["loss"] == s["loss"] and r["edge_ap"] == s["edge_ap"]
