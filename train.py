@@ -16,9 +16,8 @@ from datasets.skeleton import h36m_skeleton
 from datasets.pose_graph import SkeletonBatcher
 from tasks import grouping, lifting
 from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
-from tasks.plots import plot_loss_curve
-from tasks.run_io import (append_jsonl, load_checkpoint, prepare_out_dir, read_jsonl,
-                          save_checkpoint)
+from tasks.run_io import (append_jsonl, load_checkpoint, prepare_out_dir, restore_training,
+                          save_epoch)
 
 
 def _defaults(cls) -> dict:
@@ -81,12 +80,7 @@ def train_lifting(a):
             raise InputError(f"{a.resume}: is a checkpoint of {ckpt['model']['class']} "
                              f"{ckpt['config']['model']['name']}, not of --model {cfg.model.name} "
                              f"with these settings")
-        model.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        generator.set_state(ckpt["rng"]["shuffle"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        start_epoch, best = ckpt["epoch"] + 1, ckpt["best_metric"]
+        start_epoch, best = restore_training(ckpt, model, optimizer, generator, scheduler)
     metrics_path = out / "metrics.jsonl"
     if start_epoch == 1 and metrics_path.exists():
         metrics_path.unlink()  # a fresh run starts a fresh log
@@ -117,10 +111,7 @@ def train_lifting(a):
                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "epoch": epoch, "best_metric": best, "metric_name": "MPJPE",
                 "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
-        save_checkpoint(out / "last.pt", ckpt)
-        if improved:
-            save_checkpoint(out / "best.pt", ckpt)
-        plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric="MPJPE")
+        save_epoch(out, ckpt, improved, metric="MPJPE")
     print(f"best MPJPE {best:.2f} mm; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
           f"{metrics_path}, {out / 'loss_curve.png'}")
 
@@ -185,11 +176,7 @@ def train_grouping(a):
         if ckpt["model"] != spec:
             raise InputError(f"{a.resume}: is a checkpoint of another grouping model "
                              f"({ckpt['config']['model']['name']}), not of --model {cfg.model.name}")
-        model.load_state_dict(ckpt["state_dict"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        generator.set_state(ckpt["rng"]["shuffle"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        start_epoch, best = ckpt["epoch"] + 1, ckpt["best_metric"]
+        start_epoch, best = restore_training(ckpt, model, optimizer, generator)
     metrics_path = out / "metrics.jsonl"
     if start_epoch == 1 and metrics_path.exists():
         metrics_path.unlink()
@@ -216,10 +203,7 @@ def train_grouping(a):
                 "epoch": epoch, "best_metric": best, "metric_name": "edge_ap",
                 "pos_weight": pos_weight,
                 "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
-        save_checkpoint(out / "last.pt", ckpt)
-        if improved:
-            save_checkpoint(out / "best.pt", ckpt)
-        plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric="edge_ap")
+        save_epoch(out, ckpt, improved, metric="edge_ap")
     print(f"best validation edge AP {best:.4f}; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
           f"{metrics_path}, {out / 'loss_curve.png'}")
 

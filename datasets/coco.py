@@ -43,6 +43,14 @@ def _check_keypoints(kps, K: int, where: str, name: str):
         raise InputError(f"{name}: {where} has non-numeric or non-finite keypoint values")
 
 
+def _require_fields(obj, keys, where: str, name: str):
+    if not isinstance(obj, dict):
+        raise InputError(f"{name}: {where} is not an object")
+    for key in keys:
+        if key not in obj:
+            raise InputError(f"{name}: {where} has no '{key}'")
+
+
 def quiet_coco(dataset: dict) -> COCO:
     """A pycocotools `COCO` from an in-memory dict, without its prints."""
     coco = COCO()
@@ -71,18 +79,13 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
             raise InputError(f"{name}: '{key}' is not a list")
     image_ids = set()
     for i, img in enumerate(d["images"]):
-        if not isinstance(img, dict) or "id" not in img:
-            raise InputError(f"{name}: images[{i}] has no 'id'")
+        _require_fields(img, ("id",), f"images[{i}]", name)
         image_ids.add(img["id"])
     d = copy.copy(d)
     d["annotations"] = anns = [dict(a) if isinstance(a, dict) else a for a in d["annotations"]]
     for i, a in enumerate(anns):
         where = f"annotations[{i}]"
-        if not isinstance(a, dict):
-            raise InputError(f"{name}: {where} is not an object")
-        for key in ("image_id", "keypoints", "bbox"):
-            if key not in a:
-                raise InputError(f"{name}: {where} has no '{key}'")
+        _require_fields(a, ("image_id", "keypoints", "bbox"), where, name)
         if a["image_id"] not in image_ids:
             raise InputError(f"{name}: {where} refers to image {a['image_id']}, not in 'images'")
         _check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
@@ -112,11 +115,7 @@ def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
     unknown = []
     for i, r in enumerate(res):
         where = f"result [{i}]"
-        if not isinstance(r, dict):
-            raise InputError(f"{name}: {where} is not an object")
-        for key in ("image_id", "keypoints", "score"):
-            if key not in r:
-                raise InputError(f"{name}: {where} has no '{key}'")
+        _require_fields(r, ("image_id", "keypoints", "score"), where, name)
         _check_keypoints(r["keypoints"], K, where, name)
         if not isinstance(r["score"], (int, float)) or not math.isfinite(r["score"]):
             raise InputError(f"{name}: {where} score is not a finite number")

@@ -92,3 +92,24 @@ def load_checkpoint(path, task: str) -> dict:
         if key not in ckpt:
             raise InputError(f"{path}: checkpoint has no '{key}'")
     return ckpt
+
+
+def save_epoch(out: Path, checkpoint: dict, improved: bool, metric: str) -> None:
+    """End of an epoch: `last.pt`, `best.pt` when the metric improved, `loss_curve.png`."""
+    from tasks.plots import plot_loss_curve
+
+    save_checkpoint(out / "last.pt", checkpoint)
+    if improved:
+        save_checkpoint(out / "best.pt", checkpoint)
+    plot_loss_curve(read_jsonl(out / "metrics.jsonl"), out / "loss_curve.png", metric=metric)
+
+
+def restore_training(ckpt: dict, model, optimizer, generator, scheduler=None) -> tuple[int, float]:
+    """Load a checkpoint's training state; -> (next epoch, best metric so far)."""
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(ckpt["scheduler"])
+    generator.set_state(ckpt["rng"]["shuffle"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    return ckpt["epoch"] + 1, ckpt["best_metric"]
