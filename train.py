@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import fields
-from pathlib import Path
 
 import numpy as np
 import torch

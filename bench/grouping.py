@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch_geometric.data import Data  # noqa: E402
 
-from datasets.ae_maps import SynthConfig, synthesize_maps  # noqa: E402
+from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
-from datasets.keypoint_graph import (GraphConfig, build_graph, find_candidates,  # noqa: E402
+from datasets.keypoint_graph import (build_graph, find_candidates,  # noqa: E402
                                      finalize_features, sample_tags)
 from datasets.skeleton import COCO17  # noqa: E402
 from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402

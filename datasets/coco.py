@@ -9,6 +9,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 from pycocotools.coco import COCO
 
 from datasets.errors import InputError
@@ -130,8 +131,6 @@ def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
 
 def persons_by_image(coco: COCO, num_keypoints: int) -> dict:
     """image id -> (keypoints (P, K, 3), areas (P,), annotations) of its non-crowd people."""
-    import numpy as np
-
     out = {}
     for image_id in coco.getImgIds():
         anns = [a for a in coco.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]

@@ -20,12 +20,13 @@ from torch_geometric.data import Data
 from tqdm import tqdm
 
 from datasets.ae_maps import SynthConfig, read_ae_maps, synthesize_maps
-from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
+from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image, quiet_coco
 from datasets.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, edge_dim, finalize_features,
-                                     tag_statistics, vertex_dim)
+                                     vertex_dim)
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.models import MODEL_CLASSES
+from tasks.run_io import write_json
 
 MODEL_NAMES = ("edgeconv", "edgeconv-attr")
 DECODERS = ("gnn", "ae", "oracle")
@@ -103,7 +104,6 @@ class GroupingData:
 
 def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
     path = folder / "annotations.json"
-    from tasks.run_io import write_json
     write_json(path, synthetic_scenes(cfg.num_scenes, seed=cfg.seed))
     return path
 
@@ -334,7 +334,6 @@ def decode_all(graphs: list[Data], decoder: str, cfg: GroupingConfig, probs=None
 
 def subset_gt(gt, image_ids):
     """A COCO object holding only `image_ids` (for evaluating a split)."""
-    from datasets.coco import quiet_coco
     keep = set(image_ids)
     d = {"images": [gt.imgs[i] for i in sorted(keep)],
          "annotations": [a for a in gt.dataset["annotations"] if a["image_id"] in keep],

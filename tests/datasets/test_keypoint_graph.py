@@ -32,7 +32,7 @@ def test_candidates_nms_threshold_topk_and_subpixel():
 
 def test_tag_sampling_at_another_resolution():
     """Tags linear in the tag map's own pixel coordinates are sampled exactly (bilinear)."""
-    K, h, w, D = 2, 16, 24, 2
+    K, h, w = 2, 16, 24
     yy, xx = np.mgrid[0:h, 0:w]
     tags = np.stack([np.stack([0.5 * xx + 0.1 * yy, -0.2 * xx + yy], -1)] * K).astype(np.float32)
     pos = torch.tensor([[10.0, 7.0], [33.3, 21.9], [0.0, 0.0]])  # heatmap pixels, heatmap 48 x 32

@@ -9,7 +9,7 @@ from tests.conftest import batch_of
 def formula_reference(layer: GraphNonLocal, x, groups):
     """Loop form of the block for one skeleton: x (J, C)."""
     theta, phi, g = layer.theta(x), layer.phi(x), layer.g(x)
-    I, G = layer.inter_channels, len(groups)
+    G = len(groups)
     phi_g = torch.stack([phi[list(grp)].max(0).values for grp in groups])  # (G, I)
     g_g = torch.stack([g[list(grp)].max(0).values for grp in groups])
     w = layer.concat_project
