@@ -158,7 +158,7 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
             if action not in in3 or action not in in2:
                 skipped.append(f"{subject}/{action} (missing from {n3 if action not in in3 else n2})")
                 continue
-            found_actions.add(base_action(action))
+            found_actions.update((action, base_action(action)))
             where = f"subject {subject} action {action}"
             p3 = _check_array(in3[action], n3, where, (32, 3), "metres")
             views = in2[action]
@@ -196,7 +196,7 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
                 cam_ids.append(np.full(n, ci, dtype=np.int64))
     if actions is not None:
         for a in actions:
-            if a not in found_actions and not any(a == base_action(x) for x in found_actions):
+            if a not in found_actions:
                 raise InputError(f"--actions: no sequence of action '{a}' for subjects "
                                  f"{','.join(subjects)} in {n3}")
     if skipped:

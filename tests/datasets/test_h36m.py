@@ -62,6 +62,8 @@ def test_joint_modes_downsample_and_action_filter(tiny_h36m):
     assert len(p16) == 2 * 4 * 3  # frames 0, 3, 6 of each sequence
     np.testing.assert_allclose(p16.x2d[0], np.delete(p17.x2d[0], 9, axis=0))
     assert base_action("Walking 1") == "Walking"
+    one = load_h36m(tiny_h36m, "gt", 17, ["S1"], actions=["Walking 1"])  # a single sequence by name
+    assert len(one) == 4 * 8 and one.actions == ["Walking"]
 
 
 def test_missing_sequences_are_skipped_with_a_warning(h36m_copy):
