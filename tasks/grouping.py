@@ -2,7 +2,8 @@
 decoders (GNN greedy merging, associative-embedding greedy matching, oracle) and COCO results.
 
 A person is a (K, 3) array of keypoints in image pixels (x, y, score; zeros where missing) and a
-score (the mean heatmap score of its keypoints).
+score: the sum of its keypoints' heatmap scores over K, so that a complete person ranks above
+a fragment of one.
 """
 from __future__ import annotations
 
@@ -197,7 +198,7 @@ def _person(data: Data, members: dict[int, int], K: int) -> tuple[np.ndarray, fl
     scores = data.score.numpy()
     for k, i in members.items():
         kps[k] = (img[i, 0], img[i, 1], scores[i])
-    return kps, float(np.mean([scores[i] for i in members.values()]))
+    return kps, float(sum(scores[i] for i in members.values()) / K)
 
 
 def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
