@@ -113,14 +113,18 @@ def sample_tags(tags: Tensor, jtype: Tensor, pos: Tensor, heatmap_size: tuple[in
 
 
 def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphConfig,
-                    heatmap_width: int, mode: Optional[str] = None) -> Tensor:
+                    heatmap_width: int, mode: Optional[str] = None,
+                    dist: Optional[Tensor] = None) -> Tensor:
     """Undirected candidate pairs (2, E) with i < j, by `mode` (default `cfg.edges`):
     `skeleton`: candidates of adjacent keypoint types; `skeleton2`: types at most two bones
-    apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths."""
+    apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths.
+    `dist`: the (M, M) candidate distances, if already computed."""
     mode = mode or cfg.edges
     M = pos.size(0)
     if M < 2:
         return torch.zeros(2, 0, dtype=torch.long)
+    if dist is None:
+        dist = torch.cdist(pos, pos)  # (M, M)
     if mode in ("skeleton", "skeleton2"):
         K = skeleton.num_joints
         adj = torch.zeros(K, K, dtype=torch.bool)
@@ -131,12 +135,11 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
             adj = (adj | hop2) & ~torch.eye(K, dtype=torch.bool)
         mask = adj[jtype][:, jtype]  # (M, M)
         if cfg.radius is not None:
-            mask &= torch.cdist(pos, pos) <= cfg.radius * heatmap_width
+            mask &= dist <= cfg.radius * heatmap_width
     else:
-        dist = torch.cdist(pos, pos)  # (M, M)
-        dist.fill_diagonal_(float("inf"))
+        not_self = dist.masked_fill(torch.eye(M, dtype=torch.bool), float("inf"))
         k = min(cfg.knn, M - 1)
-        nearest = dist.topk(k, dim=1, largest=False)
+        nearest = not_self.topk(k, dim=1, largest=False)
         mask = torch.zeros(M, M, dtype=torch.bool)
         mask.scatter_(1, nearest.indices, True)
         if cfg.radius is not None:
@@ -174,8 +177,9 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
     H, W = hm.shape[1:]
     pos, jtype, score = find_candidates(hm, cfg)
     tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
-    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs)
-    msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W)
+    dist = torch.cdist(pos, pos)  # (M, M), shared by both candidate sets
+    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist)
+    msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist)
     data = Data(pos=pos, jtype=jtype, score=score, tag=tag, pair_index=pairs,
                 edge_index=torch.cat([msg, msg.flip(0)], dim=1), num_nodes=pos.size(0),
                 image_id=torch.tensor(image_id), map_size=torch.tensor([[W, H]], dtype=torch.float32),
