@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datasets.atomic_io import atomic_write
 from datasets.errors import InputError
 
 
@@ -44,8 +45,8 @@ class AEMaps:
         return (xy - self.offset) / self.factor
 
     def save(self, path):
-        np.savez_compressed(path, heatmaps=self.heatmaps, tags=self.tags,
-                            scale_factor=self.factor, offset=self.offset)
+        atomic_write(path, lambda f: np.savez_compressed(
+            f, heatmaps=self.heatmaps, tags=self.tags, scale_factor=self.factor, offset=self.offset))
 
 
 def _array(npz, key: str, name: str) -> np.ndarray:

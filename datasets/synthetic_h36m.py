@@ -8,12 +8,11 @@ through exactly the same loader as real data. Everything is seeded and determini
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from datasets.atomic_io import atomic_write
 from datasets.cameras import h36m_cameras, project_to_pixels, world_to_camera
 from datasets.skeleton import H36M17
 
@@ -189,14 +188,7 @@ def generate(seed: int = 0, frames: int = 40, subjects=SUBJECTS, actions=ACTIONS
 
 
 def _save_npz_atomic(path: Path, **arrays):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
 def synthetic_h36m_dir(cache_root=".cache", seed: int = 0, frames: int = 40) -> Path:

@@ -8,32 +8,14 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
 
 import torch
 
+from datasets.atomic_io import atomic_write
 from datasets.errors import InputError
 
 CHECKPOINT_FORMAT = 1
-
-
-def atomic_write(path, write: Callable[[Any], None], mode: str = "wb") -> Path:
-    """Call `write(f)` on a temporary file beside `path`, then rename it to `path`."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
 
 
 def write_json(path, obj) -> Path:
