@@ -136,7 +136,6 @@ def evaluate_grouping_cli(a):
     if not graphs:
         raise InputError(f"{a.annotations}: no images in split '{a.split}'")
     grouping.finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
-    result = {}
     start = time.perf_counter()
     probs = None
     if a.decoder == "gnn":
@@ -144,9 +143,10 @@ def evaluate_grouping_cli(a):
         probs = grouping.edge_probabilities(model, graphs, device)
     results = grouping.decode_all(graphs, a.decoder, cfg, probs)
     seconds = time.perf_counter() - start
+    edge = {}
     if a.decoder == "gnn":
         labels = torch.cat([g.y for g in graphs]).numpy()
-        result.update(grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold))
+        edge = grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold)
     gt = grouping.subset_gt(data.gt, ids)
     if results:
         stats, summary = oks_ap(gt, results, cfg.dataset)
@@ -154,7 +154,7 @@ def evaluate_grouping_cli(a):
     else:
         stats = {k: 0.0 for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")}
         print("no persons decoded: AP 0")
-    result = {**stats, **result, "decode_images_per_s": len(graphs) / seconds,
+    result = {**stats, **edge, "decode_images_per_s": len(graphs) / seconds,
               "decoder": a.decoder, "images": len(graphs), "persons": len(results),
               "split": a.split, "synthesis_seed": None if a.maps else synth_seed}
     write_json(out / "results.json", results)

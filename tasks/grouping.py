@@ -100,7 +100,6 @@ class GroupingData:
     graphs: list[Data]  # one per image, raw (see finalize_features)
     train_ids: list[int]
     val_ids: list[int]
-    annotations_path: Path
 
 
 def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
@@ -135,7 +134,7 @@ def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int
     n_val = int(round(cfg.val_fraction * len(ids)))
     val = sorted(ids[i] for i in order[:n_val])
     train = sorted(ids[i] for i in order[n_val:])
-    return GroupingData(gt, graphs, train, val, Path(annotations_path))
+    return GroupingData(gt, graphs, train, val)
 
 
 def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:
