@@ -61,8 +61,9 @@ def evaluate_lifting_cli(a):
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
     test_set = lifting.load_lifting_split(cfg, train=False)
     batcher = SkeletonBatcher.from_poses(test_set, skeleton)
-    result = lifting.evaluate_lifting(model, batcher, test_set.actions, cfg.eval_batch_size,
-                                      device, progress=sys.stderr.isatty())
+    pred = lifting.predict_all(model, batcher, cfg.eval_batch_size, device,
+                               progress=sys.stderr.isatty())  # (P, J, 3)
+    result = lifting.lifting_scores(pred, batcher, test_set.actions)
     print(f"{'Action':<14}{'MPJPE (P1)':>12}{'P-MPJPE (P2)':>14}")
     for action, m in result["per_action"].items():
         print(f"{action:<14}{m['MPJPE']:12.2f}{m['P-MPJPE']:14.2f}")
@@ -73,7 +74,6 @@ def evaluate_lifting_cli(a):
     write_json(out / "eval.json", result)
     written = [out / "eval.json"]
     if a.viz > 0:
-        pred = lifting.predict_all(model, batcher, cfg.eval_batch_size, device)
         picks = torch.linspace(0, len(test_set) - 1, a.viz).long().tolist()
         for k, i in enumerate(picks):
             path = out / f"example_{k:02d}.png"

@@ -240,7 +240,12 @@ def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
 def evaluate_lifting(model: nn.Module, batcher, action_names: list[str], batch_size: int = 1024,
                      device="cpu", progress: bool = False) -> dict:
     """-> {MPJPE, P-MPJPE (mm, action-wise averages), per_action: {name: {MPJPE, P-MPJPE}}}."""
-    pred = predict_all(model, batcher, batch_size, device, progress)
+    return lifting_scores(predict_all(model, batcher, batch_size, device, progress), batcher,
+                          action_names)
+
+
+def lifting_scores(pred: Tensor, batcher, action_names: list[str]) -> dict:
+    """Scores of predictions (P, J, 3) for the poses of `batcher` (see `evaluate_lifting`)."""
     target = batcher.y3d
     action = batcher.scalars["action"]
     e1 = mpjpe(pred, target) * 1000.0
