@@ -139,7 +139,7 @@ def evaluate_grouping_cli(a):
     start = time.perf_counter()
     probs = None
     if a.decoder == "gnn":
-        model = rebuild_model(ckpt, a.checkpoint, grouping.model_from_spec).to(device)
+        model = rebuild_model(ckpt, a.checkpoint, grouping.model_from_spec).to(device).fused()
         probs = grouping.edge_probabilities(model, graphs, device)
     results = grouping.decode_all(graphs, a.decoder, cfg, probs)
     seconds = time.perf_counter() - start

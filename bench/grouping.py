@@ -67,7 +67,7 @@ def main():
         cfg, stats = grouping.GroupingConfig(), None
         torch.manual_seed(0)
         model = grouping.model_from_spec(grouping.model_spec(cfg, tag_dim=1))
-    model = model.to(device).eval()
+    model = model.to(device).fused()  # eval mode, BatchNorms folded
     print(f"machine: {platform.machine()}, torch {torch.__version__}, threads "
           f"{torch.get_num_threads()}, device {device}, model {'trained' if a.checkpoint else 'random weights'}")
     rows = []

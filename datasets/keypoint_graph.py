@@ -15,6 +15,7 @@ Shapes: K keypoint types, M candidates, P persons, E candidate pairs, D tag dime
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 import numpy as np
@@ -54,10 +55,30 @@ class GraphConfig:
             raise ValueError("--top-k and --knn must be >= 1, --nms-kernel odd")
 
 
+def max_filter(maps: Tensor, kernel: int) -> Tensor:
+    """(K, H, W) -> the maximum over each `kernel` x `kernel` window (zero padding is never
+    the maximum of a non-negative map; pads are -inf here), as `max_pool2d(stride=1,
+    padding=kernel // 2)` computes it, in two separable passes of shifted maxima."""
+    r = kernel // 2
+    if r == 0:
+        return maps
+    out = maps
+    for dim in (2, 1):  # along x, then along y
+        n = out.size(dim)
+        pad = [0, 0, 0, 0]
+        pad[(2 - dim) * 2:(2 - dim) * 2 + 2] = [r, r]
+        padded = F.pad(out, pad, value=float("-inf"))
+        best = padded.narrow(dim, 0, n)
+        for s in range(1, kernel):
+            best = torch.maximum(best, padded.narrow(dim, s, n))
+        out = best
+    return out
+
+
 def find_candidates(heatmaps: Tensor, cfg: GraphConfig) -> tuple[Tensor, Tensor, Tensor]:
     """(K, H, W) heatmaps -> positions (M, 2) in heatmap pixels (x, y), types (M,), scores (M,)."""
     K, H, W = heatmaps.shape
-    pooled = F.max_pool2d(heatmaps[None], cfg.nms_kernel, stride=1, padding=cfg.nms_kernel // 2)[0]
+    pooled = max_filter(heatmaps, cfg.nms_kernel)
     peak = (heatmaps == pooled) & (heatmaps > cfg.threshold)  # (K, H, W)
     # A peak on a plateau (equal neighbours) is kept once: drop it where an earlier neighbour
     # (left, up-left, up, up-right) is an equal peak.
@@ -82,14 +103,14 @@ def find_candidates(heatmaps: Tensor, cfg: GraphConfig) -> tuple[Tensor, Tensor,
 def _subpixel_offset(hm: Tensor, jtype: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
     """Vertex of the parabola through log(hm) at the peak and its two neighbours, per axis."""
     K, H, W = hm.shape
-    log = torch.log(hm.clamp_min(1e-10))
     out = []
     for axis, (c, n) in enumerate(((xs, W), (ys, H))):
         lo, hi = (c - 1).clamp_min(0), (c + 1).clamp_max(n - 1)
         if axis == 0:
-            l, m, r = log[jtype, ys, lo], log[jtype, ys, xs], log[jtype, ys, hi]
+            v = torch.stack([hm[jtype, ys, lo], hm[jtype, ys, xs], hm[jtype, ys, hi]])
         else:
-            l, m, r = log[jtype, lo, xs], log[jtype, ys, xs], log[jtype, hi, xs]
+            v = torch.stack([hm[jtype, lo, xs], hm[jtype, ys, xs], hm[jtype, hi, xs]])
+        l, m, r = torch.log(v.clamp_min(1e-10))  # (3, M) -> three (M,)
         denom = l - 2 * m + r
         off = torch.where(denom < -1e-6, 0.5 * (l - r) / denom, torch.zeros_like(denom))
         inside = (c > 0) & (c < n - 1)
@@ -112,6 +133,20 @@ def sample_tags(tags: Tensor, jtype: Tensor, pos: Tensor, heatmap_size: tuple[in
             + (1 - fx) * fy * t[jtype, y1, x0] + fx * fy * t[jtype, y1, x1])
 
 
+@lru_cache(maxsize=16)
+def type_adjacency(edges: tuple[tuple[int, int], ...], num_keypoints: int, two_hops: bool) -> Tensor:
+    """(K, K) bool: keypoint types joined by a bone (`two_hops`: or at most two bones apart,
+    which bridges one missed keypoint). Cached per skeleton; do not modify the result."""
+    K = num_keypoints
+    adj = torch.zeros(K, K, dtype=torch.bool)
+    for a, b in edges:
+        adj[a, b] = adj[b, a] = True
+    if two_hops:
+        hop2 = (adj.float() @ adj.float()) > 0
+        adj = (adj | hop2) & ~torch.eye(K, dtype=torch.bool)
+    return adj
+
+
 def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphConfig,
                     heatmap_width: int, mode: Optional[str] = None,
                     dist: Optional[Tensor] = None) -> Tensor:
@@ -126,13 +161,7 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
     if dist is None:
         dist = torch.cdist(pos, pos)  # (M, M)
     if mode in ("skeleton", "skeleton2"):
-        K = skeleton.num_joints
-        adj = torch.zeros(K, K, dtype=torch.bool)
-        for a, b in skeleton.edges:
-            adj[a, b] = adj[b, a] = True
-        if mode == "skeleton2":  # also types two bones apart: bridges one missed keypoint
-            hop2 = (adj.float() @ adj.float()) > 0
-            adj = (adj | hop2) & ~torch.eye(K, dtype=torch.bool)
+        adj = type_adjacency(skeleton.edges, skeleton.num_joints, mode == "skeleton2")
         mask = adj[jtype][:, jtype]  # (M, M)
         if cfg.radius is not None:
             mask &= dist <= cfg.radius * heatmap_width

@@ -191,13 +191,19 @@ def edge_metrics(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) 
 # ---------------------------------------------------------------------------------------------
 # Decoders: candidates (+ edge probabilities) -> persons
 
-def _person(data: Data, members: dict[int, int], K: int) -> tuple[np.ndarray, float]:
-    kps = np.zeros((K, 3))
+def _persons(data: Data, groups, K: int, min_keypoints: int) -> list[tuple[np.ndarray, float]]:
+    """Groups ({keypoint type: candidate}) with at least `min_keypoints` members -> persons."""
     img = (data.pos * data.factor + data.offset).numpy()
-    scores = data.score.numpy()
-    for k, i in members.items():
-        kps[k] = (img[i, 0], img[i, 1], scores[i])
-    return kps, float(sum(scores[i] for i in members.values()) / K)
+    scores = data.score.numpy().astype(np.float64)
+    persons = []
+    for members in groups:
+        if len(members) < min_keypoints:
+            continue
+        k, i = np.array(list(members.keys())), np.array(list(members.values()))
+        kps = np.zeros((K, 3))
+        kps[k, :2], kps[k, 2] = img[i], scores[i]
+        persons.append((kps, float(scores[i].sum() / K)))
+    return persons
 
 
 def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
@@ -208,25 +214,24 @@ def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
     parent = list(range(M))
     jtype = data.jtype.tolist()
     types = [1 << t for t in jtype]
-
-    def find(a):
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
+    keep = np.nonzero(probs >= threshold)[0]
+    keep = keep[np.argsort(-probs[keep], kind="stable")]  # pairs above threshold, best first
     pairs = data.pair_index.numpy()
-    for e in np.argsort(-probs, kind="stable"):
-        if probs[e] < threshold:
-            break
-        a, b = find(int(pairs[0, e])), find(int(pairs[1, e]))
+    for a, b in zip(pairs[0, keep].tolist(), pairs[1, keep].tolist()):
+        while parent[a] != a:  # find with path halving
+            parent[a] = a = parent[parent[a]]
+        while parent[b] != b:
+            parent[b] = b = parent[parent[b]]
         if a != b and not (types[a] & types[b]):
             parent[b] = a
             types[a] |= types[b]
     groups: dict[int, dict[int, int]] = {}
     for i in range(M):
-        groups.setdefault(find(i), {})[jtype[i]] = i
-    return [_person(data, g, K) for g in groups.values() if len(g) >= min_keypoints]
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        groups.setdefault(r, {})[jtype[i]] = i
+    return _persons(data, groups.values(), K, min_keypoints)
 
 
 def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int = 3,
@@ -261,7 +266,7 @@ def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int
             if r not in taken:
                 groups.append({k: int(cand[r])})
                 group_tags.append([tags[cand[r]]])
-    return [_person(data, g, K) for g in groups if len(g) >= min_keypoints]
+    return _persons(data, groups, K, min_keypoints)
 
 
 def decode_oracle(data: Data, K: int, min_keypoints: int = 1) -> list[tuple[np.ndarray, float]]:
@@ -275,7 +280,7 @@ def decode_oracle(data: Data, K: int, min_keypoints: int = 1) -> list[tuple[np.n
         g = groups.setdefault(p, {})
         if jtype[i] not in g or score[i] > score[g[jtype[i]]]:
             g[jtype[i]] = i
-    return [_person(data, g, K) for _, g in sorted(groups.items()) if len(g) >= min_keypoints]
+    return _persons(data, [g for _, g in sorted(groups.items())], K, min_keypoints)
 
 
 def coco_results(image_id: int, persons) -> list[dict]:
@@ -307,7 +312,8 @@ def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=Fa
 @torch.no_grad()
 def edge_probabilities(model, graphs: list[Data], device) -> list[np.ndarray]:
     """Per graph, the probability of each candidate pair (graphs one at a time)."""
-    model.eval()
+    if model.training:
+        model.eval()
     out = []
     for g in graphs:
         if g.pair_index.size(1) == 0:

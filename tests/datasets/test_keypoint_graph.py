@@ -5,7 +5,7 @@ import torch
 from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
 from datasets.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
-                                     finalize_features, sample_tags)
+                                     finalize_features, max_filter, sample_tags)
 from datasets.skeleton import COCO17
 
 
@@ -125,3 +125,11 @@ def test_map_files_round_trip_and_errors(tmp_path):
     np.savez(tmp_path / "13.npz", heatmaps=maps.heatmaps[0], tags=maps.tags, scale_factor=2.0)
     with pytest.raises(InputError, match=r"heatmaps have shape \(50, 100\), expected \(K, H, W\)"):
         read_ae_maps(tmp_path, 13, 17)
+
+
+@pytest.mark.parametrize("kernel", [1, 3, 5])
+def test_max_filter_equals_max_pool2d(kernel):
+    g = torch.Generator().manual_seed(kernel)
+    maps = (torch.rand(4, 13, 9, generator=g) * 5).round() / 5  # many ties
+    ref = torch.nn.functional.max_pool2d(maps[None], kernel, stride=1, padding=kernel // 2)[0]
+    torch.testing.assert_close(max_filter(maps, kernel), ref, rtol=0, atol=0)

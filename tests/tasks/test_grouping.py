@@ -112,32 +112,51 @@ def test_edge_metrics_match_sklearn():
     assert 0.5 < m["edge_roc_auc"] <= 1 and 0.3 < m["edge_ap"] <= 1
 
 
-def test_edge_conv_attr_formula_and_symmetric_classifier():
+def test_edge_conv_attr_equals_the_concatenation_form():
     torch.manual_seed(0)
-    lin = torch.nn.Linear(2 * 3 + 2, 4)
-    conv = EdgeConvAttr(lin)
+    conv = EdgeConvAttr(3, 2, 4, hidden_channels=5).eval()
+    with torch.no_grad():  # non-trivial BatchNorm statistics
+        conv.norm.running_mean.normal_()
+        conv.norm.running_var.uniform_(0.5, 2.0)
+    # Reference: the message MLP on the concatenation [x_i, x_j - x_i, e], max over neighbours.
+    W = conv.first_layer_weight()
+
+    def h(xi, xj, e):
+        z = torch.cat([xi, xj - xi, e]) @ W.t() + conv.lin_i.bias
+        return conv.lin_out(torch.relu(conv.norm(z[None]))[0])
     x, attr = torch.randn(3, 3), torch.randn(3, 2)
     edge_index = torch.tensor([[1, 2, 0], [0, 0, 1]])
     out = conv(x, edge_index, attr)
-    expect0 = torch.maximum(lin(torch.cat([x[0], x[1] - x[0], attr[0]])), lin(torch.cat([x[0], x[2] - x[0], attr[1]])))
-    torch.testing.assert_close(out[0], expect0)
-    torch.testing.assert_close(out[1], lin(torch.cat([x[1], x[0] - x[1], attr[2]])))
-    model = EdgeClassifier(5, 2, hidden_channels=8, edge_attr_in_conv=True).eval()
-    x = torch.randn(6, 5)
+    torch.testing.assert_close(out[0], torch.maximum(h(x[0], x[1], attr[0]), h(x[0], x[2], attr[1])))
+    torch.testing.assert_close(out[1], h(x[1], x[0], attr[2]))
+    torch.testing.assert_close(out[2], torch.zeros(4))  # no incoming edge
+
+
+@pytest.mark.parametrize("attr_in_conv", [False, True])
+def test_edge_classifier_pair_layer_and_fused_copy(attr_in_conv):
+    torch.manual_seed(0)
+    model = EdgeClassifier(5, 2, hidden_channels=8, edge_attr_in_conv=attr_in_conv)
+    x, attr = torch.randn(6, 5), torch.randn(6, 2)
     pairs = torch.tensor([[0, 1, 2], [3, 4, 5]])
     ei = torch.cat([pairs, pairs.flip(0)], 1)
-    attr = torch.randn(6, 2)
+    model.train()
+    for _ in range(3):  # running statistics that differ from the identity
+        model(x * 3 + 1, ei, attr, pairs)
+    model.eval()
     a = model(x, ei, attr, pairs)
-    b = model(x, ei, attr, pairs.flip(0))
-    torch.testing.assert_close(a, b)  # the score of (i, j) is the score of (j, i)
     # The first pair layer equals a Linear on the concatenation [h_i, h_j].
     h = model.encoder(x)
     for conv in model.convs:
-        h = conv(h, ei, attr).relu()
-    cat = torch.cat([torch.cat([h[pairs[0]], h[pairs[1]]], 1), torch.cat([h[pairs[1]], h[pairs[0]]], 1)])
-    ref = model.classifier(torch.relu(model.pair_bn(model.pair_lin(cat)))).view(2, -1).mean(0)
-    torch.testing.assert_close(a, ref)
-    model.train()
+        h = (conv(h, ei, attr) if attr_in_conv else conv(h, ei)).relu()
+    W = torch.cat([model.pair_i.weight, model.pair_j.weight], 1)
+    z = torch.cat([h[pairs[0]], h[pairs[1]]], 1) @ W.t() + model.pair_i.bias
+    torch.testing.assert_close(a, model.classifier(model.pair_norm(z).relu()).view(-1))
+    # The inference copy with folded BatchNorms gives the same logits and has no BatchNorm left.
+    fused = model.fused()
+    torch.testing.assert_close(fused(x, ei, attr, pairs), a, rtol=1e-5, atol=1e-5)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
+    assert model.training is False and any(
+        isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
     model(x, ei, attr, pairs).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
 

@@ -1,0 +1,29 @@
+"""Fold an eval-mode BatchNorm1d into the Linear layer(s) whose (summed) output it normalises.
+
+y = gamma * (sum_k W_k x_k + b - mean) / sqrt(var + eps) + beta becomes sum_k W'_k x_k + b' with
+W'_k = s W_k, b' = s (b - mean) + beta, s = gamma / sqrt(var + eps). Exactly one of the summed
+Linear layers carries the bias b.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+@torch.no_grad()
+def fold_batch_norm(linears: list[nn.Module], norm: nn.Module) -> None:
+    """Scale `linears` (in place) so that their summed output equals `norm` of it in eval mode.
+    `norm`: `torch.nn.BatchNorm1d` or PyG's `BatchNorm` wrapping one."""
+    bn = getattr(norm, "module", norm)
+    if not isinstance(bn, nn.BatchNorm1d) or bn.running_mean is None:
+        raise TypeError(f"cannot fold {type(norm).__name__}: expected BatchNorm1d with running stats")
+    s = bn.running_var.add(bn.eps).rsqrt()
+    if bn.affine:
+        s = s * bn.weight
+    shift = -bn.running_mean * s + (bn.bias if bn.affine else 0.0)
+    with_bias = [lin for lin in linears if lin.bias is not None]
+    if len(with_bias) != 1:
+        raise ValueError(f"exactly one of the summed Linear layers must have a bias, not {len(with_bias)}")
+    for lin in linears:
+        lin.weight.mul_(s[:, None])
+    with_bias[0].bias.mul_(s).add_(shift)
