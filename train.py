@@ -13,10 +13,10 @@ from datasets.errors import InputError
 from datasets.keypoint_graph import GraphConfig, tag_statistics
 from datasets.skeleton import h36m_skeleton
 from datasets.pose_graph import SkeletonBatcher
-from tasks import grouping, lifting
+from tasks import distributed, grouping, lifting
 from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
-from tasks.run_io import (append_jsonl, load_checkpoint, prepare_out_dir, restore_training,
-                          save_epoch)
+from tasks.run_io import (append_jsonl, check_finite_loss, load_checkpoint, prepare_out_dir,
+                          restore_training, save_epoch, start_metrics_log)
 
 
 def _defaults(cls) -> dict:
@@ -58,7 +58,7 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
 
 def train_lifting(a):
     cfg = lifting_config_from_args(a)
-    device = resolve_device(cfg.device)
+    d, device = distributed.setup(cfg.device)
     out = prepare_out_dir(cfg.out)
     torch.manual_seed(cfg.seed)
     skeleton = h36m_skeleton(cfg.joints)
@@ -80,39 +80,50 @@ def train_lifting(a):
                              f"{ckpt['config']['model']['name']}, not of --model {cfg.model.name} "
                              f"with these settings")
         start_epoch, best = restore_training(ckpt, model, optimizer, generator, scheduler)
+    net = distributed.wrap(model, d, device)
+    sampler = distributed.train_sampler(len(train_batcher), d, cfg.seed) if d.enabled else None
     metrics_path = out / "metrics.jsonl"
-    if start_epoch == 1 and metrics_path.exists():
-        metrics_path.unlink()  # a fresh run starts a fresh log
-
-    print(f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
-          f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
-          f"device {device}, data {cfg.data or 'built-in synthetic'}")
-    progress = not a.no_progress and sys.stderr.isatty()
+    if d.is_main:
+        start_metrics_log(metrics_path, start_epoch)
+        print(f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
+              f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
+              f"device {device}{distributed.describe(d)}, data {cfg.data or 'built-in synthetic'}")
+    progress = not a.no_progress and sys.stderr.isatty() and d.is_main
     for epoch in range(start_epoch, cfg.epochs + 1):
-        stats = lifting.train_epoch(model, train_batcher, optimizer, scheduler, cfg.batch_size,
+        shard = None
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+            shard = torch.tensor(list(sampler), dtype=torch.long)
+        stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
-                                    desc=f"epoch {epoch}/{cfg.epochs}")
+                                    desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d)
+        check_finite_loss(stats["loss"], epoch, out)
+        distributed.sync_buffers(model, d)
         ev = lifting.evaluate_lifting(model, test_batcher, test_set.actions, cfg.eval_batch_size,
-                                      device)
-        record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "loss": stats["loss"],
-                  "MPJPE": ev["MPJPE"], "P-MPJPE": ev["P-MPJPE"], "seconds": stats["seconds"],
-                  "train_poses_per_s": stats["poses_per_s"]}
-        append_jsonl(metrics_path, record)
-        print(f"epoch {epoch:3d}  lr {record['lr']:.2e}  loss {stats['loss']:.6f}  "
-              f"MPJPE {ev['MPJPE']:7.2f} mm  P-MPJPE {ev['P-MPJPE']:7.2f} mm  "
-              f"{stats['seconds']:6.1f} s  {stats['poses_per_s']:8.0f} poses/s", flush=True)
+                                      device, dist_ctx=d)
         improved = ev["MPJPE"] < best
         best = min(best, ev["MPJPE"])
-        ckpt = {"task": "lifting", "model": spec, "skeleton": skeleton.name,
-                "normalization": {"input_2d": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
-                                  "target_3d": "camera frame, root-relative, metres"},
-                "config": cfg.to_dict(), "state_dict": model.state_dict(),
-                "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "epoch": epoch, "best_metric": best, "metric_name": "MPJPE",
-                "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
-        save_epoch(out, ckpt, improved, metric="MPJPE")
-    print(f"best MPJPE {best:.2f} mm; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
-          f"{metrics_path}, {out / 'loss_curve.png'}")
+        if d.is_main:
+            record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"], "loss": stats["loss"],
+                      "MPJPE": ev["MPJPE"], "P-MPJPE": ev["P-MPJPE"], "seconds": stats["seconds"],
+                      "train_poses_per_s": stats["poses_per_s"]}
+            append_jsonl(metrics_path, record)
+            print(f"epoch {epoch:3d}  lr {record['lr']:.2e}  loss {stats['loss']:.6f}  "
+                  f"MPJPE {ev['MPJPE']:7.2f} mm  P-MPJPE {ev['P-MPJPE']:7.2f} mm  "
+                  f"{stats['seconds']:6.1f} s  {stats['poses_per_s']:8.0f} poses/s", flush=True)
+            ckpt = {"task": "lifting", "model": spec, "skeleton": skeleton.name,
+                    "normalization": {"input_2d": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
+                                      "target_3d": "camera frame, root-relative, metres"},
+                    "config": cfg.to_dict(), "state_dict": model.state_dict(),
+                    "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "epoch": epoch, "best_metric": best, "metric_name": "MPJPE",
+                    "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
+            save_epoch(out, ckpt, improved, metric="MPJPE")
+        distributed.barrier(d)
+    if d.is_main:
+        print(f"best MPJPE {best:.2f} mm; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
+              f"{metrics_path}, {out / 'loss_curve.png'}")
+    distributed.cleanup(d)
 
 
 def add_grouping_args(p):
@@ -125,12 +136,16 @@ def add_grouping_args(p):
     p.add_argument("--dataset", default=d["dataset"], help="coco | crowdpose")
     p.add_argument("--model", default="edgeconv", help=", ".join(grouping.MODEL_NAMES))
     p.add_argument("--hidden", type=int, default=grouping.GroupingModelConfig().hidden)
+    p.add_argument("--pair-attr", action="store_true",
+                   help="the edge classifier also takes the pair's attributes [h_i, h_j, e_ij]")
     p.add_argument("--edges", default=GraphConfig().edges,
                    help="message-passing edges: skeleton | skeleton2 | knn")
     p.add_argument("--pairs", default=GraphConfig().pairs,
                    help="classified candidate pairs: skeleton | skeleton2 | knn")
     p.add_argument("--feature-norm", default="per-map", help="tag normalisation: per-map | dataset")
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
+    p.add_argument("--synth-copies", type=int, default=d["synth_copies"],
+                   help="synthesise each training image's maps N times, each with new noise")
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"])
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
@@ -143,27 +158,31 @@ def add_grouping_args(p):
 
 
 def grouping_config_from_args(a) -> grouping.GroupingConfig:
-    model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden)
+    model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden, pair_attr=a.pair_attr)
     graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, feature_norm=a.feature_norm)
     return build_config(grouping.GroupingConfig, model=model, graph=graph,
                         annotations=a.annotations, maps=a.maps, dataset=a.dataset,
-                        num_scenes=a.num_scenes, val_fraction=a.val_fraction, epochs=a.epochs,
+                        num_scenes=a.num_scenes, synth_copies=a.synth_copies, val_fraction=a.val_fraction, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, out=a.out)
 
 
 def train_grouping(a):
     cfg = grouping_config_from_args(a)
-    device = resolve_device(cfg.device)
+    d, device = distributed.setup(cfg.device)
     out = prepare_out_dir(cfg.out)
     torch.manual_seed(cfg.seed)
-    progress = not a.no_progress and sys.stderr.isatty()
-    annotations = cfg.annotations or grouping.write_builtin_annotations(cfg, out)
+    progress = not a.no_progress and sys.stderr.isatty() and d.is_main
+    annotations = cfg.annotations or (out / "annotations.json")
+    if not cfg.annotations and d.is_main:
+        grouping.write_builtin_annotations(cfg, out)
+    distributed.barrier(d)
     data = grouping.prepare_grouping_data(cfg, annotations, synth_seed=cfg.seed, progress=progress)
     by_id = {int(g.image_id): g for g in data.graphs}
     train_graphs = [by_id[i] for i in data.train_ids]
+    train_graphs += grouping.synthesized_copies(cfg, data, annotations, cfg.seed, progress)
     val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
     stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
-    grouping.finalize_all(data.graphs, cfg, stats)
+    grouping.finalize_all(data.graphs + train_graphs[len(data.train_ids):], cfg, stats)
     pos_weight = grouping.pos_weight_of(train_graphs)
     spec = grouping.model_spec(cfg, tag_dim=data.graphs[0].tag.size(1))
     model = grouping.model_from_spec(spec).to(device)
@@ -176,35 +195,47 @@ def train_grouping(a):
             raise InputError(f"{a.resume}: is a checkpoint of another grouping model "
                              f"({ckpt['config']['model']['name']}), not of --model {cfg.model.name}")
         start_epoch, best = restore_training(ckpt, model, optimizer, generator)
+    net = distributed.wrap(model, d, device)
+    sampler = distributed.train_sampler(len(train_graphs), d, cfg.seed) if d.enabled else None
     metrics_path = out / "metrics.jsonl"
-    if start_epoch == 1 and metrics_path.exists():
-        metrics_path.unlink()
-    print(f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
-          f"{len(train_graphs)} train / {len(data.val_ids)} val images, pos_weight {pos_weight:.2f}, "
-          f"device {device}, annotations {annotations}")
+    if d.is_main:
+        start_metrics_log(metrics_path, start_epoch)
+        print(f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
+              f"{len(data.train_ids)} train images x {cfg.synth_copies} / {len(data.val_ids)} val images, "
+              f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     for epoch in range(start_epoch, cfg.epochs + 1):
-        loader = DataLoader(train_graphs, batch_size=cfg.batch_size, shuffle=True, generator=generator)
-        stats_e = grouping.train_epoch(model, loader, optimizer, pos_weight, device, progress,
-                                       desc=f"epoch {epoch}/{cfg.epochs}")
-        probs = grouping.edge_probabilities(model, val_graphs, device)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+            loader = DataLoader(train_graphs, batch_size=cfg.batch_size, sampler=sampler)
+        else:
+            loader = DataLoader(train_graphs, batch_size=cfg.batch_size, shuffle=True, generator=generator)
+        stats_e = grouping.train_epoch(net, loader, optimizer, pos_weight, device, progress,
+                                       desc=f"epoch {epoch}/{cfg.epochs}", dist_ctx=d)
+        check_finite_loss(stats_e["loss"], epoch, out)
+        distributed.sync_buffers(model, d)
+        probs = grouping.edge_probabilities(model, val_graphs, device, dist_ctx=d)
         labels = torch.cat([g.y for g in val_graphs]).numpy()
         em = grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold)
-        record = {"epoch": epoch, "loss": stats_e["loss"], **em, "seconds": stats_e["seconds"]}
-        append_jsonl(metrics_path, record)
-        print(f"epoch {epoch:3d}  loss {stats_e['loss']:.4f}  edge acc {em['edge_accuracy']:.4f}  "
-              f"F1 {em['edge_f1']:.4f}  AP {em['edge_ap']:.4f}  {stats_e['seconds']:5.1f} s", flush=True)
         improved = em["edge_ap"] > best
         best = max(best, em["edge_ap"])
-        ckpt = {"task": "grouping", "model": spec, "skeleton": DATASET_SKELETONS[cfg.dataset].name,
-                "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
-                "config": cfg.to_dict(), "annotations": str(annotations),
-                "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "epoch": epoch, "best_metric": best, "metric_name": "edge_ap",
-                "pos_weight": pos_weight,
-                "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
-        save_epoch(out, ckpt, improved, metric="edge_ap")
-    print(f"best validation edge AP {best:.4f}; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
-          f"{metrics_path}, {out / 'loss_curve.png'}")
+        if d.is_main:
+            record = {"epoch": epoch, "loss": stats_e["loss"], **em, "seconds": stats_e["seconds"]}
+            append_jsonl(metrics_path, record)
+            print(f"epoch {epoch:3d}  loss {stats_e['loss']:.4f}  edge acc {em['edge_accuracy']:.4f}  "
+                  f"F1 {em['edge_f1']:.4f}  AP {em['edge_ap']:.4f}  {stats_e['seconds']:5.1f} s", flush=True)
+            ckpt = {"task": "grouping", "model": spec, "skeleton": DATASET_SKELETONS[cfg.dataset].name,
+                    "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
+                    "config": cfg.to_dict(), "annotations": str(annotations),
+                    "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "epoch": epoch, "best_metric": best, "metric_name": "edge_ap",
+                    "pos_weight": pos_weight,
+                    "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}
+            save_epoch(out, ckpt, improved, metric="edge_ap")
+        distributed.barrier(d)
+    if d.is_main:
+        print(f"best validation edge AP {best:.4f}; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
+              f"{metrics_path}, {out / 'loss_curve.png'}")
+    distributed.cleanup(d)
 
 
 def main(argv):

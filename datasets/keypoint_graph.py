@@ -231,8 +231,9 @@ def tag_statistics(graphs: list[Data]) -> dict:
 
 
 def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional[dict] = None) -> Data:
-    """Add `x` (M, 2 + K + 1 + D) and `edge_attr` (2E, 4 + K) with tags normalised per map or
-    with dataset-wide `stats` (from `tag_statistics` of the training graphs)."""
+    """Add `x` (M, 2 + K + 1 + D), `edge_attr` (2E', 4 + K) of the message edges and `pair_attr`
+    (E, 4 + K) of the classified pairs, with tags normalised per map or with dataset-wide
+    `stats` (from `tag_statistics` of the training graphs)."""
     tag = data.tag
     if mode == "per-map":
         mean = tag.mean(0, keepdim=True) if tag.size(0) > 0 else torch.zeros(1, tag.size(1))
@@ -243,12 +244,17 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
     onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
     data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
-    src, dst = data.edge_index
-    delta = pos_n[dst] - pos_n[src]  # (2E, 2)
-    data.edge_attr = torch.cat([delta, delta.norm(dim=1, keepdim=True),
-                                (tag_n[dst] - tag_n[src]).norm(dim=1, keepdim=True),
-                                onehot[src] + onehot[dst]], dim=1)
+    data.edge_attr = _edge_attributes(pos_n, tag_n, onehot, data.edge_index)
+    data.pair_attr = _edge_attributes(pos_n, tag_n, onehot, data.pair_index)
     return data
+
+
+def _edge_attributes(pos_n: Tensor, tag_n: Tensor, onehot: Tensor, edge_index: Tensor) -> Tensor:
+    """(E, 4 + K) for edges src -> dst: dx, dy, distance, |tag difference|, type pair."""
+    src, dst = edge_index
+    delta = pos_n[dst] - pos_n[src]  # (E, 2)
+    return torch.cat([delta, delta.norm(dim=1, keepdim=True),
+                      (tag_n[dst] - tag_n[src]).norm(dim=1, keepdim=True), onehot[src] + onehot[dst]], dim=1)
 
 
 def vertex_dim(num_keypoints: int, tag_dim: int) -> int:

@@ -95,13 +95,19 @@ class SkeletonBatcher:
         return out
 
     def iterate(self, batch_size: int, shuffle: bool = False, generator: torch.Generator = None,
-                device="cpu", drop_last: bool = False) -> Iterator[Batch]:
-        P = len(self)
-        order = torch.randperm(P, generator=generator) if shuffle else torch.arange(P)
+                device="cpu", drop_last: bool = False, indices: Optional[Tensor] = None) -> Iterator[Batch]:
+        """Batches over all poses (shuffled with `generator` if `shuffle`), or over `indices`
+        in their order (a sampler's shard)."""
+        if indices is not None:
+            order = torch.as_tensor(indices, dtype=torch.long)
+        else:
+            order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))
+        P = order.numel()
         stop = P - P % batch_size if drop_last else P
         for start in range(0, stop, batch_size):
             yield self.batch(order[start:start + batch_size], device)
 
-    def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
-        return len(self) // batch_size if drop_last else -(-len(self) // batch_size)
+    def num_batches(self, batch_size: int, drop_last: bool = False, count: Optional[int] = None) -> int:
+        n = len(self) if count is None else count
+        return n // batch_size if drop_last else -(-n // batch_size)
 

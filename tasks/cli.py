@@ -9,8 +9,10 @@ import warnings
 import torch
 
 from datasets.errors import InputError
+from tasks.run_io import NonFiniteLoss
 
 EXIT_BAD_INPUT = 2
+EXIT_TRAINING_STOPPED = 3
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -25,7 +27,8 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def run_cli(main, argv=None) -> int:
-    """Run `main(argv)`; bad input (`InputError`) -> one line on stderr, exit 2.
+    """Run `main(argv)`; bad input (`InputError`) -> one line on stderr, exit 2; a non-finite
+    training loss -> one line, exit 3.
     `--debug` anywhere on the command line shows the traceback instead."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -40,6 +43,11 @@ def run_cli(main, argv=None) -> int:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         sys.stderr.write(f"error: {first}\n")
         return EXIT_BAD_INPUT
+    except NonFiniteLoss as e:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_TRAINING_STOPPED
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

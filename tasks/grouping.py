@@ -27,6 +27,7 @@ from datasets.keypoint_graph import (GraphConfig, build_graph, edge_dim, finaliz
                                      vertex_dim)
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.models import MODEL_CLASSES
+from tasks.distributed import Dist, all_sum, eval_block, gather
 from tasks.run_io import write_json
 
 MODEL_NAMES = ("edgeconv", "edgeconv-attr")
@@ -37,6 +38,7 @@ DECODERS = ("gnn", "ae", "oracle")
 class GroupingModelConfig:
     name: str = "edgeconv"
     hidden: int = 32
+    pair_attr: bool = False  # the edge MLP also sees the pair's attributes
 
     def __post_init__(self):
         if self.name not in MODEL_NAMES:
@@ -57,6 +59,7 @@ class GroupingConfig:
     maps: Optional[str] = None  # folder of <image_id>.npz; None: synthesise
     dataset: str = "coco"
     num_scenes: int = 200
+    synth_copies: int = 1  # synthesised maps per training image (augmentation)
     val_fraction: float = 0.2
     epochs: int = 50
     batch_size: int = 5
@@ -71,9 +74,11 @@ class GroupingConfig:
     def __post_init__(self):
         if self.dataset not in DATASET_SKELETONS:
             raise ValueError(f"--dataset {self.dataset}: expected one of {', '.join(DATASET_SKELETONS)}")
-        for name in ("epochs", "batch_size", "num_scenes", "min_keypoints"):
+        for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
+        if self.synth_copies > 1 and self.maps is not None:
+            raise ValueError(f"--synth-copies {self.synth_copies}: needs synthesised maps, not --maps")
         if not self.lr > 0:
             raise ValueError(f"--lr {self.lr}: must be positive")
         if not 0 <= self.val_fraction < 1:
@@ -112,13 +117,35 @@ def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int
                           progress: bool = False) -> GroupingData:
     """Read the annotations, get each image's maps (read or synthesised with `synth_seed`),
     build its graph, and split the images into train / validation (seeded)."""
+    gt = load_coco_gt(annotations_path, cfg.dataset)
+    graphs = _image_graphs(cfg, gt, annotations_path, sorted(gt.imgs), np.random.default_rng(synth_seed),
+                           progress, "graphs")
+    ids = [int(g.image_id) for g in graphs]
+    order = np.random.default_rng(cfg.seed).permutation(len(ids))
+    n_val = int(round(cfg.val_fraction * len(ids)))
+    val = sorted(ids[i] for i in order[:n_val])
+    train = sorted(ids[i] for i in order[n_val:])
+    return GroupingData(gt, graphs, train, val)
+
+
+def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path, synth_seed: int,
+                       progress: bool = False) -> list[Data]:
+    """Graphs of the training images with maps synthesised `cfg.synth_copies - 1` more times,
+    each with new noise (seeded by (`synth_seed`, copy)): data augmentation for training."""
+    graphs = []
+    for c in range(1, cfg.synth_copies):
+        graphs += _image_graphs(cfg, data.gt, annotations_path, data.train_ids,
+                                np.random.default_rng([synth_seed, c]), progress, f"copy {c}")
+    return graphs
+
+
+def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
+                  desc: str) -> list[Data]:
     skeleton = DATASET_SKELETONS[cfg.dataset]
     K = skeleton.num_joints
-    gt = load_coco_gt(annotations_path, cfg.dataset)
     people = persons_by_image(gt, K)
-    rng = np.random.default_rng(synth_seed)
     graphs = []
-    for image_id in tqdm(sorted(gt.imgs), desc="graphs", disable=not progress, leave=False):
+    for image_id in tqdm(image_ids, desc=desc, disable=not progress, leave=False):
         img = gt.imgs[image_id]
         kps, areas, anns = people[image_id]
         if cfg.maps is not None:
@@ -129,12 +156,7 @@ def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int
                                  f"(needed to synthesise maps)")
             maps = synthesize_maps(img["width"], img["height"], anns, K, cfg.synth, rng)
         graphs.append(build_graph(maps, skeleton, cfg.graph, kps, areas, image_id))
-    ids = [int(g.image_id) for g in graphs]
-    order = np.random.default_rng(cfg.seed).permutation(len(ids))
-    n_val = int(round(cfg.val_fraction * len(ids)))
-    val = sorted(ids[i] for i in order[:n_val])
-    train = sorted(ids[i] for i in order[n_val:])
-    return GroupingData(gt, graphs, train, val)
+    return graphs
 
 
 def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:
@@ -150,7 +172,8 @@ def model_spec(cfg: GroupingConfig, tag_dim: int) -> dict:
     return {"class": "EdgeClassifier",
             "kwargs": {"in_channels": vertex_dim(K, tag_dim),
                        "edge_dim": edge_dim(K), "hidden_channels": cfg.model.hidden,
-                       "edge_attr_in_conv": cfg.model.name == "edgeconv-attr"}}
+                       "edge_attr_in_conv": cfg.model.name == "edgeconv-attr",
+                       "pair_attr": cfg.model.pair_attr}}
 
 
 def model_from_spec(spec: dict) -> nn.Module:
@@ -158,7 +181,7 @@ def model_from_spec(spec: dict) -> nn.Module:
 
 
 def edge_logits(model: nn.Module, batch) -> Tensor:
-    return model(batch.x, batch.edge_index, batch.edge_attr, batch.pair_index)
+    return model(batch.x, batch.edge_index, batch.edge_attr, batch.pair_index, batch.pair_attr)
 
 
 def pos_weight_of(graphs: list[Data]) -> float:
@@ -293,35 +316,46 @@ def coco_results(image_id: int, persons) -> list[dict]:
 # ---------------------------------------------------------------------------------------------
 # Train and eval steps
 
-def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=False, desc="train") -> dict:
+def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=False, desc="train",
+                dist_ctx: Optional[Dist] = None) -> dict:
+    """One pass over the loader's batches. -> {loss (summed over ranks when distributed), seconds}."""
+    d = dist_ctx or Dist()
     model.train()
     total, count, start = 0.0, 0, time.perf_counter()
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
         batch = batch.to(device)
         if batch.y.numel() == 0 or batch.num_nodes < 2:
-            continue
-        loss = grouping_loss(edge_logits(model, batch), batch.y, pos_weight)
+            if not d.enabled:
+                continue
+            # Every rank must take part in each gradient all-reduce: a zero loss on all parameters.
+            loss = sum(p.sum() * 0.0 for p in model.parameters())
+        else:
+            loss = grouping_loss(edge_logits(model, batch), batch.y, pos_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         total += float(loss.detach()) * batch.y.numel()
         count += batch.y.numel()
+    total, count = all_sum([total, count], d)
     return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
 
 
 @torch.no_grad()
-def edge_probabilities(model, graphs: list[Data], device) -> list[np.ndarray]:
-    """Per graph, the probability of each candidate pair (graphs one at a time)."""
+def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dist] = None) -> list[np.ndarray]:
+    """Per graph, the probability of each candidate pair (graphs one at a time). Distributed:
+    each rank scores its block of the graphs and the blocks are gathered."""
+    d = dist_ctx or Dist()
     if model.training:
         model.eval()
     out = []
-    for g in graphs:
+    for k in eval_block(len(graphs), d):
+        g = graphs[k]
         if g.pair_index.size(1) == 0:
             out.append(np.zeros(0))
             continue
         g = g.to(device)
         out.append(torch.sigmoid(edge_logits(model, g)).cpu().numpy())
-    return out
+    return [p for part in gather(out, d) for p in part] if d.enabled else out
 
 
 def decode_all(graphs: list[Data], decoder: str, cfg: GroupingConfig, probs=None) -> list[dict]:

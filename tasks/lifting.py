@@ -17,6 +17,7 @@ from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m
 from datasets.skeleton import Skeleton
 from datasets.synthetic_h36m import synthetic_h36m_dir
 from gnn.models import MODEL_CLASSES
+from tasks.distributed import Dist, all_sum, eval_block, gather
 
 MODEL_NAMES = ("semgcn", "semgcn-nonlocal", "semgcn-ch", "gcn", "linear")
 DEVICES = ("auto", "cpu", "cuda")
@@ -200,14 +201,18 @@ def make_scheduler(optimizer, decay: float, decay_steps: int):
 
 def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int,
                 max_grad_norm: float, generator: torch.Generator, device="cpu",
-                progress: bool = True, desc: str = "train") -> dict:
-    """One pass over the shuffled training poses. -> {loss, seconds, poses_per_s}."""
+                progress: bool = True, desc: str = "train", indices: Optional[Tensor] = None,
+                dist_ctx: Optional[Dist] = None) -> dict:
+    """One pass over the shuffled training poses (or over `indices`, this rank's shard).
+    -> {loss, seconds, poses_per_s}, summed over all ranks when distributed."""
     model.train()
     start = time.perf_counter()
     total, count = torch.zeros((), device=device), 0
-    bar = tqdm(batcher.iterate(batch_size, shuffle=True, generator=generator, device=device),
-               total=batcher.num_batches(batch_size), desc=desc, leave=False, disable=not progress,
-               mininterval=0.5)
+    batches = batcher.iterate(batch_size, shuffle=True, generator=generator, device=device,
+                              indices=indices)
+    n = None if indices is None else len(indices)
+    bar = tqdm(batches, total=batcher.num_batches(batch_size, count=n), desc=desc, leave=False,
+               disable=not progress, mininterval=0.5)
     for batch in bar:
         pred = predict(model, batch)
         loss = lifting_loss(pred, batch.y)
@@ -220,28 +225,34 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
         total += loss.detach() * batch.num_graphs
         count += batch.num_graphs
     seconds = time.perf_counter() - start
-    return {"loss": float(total) / max(count, 1), "seconds": seconds,
+    total, count = all_sum([float(total), count], dist_ctx or Dist())
+    return {"loss": total / max(count, 1), "seconds": seconds,
             "poses_per_s": count / seconds if seconds > 0 else float("inf")}
 
 
 @torch.no_grad()
 def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
-                progress: bool = False) -> Tensor:
-    """(P, J, 3) predictions for every pose of `batcher`, in order."""
+                progress: bool = False, dist_ctx: Optional[Dist] = None) -> Tensor:
+    """(P, J, 3) predictions for every pose of `batcher`, in order. Distributed: each rank
+    predicts its block of the poses and the blocks are gathered."""
     model.eval()
+    d = dist_ctx or Dist()
     J = batcher.skeleton.num_joints
+    block = eval_block(len(batcher), d)
+    idx = torch.arange(block.start, block.stop) if d.enabled else None
     outs = [predict(model, batch).view(-1, J, 3).cpu()  # (B, J, 3)
-            for batch in tqdm(batcher.iterate(batch_size, device=device), desc="eval",
-                              total=batcher.num_batches(batch_size), leave=False,
+            for batch in tqdm(batcher.iterate(batch_size, device=device, indices=idx), desc="eval",
+                              total=batcher.num_batches(batch_size, count=len(block)), leave=False,
                               disable=not progress)]
-    return torch.cat(outs)
+    pred = torch.cat(outs) if outs else torch.zeros(0, J, 3)
+    return torch.cat(gather(pred, d)) if d.enabled else pred
 
 
 def evaluate_lifting(model: nn.Module, batcher, action_names: list[str], batch_size: int = 1024,
-                     device="cpu", progress: bool = False) -> dict:
+                     device="cpu", progress: bool = False, dist_ctx: Optional[Dist] = None) -> dict:
     """-> {MPJPE, P-MPJPE (mm, action-wise averages), per_action: {name: {MPJPE, P-MPJPE}}}."""
-    return lifting_scores(predict_all(model, batcher, batch_size, device, progress), batcher,
-                          action_names)
+    return lifting_scores(predict_all(model, batcher, batch_size, device, progress, dist_ctx),
+                          batcher, action_names)
 
 
 def lifting_scores(pred: Tensor, batcher, action_names: list[str]) -> dict:

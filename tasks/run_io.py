@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 from pathlib import Path
 
@@ -16,6 +17,32 @@ from datasets.atomic_io import atomic_write
 from datasets.errors import InputError
 
 CHECKPOINT_FORMAT = 1
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training produced a NaN or infinite loss; the run stops, the last good checkpoint stays."""
+
+
+def check_finite_loss(loss: float, epoch: int, out: Path) -> None:
+    """Stop the run (before anything of this epoch is written) if its loss is not finite."""
+    if not math.isfinite(loss):
+        last = out / "last.pt"
+        kept = f"the last good checkpoint is {last} (epoch {epoch - 1})" if epoch > 1 and last.exists() \
+            else "no checkpoint was written"
+        raise NonFiniteLoss(f"epoch {epoch}: training loss is {loss}; stopped, {kept}. "
+                            f"Try a lower --lr or check the inputs")
+
+
+def start_metrics_log(path: Path, start_epoch: int) -> None:
+    """A fresh run starts a fresh `metrics.jsonl`; a resumed one keeps the lines of the epochs
+    before `start_epoch` (and drops any written after the checkpoint it resumes from)."""
+    if not path.exists():
+        return
+    if start_epoch == 1:
+        path.unlink()
+        return
+    kept = [r for r in read_jsonl(path) if r.get("epoch", 0) < start_epoch]
+    atomic_write(path, lambda f: f.write("".join(json.dumps(r) + "\n" for r in kept)), mode="w")
 
 
 def write_json(path, obj) -> Path:

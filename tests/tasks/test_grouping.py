@@ -132,32 +132,36 @@ def test_edge_conv_attr_equals_the_concatenation_form():
     torch.testing.assert_close(out[2], torch.zeros(4))  # no incoming edge
 
 
-@pytest.mark.parametrize("attr_in_conv", [False, True])
-def test_edge_classifier_pair_layer_and_fused_copy(attr_in_conv):
+@pytest.mark.parametrize("attr_in_conv,pair_attr", [(False, False), (True, False), (True, True)])
+def test_edge_classifier_pair_layer_and_fused_copy(attr_in_conv, pair_attr):
     torch.manual_seed(0)
-    model = EdgeClassifier(5, 2, hidden_channels=8, edge_attr_in_conv=attr_in_conv)
+    model = EdgeClassifier(5, 2, hidden_channels=8, edge_attr_in_conv=attr_in_conv, pair_attr=pair_attr)
     x, attr = torch.randn(6, 5), torch.randn(6, 2)
     pairs = torch.tensor([[0, 1, 2], [3, 4, 5]])
     ei = torch.cat([pairs, pairs.flip(0)], 1)
+    pattr = torch.randn(3, 2) if pair_attr else None
     model.train()
     for _ in range(3):  # running statistics that differ from the identity
-        model(x * 3 + 1, ei, attr, pairs)
+        model(x * 3 + 1, ei, attr, pairs, pattr)
     model.eval()
-    a = model(x, ei, attr, pairs)
-    # The first pair layer equals a Linear on the concatenation [h_i, h_j].
+    a = model(x, ei, attr, pairs, pattr)
+    # The first pair layer equals a Linear on the concatenation [h_i, h_j] (or [h_i, h_j, e_ij]).
     h = model.encoder(x)
     for conv in model.convs:
         h = (conv(h, ei, attr) if attr_in_conv else conv(h, ei)).relu()
     W = torch.cat([model.pair_i.weight, model.pair_j.weight], 1)
-    z = torch.cat([h[pairs[0]], h[pairs[1]]], 1) @ W.t() + model.pair_i.bias
+    cat = torch.cat([h[pairs[0]], h[pairs[1]]], 1)
+    if pair_attr:
+        W, cat = torch.cat([W, model.pair_e.weight], 1), torch.cat([cat, pattr], 1)
+    z = cat @ W.t() + model.pair_i.bias
     torch.testing.assert_close(a, model.classifier(model.pair_norm(z).relu()).view(-1))
     # The inference copy with folded BatchNorms gives the same logits and has no BatchNorm left.
     fused = model.fused()
-    torch.testing.assert_close(fused(x, ei, attr, pairs), a, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fused(x, ei, attr, pairs, pattr), a, rtol=1e-5, atol=1e-5)
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
     assert model.training is False and any(
         isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
-    model(x, ei, attr, pairs).sum().backward()
+    model(x, ei, attr, pairs, pattr).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
 
 
@@ -205,3 +209,19 @@ def test_grouping_resume_equals_straight_run(tmp_path):
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
     for r, s in zip(resumed, straight):
         assert r["loss"] == s["loss"] and r["edge_ap"] == s["edge_ap"]
+
+
+def test_synthesized_copies_are_new_noise_of_the_training_images(tmp_path):
+    cfg = grouping.GroupingConfig(num_scenes=6, synth_copies=3, seed=1)
+    ann = grouping.write_builtin_annotations(cfg, tmp_path)
+    data = grouping.prepare_grouping_data(cfg, ann, synth_seed=1)
+    copies = grouping.synthesized_copies(cfg, data, ann, synth_seed=1)
+    assert [int(g.image_id) for g in copies] == data.train_ids * 2
+    first = {int(g.image_id): g for g in data.graphs}
+    for g in copies:  # same people, new noise: other candidates, other tag values
+        assert not torch.equal(g.pos, first[int(g.image_id)].pos)
+        assert g.y.sum() > 0
+    again = grouping.synthesized_copies(cfg, data, ann, synth_seed=1)
+    assert all(torch.equal(a.pos, b.pos) and torch.equal(a.tag, b.tag) for a, b in zip(copies, again))
+    with pytest.raises(ValueError, match="--synth-copies 2: needs synthesised maps"):
+        grouping.GroupingConfig(maps=str(tmp_path), synth_copies=2)
