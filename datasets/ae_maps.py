@@ -51,6 +51,8 @@ class AEMaps:
 
 def _array(npz, key: str, name: str) -> np.ndarray:
     a = npz[key]
+    if not isinstance(a, np.ndarray):
+        raise InputError(f"{name}: '{key}' is not a readable array")
     if a.dtype.kind not in "fiu":
         raise InputError(f"{name}: '{key}' is not numeric")
     if not np.all(np.isfinite(a)):

@@ -40,8 +40,21 @@ def _check_keypoints(kps, K: int, where: str, name: str):
         n = len(kps) if isinstance(kps, list) else type(kps).__name__
         raise InputError(f"{name}: {where} has {n} keypoint values, expected {3 * K} "
                          f"({K} keypoints x (x, y, v))")
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in kps):
+    if not all(_is_number(v) for v in kps):
         raise InputError(f"{name}: {where} has non-numeric or non-finite keypoint values")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _check_int(obj: dict, key: str, where: str, name: str):
+    if key in obj and not _is_int(obj[key]):
+        raise InputError(f"{name}: {where} '{key}' is not an integer ({json.dumps(obj[key])[:40]})")
 
 
 def _require_fields(obj, keys, where: str, name: str):
@@ -81,17 +94,28 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
     image_ids = set()
     for i, img in enumerate(d["images"]):
         _require_fields(img, ("id",), f"images[{i}]", name)
+        _check_int(img, "id", f"images[{i}]", name)
+        for key in ("width", "height"):
+            if key in img and not (_is_number(img[key]) and img[key] > 0):
+                raise InputError(f"{name}: images[{i}] '{key}' is not a positive number")
         image_ids.add(img["id"])
+    for i, cat in enumerate(d["categories"]):
+        _require_fields(cat, ("id",), f"categories[{i}]", name)
+        _check_int(cat, "id", f"categories[{i}]", name)
     d = copy.copy(d)
     d["annotations"] = anns = [dict(a) if isinstance(a, dict) else a for a in d["annotations"]]
     for i, a in enumerate(anns):
         where = f"annotations[{i}]"
         _require_fields(a, ("image_id", "keypoints", "bbox"), where, name)
+        for key in ("image_id", "category_id", "id", "iscrowd", "num_keypoints"):
+            _check_int(a, key, where, name)
         if a["image_id"] not in image_ids:
             raise InputError(f"{name}: {where} refers to image {a['image_id']}, not in 'images'")
         _check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
-        if not (isinstance(a["bbox"], list) and len(a["bbox"]) == 4):
+        if not (isinstance(a["bbox"], list) and len(a["bbox"]) == 4 and all(map(_is_number, a["bbox"]))):
             raise InputError(f"{name}: {where} bbox is not [x, y, w, h]")
+        if "area" in a and not (_is_number(a["area"]) and a["area"] >= 0):
+            raise InputError(f"{name}: {where} area is not a non-negative number")
         if dataset == "crowdpose":
             a["area"] = CROWDPOSE_AREA_FACTOR * a["bbox"][2] * a["bbox"][3]
         elif "area" not in a:
@@ -117,6 +141,8 @@ def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
     for i, r in enumerate(res):
         where = f"result [{i}]"
         _require_fields(r, ("image_id", "keypoints", "score"), where, name)
+        _check_int(r, "image_id", where, name)
+        _check_int(r, "category_id", where, name)
         _check_keypoints(r["keypoints"], K, where, name)
         if not isinstance(r["score"], (int, float)) or not math.isfinite(r["score"]):
             raise InputError(f"{name}: {where} score is not a finite number")

@@ -12,7 +12,6 @@ Files in a data folder:
 """
 from __future__ import annotations
 
-import pickle
 import re
 import warnings
 import zipfile
@@ -89,18 +88,19 @@ def read_npz_dict(path: Path, key: str) -> tuple[dict, Optional[dict]]:
             meta = npz["metadata"] if "metadata" in npz.files else None
     except InputError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, pickle.UnpicklingError) as e:
-        raise InputError(f"{name}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    except Exception as e:  # a corrupted pickle inside the archive can raise almost anything
+        first = (str(e).strip().splitlines() or [""])[0][:100]
+        raise InputError(f"{name}: not a readable .npz file ({type(e).__name__}: {first})") from None
     try:
         value = value.item()
-    except ValueError:
+    except (ValueError, AttributeError):
         value = None
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
         raise InputError(f"{name}: '{key}' is not a subject -> action dictionary")
     if meta is not None:
         try:
             meta = meta.item()
-        except ValueError:
+        except (ValueError, AttributeError):
             meta = None
     return value, meta if isinstance(meta, dict) else None
 
