@@ -230,10 +230,12 @@ def tag_statistics(graphs: list[Data]) -> dict:
     return {"tag_mean": tags.mean(0).tolist(), "tag_std": tags.std(0).clamp_min(1e-6).tolist()}
 
 
-def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional[dict] = None) -> Data:
+def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional[dict] = None,
+                      edge_attr: bool = True, pair_attr: bool = True) -> Data:
     """Add `x` (M, 2 + K + 1 + D), `edge_attr` (2E', 4 + K) of the message edges and `pair_attr`
     (E, 4 + K) of the classified pairs, with tags normalised per map or with dataset-wide
-    `stats` (from `tag_statistics` of the training graphs)."""
+    `stats` (from `tag_statistics` of the training graphs). `edge_attr` / `pair_attr` False:
+    leave out attributes the model does not read."""
     tag = data.tag
     if mode == "per-map":
         mean = tag.mean(0, keepdim=True) if tag.size(0) > 0 else torch.zeros(1, tag.size(1))
@@ -244,17 +246,27 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
     onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
     data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
-    data.edge_attr = _edge_attributes(pos_n, tag_n, onehot, data.edge_index)
-    data.pair_attr = _edge_attributes(pos_n, tag_n, onehot, data.pair_index)
+    if edge_attr:
+        data.edge_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, data.edge_index)
+    if pair_attr:
+        data.pair_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, data.pair_index)
     return data
 
 
-def _edge_attributes(pos_n: Tensor, tag_n: Tensor, onehot: Tensor, edge_index: Tensor) -> Tensor:
-    """(E, 4 + K) for edges src -> dst: dx, dy, distance, |tag difference|, type pair."""
+def _edge_attributes(pos_n: Tensor, tag_n: Tensor, jtype: Tensor, num_keypoints: int,
+                     edge_index: Tensor) -> Tensor:
+    """(E, 4 + K) for edges src -> dst: dx, dy, distance, |tag difference|, type pair (one-hot
+    of both types, summed), written into one preallocated tensor."""
     src, dst = edge_index
-    delta = pos_n[dst] - pos_n[src]  # (E, 2)
-    return torch.cat([delta, delta.norm(dim=1, keepdim=True),
-                      (tag_n[dst] - tag_n[src]).norm(dim=1, keepdim=True), onehot[src] + onehot[dst]], dim=1)
+    E = src.numel()
+    out = torch.zeros(E, 4 + num_keypoints)
+    delta = pos_n.index_select(0, dst) - pos_n.index_select(0, src)  # (E, 2)
+    out[:, :2] = delta
+    out[:, 2] = delta.norm(dim=1)
+    out[:, 3] = (tag_n.index_select(0, dst) - tag_n.index_select(0, src)).norm(dim=1)
+    types = torch.stack([jtype.index_select(0, src), jtype.index_select(0, dst)], dim=1)  # (E, 2)
+    out.scatter_add_(1, types + 4, torch.ones(E, 2))
+    return out
 
 
 def vertex_dim(num_keypoints: int, tag_dim: int) -> int:

@@ -161,7 +161,13 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, pro
 
 def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:
     K = DATASET_SKELETONS[cfg.dataset].num_joints
-    return [finalize_features(g, K, cfg.graph.feature_norm, stats) for g in graphs]
+    return [finalize_features(g, K, cfg.graph.feature_norm, stats, **attributes_read(cfg.model))
+            for g in graphs]
+
+
+def attributes_read(model: GroupingModelConfig) -> dict:
+    """Which edge attributes the model reads: `finalize_features` computes only those."""
+    return {"edge_attr": model.name == "edgeconv-attr", "pair_attr": model.pair_attr}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,7 +187,8 @@ def model_from_spec(spec: dict) -> nn.Module:
 
 
 def edge_logits(model: nn.Module, batch) -> Tensor:
-    return model(batch.x, batch.edge_index, batch.edge_attr, batch.pair_index, batch.pair_attr)
+    return model(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.pair_index,
+                 getattr(batch, "pair_attr", None))
 
 
 def pos_weight_of(graphs: list[Data]) -> float:
@@ -353,7 +360,8 @@ def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dis
         if g.pair_index.size(1) == 0:
             out.append(np.zeros(0))
             continue
-        g = g.to(device)
+        if g.x.device != torch.device(device):
+            g = g.to(device)
         out.append(torch.sigmoid(edge_logits(model, g)).cpu().numpy())
     return [p for part in gather(out, d) for p in part] if d.enabled else out
 

@@ -79,6 +79,16 @@ def test_edge_labels_on_a_hand_built_scene():
             for (i, j), y in zip(g2.pair_index.t().tolist(), g2.y.tolist())}
     assert both[(0, 5, 0, 9)] == 1 and both[(1, 7, 1, 11)] == 1 and both[(0, 7, 1, 11)] == 0
     assert g.x[:, 2:19].sum(1).eq(1).all() and g.edge_attr[:, 4:].sum(1).eq(2).all()
+    # Edge and pair attributes, edge by edge, from the vertex features: dx, dy, distance,
+    # |tag difference| (normalised tag), one-hot of both types.
+    for index, attr in ((g.edge_index, g.edge_attr), (g.pair_index, g.pair_attr)):
+        for (a, b), e in zip(index.t().tolist(), attr):
+            d = g.x[b, :2] - g.x[a, :2]
+            types = torch.zeros(17)
+            types[g.jtype[a]] += 1
+            types[g.jtype[b]] += 1
+            expect = torch.cat([d, d.norm().view(1), (g.x[b, -1:] - g.x[a, -1:]).abs(), types])
+            torch.testing.assert_close(e, expect)
 
 
 def test_knn_edges_and_empty_images():
