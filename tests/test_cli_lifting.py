@@ -82,6 +82,17 @@ def test_bad_command_lines(tiny_h36m, tmp_path, capsys):
         _fails(train.main, base + ["--device", "cuda"], capsys, "--device cuda: no CUDA device")
 
 
+def test_unwritable_output_folder(tmp_path, capsys, monkeypatch):
+    import os
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    # Tests may run as root, for whom a read-only mode is no obstacle: deny through os.access.
+    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked) else real(p, mode))
+    _fails(train.main, ["lifting", "--out", str(locked)], capsys, f"--out {locked}: folder is not writable")
+    _fails(train.main, ["grouping", "--out", str(locked)], capsys, f"--out {locked}: folder is not writable")
+
+
 def test_bad_checkpoints(tmp_path, capsys):
     ev = ["lifting", "--out", str(tmp_path / "e"), "--checkpoint"]
     _fails(evaluate.main, ev + [str(tmp_path / "none.pt")], capsys, "checkpoint not found")

@@ -94,3 +94,14 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_h36m, tmp
     assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [1]
     kept = torch.load(out / "last.pt", weights_only=True)
     assert kept["epoch"] == 1 and all(torch.equal(kept["state_dict"][k], good[k]) for k in good)
+
+
+def test_grouping_non_finite_loss_stops(tmp_path, capsys, monkeypatch):
+    from tasks import grouping
+    monkeypatch.setattr(grouping, "grouping_loss", lambda logits, labels, pw: logits.sum() * float("inf"))
+    rc = run_cli(train.main, ["grouping", "--num-scenes", "6", "--epochs", "2", "--hidden", "8",
+                              "--out", str(tmp_path / "g"), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 3 and len(err) == 1
+    assert "epoch 1: training loss is" in err[0] and "no checkpoint was written" in err[0]
+    assert not (tmp_path / "g" / "last.pt").exists() and not (tmp_path / "g" / "metrics.jsonl").exists()

@@ -146,3 +146,17 @@ def test_torchrun_lifting_writes_once_and_evaluates_as_single_process(tiny_h36m,
     result = json.loads((tmp_path / "ev" / "eval.json").read_text())
     assert result["MPJPE"] == pytest.approx(records[-1]["MPJPE"], rel=1e-6)
     assert result["P-MPJPE"] == pytest.approx(records[-1]["P-MPJPE"], rel=1e-6)
+
+
+def test_torchrun_grouping_runs_and_logs_once(tmp_path):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "train.py", "grouping", "--num-scenes", "12", "--epochs", "2", "--hidden", "16",
+           "--out", str(out), "--no-progress"]
+    done = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("epoch   2") == 1 and "x 2 processes (gloo)" in done.stdout
+    assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [1, 2]
+    ckpt = load_checkpoint(out / "best.pt", "grouping")
+    assert not any(k.startswith("module.") for k in ckpt["state_dict"])
