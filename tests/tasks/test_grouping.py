@@ -225,3 +225,28 @@ def test_synthesized_copies_are_new_noise_of_the_training_images(tmp_path):
     assert all(torch.equal(a.pos, b.pos) and torch.equal(a.tag, b.tag) for a, b in zip(copies, again))
     with pytest.raises(ValueError, match="--synth-copies 2: needs synthesised maps"):
         grouping.GroupingConfig(maps=str(tmp_path), synth_copies=2)
+
+
+def test_images_without_people_or_candidates_are_handled(tmp_path):
+    d = synthetic_scenes(3, seed=5)
+    empty_id = max(img["id"] for img in d["images"]) + 1
+    d["images"].append(dict(d["images"][0], id=empty_id))  # an image nobody is in
+    ann = tmp_path / "gt.json"
+    ann.write_text(json.dumps(d))
+    out = tmp_path / "run"
+    # The default synthesiser puts false-positive blobs on the empty image: candidates, no people.
+    assert run_cli(train.main, ["grouping", "--annotations", str(ann), "--val-fraction", "0",
+                                "--epochs", "1", "--hidden", "8", "--out", str(out), "--no-progress"]) == 0
+    for decoder in grouping.DECODERS:
+        ev = tmp_path / decoder
+        assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "last.pt"), "--annotations",
+                                       str(ann), "--decoder", decoder, "--out", str(ev)]) == 0
+        assert json.loads((ev / "eval.json").read_text())["images"] == 4
+    # No candidates at all: an empty graph, and every decoder returns no person.
+    maps = synthesize_maps(64, 64, [], 17, SynthConfig(false_positives=0.0), np.random.default_rng(0))
+    g = finalize_features(build_graph(maps, COCO17, GraphConfig(), np.zeros((0, 17, 3)), np.zeros(0)), 17, "per-map")
+    assert g.num_nodes == 0 and g.pair_index.shape == (2, 0) and g.y.numel() == 0
+    model = EdgeClassifier(g.x.size(1), g.edge_attr.size(1), hidden_channels=8)
+    probs = grouping.edge_probabilities(model, [g], "cpu")[0]
+    assert probs.shape == (0,)
+    assert grouping.decode_gnn(g, probs, 17) == grouping.decode_ae(g, 17) == grouping.decode_oracle(g, 17) == []
