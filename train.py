@@ -14,7 +14,7 @@ from datasets.keypoint_graph import GraphConfig, tag_statistics
 from datasets.skeleton import h36m_skeleton
 from datasets.pose_graph import SkeletonBatcher
 from tasks import distributed, grouping, lifting
-from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
+from tasks.cli import ArgumentParser, build_config, parse_actions, run_cli
 from tasks.run_io import (append_jsonl, check_finite_loss, load_checkpoint, prepare_out_dir,
                           restore_training, save_epoch, start_metrics_log)
 

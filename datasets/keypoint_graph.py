@@ -110,9 +110,9 @@ def _subpixel_offset(hm: Tensor, jtype: Tensor, xs: Tensor, ys: Tensor) -> Tenso
             v = torch.stack([hm[jtype, ys, lo], hm[jtype, ys, xs], hm[jtype, ys, hi]])
         else:
             v = torch.stack([hm[jtype, lo, xs], hm[jtype, ys, xs], hm[jtype, hi, xs]])
-        l, m, r = torch.log(v.clamp_min(1e-10))  # (3, M) -> three (M,)
-        denom = l - 2 * m + r
-        off = torch.where(denom < -1e-6, 0.5 * (l - r) / denom, torch.zeros_like(denom))
+        lo_v, m, hi_v = torch.log(v.clamp_min(1e-10))  # (3, M) -> three (M,)
+        denom = lo_v - 2 * m + hi_v
+        off = torch.where(denom < -1e-6, 0.5 * (lo_v - hi_v) / denom, torch.zeros_like(denom))
         inside = (c > 0) & (c < n - 1)
         out.append(torch.where(inside, off.clamp(-0.5, 0.5), torch.zeros_like(off)))
     return torch.stack(out, dim=1)  # (M, 2)
