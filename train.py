@@ -23,6 +23,25 @@ def _defaults(cls) -> dict:
     return {f.name: f.default for f in fields(cls) if f.default is not f.default_factory}
 
 
+def _start(a, task, spec, model, optimizer, generator, scheduler, best, mismatch, d, device,
+           num_items: int, seed: int, out):
+    """What both tasks do before their first epoch: resume from `--resume` (same model spec
+    only), wrap the model for data parallelism, make this rank's sampler (None when not
+    distributed), start or trim `metrics.jsonl`. -> start epoch, best, net, sampler, log path."""
+    start_epoch = 1
+    if a.resume:
+        ckpt = load_checkpoint(a.resume, task)
+        if ckpt["model"] != spec:
+            raise InputError(f"{a.resume}: {mismatch(ckpt)}")
+        start_epoch, best = restore_training(ckpt, model, optimizer, generator, scheduler)
+    net = distributed.wrap(model, d, device)
+    sampler = distributed.train_sampler(num_items, d, seed) if d.enabled else None
+    metrics_path = out / "metrics.jsonl"
+    if d.is_main:
+        start_metrics_log(metrics_path, start_epoch)
+    return start_epoch, best, net, sampler, metrics_path
+
+
 def add_lifting_args(p):
     d, m = _defaults(lifting.LiftingConfig), _defaults(lifting.LiftingModelConfig)
     p.add_argument("--data", help="folder with data_3d_h36m.npz and data_2d_h36m_<kp>.npz "
@@ -72,19 +91,12 @@ def train_lifting(a):
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     scheduler = lifting.make_scheduler(optimizer, cfg.lr_decay, cfg.lr_decay_steps)
     generator = torch.Generator().manual_seed(cfg.seed)
-    start_epoch, best = 1, float("inf")
-    if a.resume:
-        ckpt = load_checkpoint(a.resume, "lifting")
-        if ckpt["model"] != spec:
-            raise InputError(f"{a.resume}: is a checkpoint of {ckpt['model']['class']} "
-                             f"{ckpt['config']['model']['name']}, not of --model {cfg.model.name} "
-                             f"with these settings")
-        start_epoch, best = restore_training(ckpt, model, optimizer, generator, scheduler)
-    net = distributed.wrap(model, d, device)
-    sampler = distributed.train_sampler(len(train_batcher), d, cfg.seed) if d.enabled else None
-    metrics_path = out / "metrics.jsonl"
+    start_epoch, best, net, sampler, metrics_path = _start(
+        a, "lifting", spec, model, optimizer, generator, scheduler, float("inf"),
+        lambda ck: f"is a checkpoint of {ck['model']['class']} {ck['config']['model']['name']}, "
+                   f"not of --model {cfg.model.name} with these settings",
+        d, device, len(train_batcher), cfg.seed, out)
     if d.is_main:
-        start_metrics_log(metrics_path, start_epoch)
         print(f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
               f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
               f"device {device}{distributed.describe(d)}, data {cfg.data or 'built-in synthetic'}")
@@ -188,18 +200,12 @@ def train_grouping(a):
     model = grouping.model_from_spec(spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     generator = torch.Generator().manual_seed(cfg.seed)
-    start_epoch, best = 1, -float("inf")
-    if a.resume:
-        ckpt = load_checkpoint(a.resume, "grouping")
-        if ckpt["model"] != spec:
-            raise InputError(f"{a.resume}: is a checkpoint of another grouping model "
-                             f"({ckpt['config']['model']['name']}), not of --model {cfg.model.name}")
-        start_epoch, best = restore_training(ckpt, model, optimizer, generator)
-    net = distributed.wrap(model, d, device)
-    sampler = distributed.train_sampler(len(train_graphs), d, cfg.seed) if d.enabled else None
-    metrics_path = out / "metrics.jsonl"
+    start_epoch, best, net, sampler, metrics_path = _start(
+        a, "grouping", spec, model, optimizer, generator, None, -float("inf"),
+        lambda ck: f"is a checkpoint of another grouping model ({ck['config']['model']['name']}), "
+                   f"not of --model {cfg.model.name}",
+        d, device, len(train_graphs), cfg.seed, out)
     if d.is_main:
-        start_metrics_log(metrics_path, start_epoch)
         print(f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
               f"{len(data.train_ids)} train images x {cfg.synth_copies} / {len(data.val_ids)} val images, "
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
