@@ -162,6 +162,7 @@ def add_grouping_args(p):
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
     p.add_argument("--lr", type=float, default=d["lr"])
+    p.add_argument("--lr-schedule", default=d["lr_schedule"], help="constant | cosine")
     p.add_argument("--seed", type=int, default=d["seed"])
     p.add_argument("--device", default=d["device"])
     p.add_argument("--out", default=d["out"])
@@ -175,7 +176,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     return build_config(grouping.GroupingConfig, model=model, graph=graph,
                         annotations=a.annotations, maps=a.maps, dataset=a.dataset,
                         num_scenes=a.num_scenes, synth_copies=a.synth_copies, val_fraction=a.val_fraction, epochs=a.epochs,
-                        batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, out=a.out)
+                        batch_size=a.batch_size, lr=a.lr, lr_schedule=a.lr_schedule, seed=a.seed,
+                        device=a.device, out=a.out)
 
 
 def train_grouping(a):
@@ -199,9 +201,10 @@ def train_grouping(a):
     spec = grouping.model_spec(cfg, tag_dim=data.graphs[0].tag.size(1))
     model = grouping.model_from_spec(spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    scheduler = grouping.make_scheduler(optimizer, cfg)
     generator = torch.Generator().manual_seed(cfg.seed)
     start_epoch, best, net, sampler, metrics_path = _start(
-        a, "grouping", spec, model, optimizer, generator, None, -float("inf"),
+        a, "grouping", spec, model, optimizer, generator, scheduler, -float("inf"),
         lambda ck: f"is a checkpoint of another grouping model ({ck['config']['model']['name']}), "
                    f"not of --model {cfg.model.name}",
         d, device, len(train_graphs), cfg.seed, out)
@@ -219,13 +222,16 @@ def train_grouping(a):
                                        desc=f"epoch {epoch}/{cfg.epochs}", dist_ctx=d)
         check_finite_loss(stats_e["loss"], epoch, out)
         distributed.sync_buffers(model, d)
+        record_lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
         probs = grouping.edge_probabilities(model, val_graphs, device, dist_ctx=d)
         labels = torch.cat([g.y for g in val_graphs]).numpy()
         em = grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold)
         improved = em["edge_ap"] > best
         best = max(best, em["edge_ap"])
         if d.is_main:
-            record = {"epoch": epoch, "loss": stats_e["loss"], **em, "seconds": stats_e["seconds"]}
+            record = {"epoch": epoch, "lr": record_lr, "loss": stats_e["loss"], **em,
+                      "seconds": stats_e["seconds"]}
             append_jsonl(metrics_path, record)
             print(f"epoch {epoch:3d}  loss {stats_e['loss']:.4f}  edge acc {em['edge_accuracy']:.4f}  "
                   f"F1 {em['edge_f1']:.4f}  AP {em['edge_ap']:.4f}  {stats_e['seconds']:5.1f} s", flush=True)
@@ -233,6 +239,7 @@ def train_grouping(a):
                     "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
                     "config": cfg.to_dict(), "annotations": str(annotations),
                     "state_dict": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
                     "epoch": epoch, "best_metric": best, "metric_name": "edge_ap",
                     "pos_weight": pos_weight,
                     "rng": {"shuffle": generator.get_state(), "torch": torch.get_rng_state()}}

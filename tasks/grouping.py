@@ -32,6 +32,7 @@ from tasks.run_io import write_json
 
 MODEL_NAMES = ("edgeconv", "edgeconv-attr")
 DECODERS = ("gnn", "ae", "oracle")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class GroupingConfig:
     epochs: int = 50
     batch_size: int = 5
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # "constant" (the reference design) | "cosine" (to 0 at the last epoch)
     seed: int = 0
     device: str = "auto"
     out: str = "runs/grouping"
@@ -81,6 +83,8 @@ class GroupingConfig:
             raise ValueError(f"--synth-copies {self.synth_copies}: needs synthesised maps, not --maps")
         if not self.lr > 0:
             raise ValueError(f"--lr {self.lr}: must be positive")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"--lr-schedule {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"--val-fraction {self.val_fraction}: must be in [0, 1)")
 
@@ -196,6 +200,13 @@ def pos_weight_of(graphs: list[Data]) -> float:
     y = torch.cat([g.y for g in graphs])
     pos = float(y.sum())
     return (len(y) - pos) / pos if pos > 0 else 1.0
+
+
+def make_scheduler(optimizer, cfg: GroupingConfig):
+    """Per-epoch learning-rate schedule: constant, or cosine annealing to 0 over `cfg.epochs`."""
+    if cfg.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
 
 
 def grouping_loss(logits: Tensor, labels: Tensor, pos_weight: float) -> Tensor:

@@ -117,7 +117,7 @@ def restore_training(ckpt: dict, model, optimizer, generator, scheduler=None) ->
     """Load a checkpoint's training state; -> (next epoch, best metric so far)."""
     model.load_state_dict(ckpt["state_dict"])
     optimizer.load_state_dict(ckpt["optimizer"])
-    if scheduler is not None:
+    if scheduler is not None and "scheduler" in ckpt:  # (grouping checkpoints before 2026-11-24 have none)
         scheduler.load_state_dict(ckpt["scheduler"])
     generator.set_state(ckpt["rng"]["shuffle"])
     torch.set_rng_state(ckpt["rng"]["torch"])

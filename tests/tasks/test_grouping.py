@@ -250,3 +250,14 @@ def test_images_without_people_or_candidates_are_handled(tmp_path):
     probs = grouping.edge_probabilities(model, [g], "cpu")[0]
     assert probs.shape == (0,)
     assert grouping.decode_gnn(g, probs, 17) == grouping.decode_ae(g, 17) == grouping.decode_oracle(g, 17) == []
+
+
+def test_cosine_learning_rate_schedule(tmp_path):
+    import math
+    assert run_cli(train.main, ["grouping", "--num-scenes", "6", "--hidden", "8", "--no-progress",
+                                "--epochs", "3", "--lr", "0.01", "--lr-schedule", "cosine",
+                                "--out", str(tmp_path / "c")]) == 0
+    lrs = [r["lr"] for r in read_jsonl(tmp_path / "c" / "metrics.jsonl")]
+    assert lrs == pytest.approx([0.01 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)])
+    with pytest.raises(ValueError, match="--lr-schedule step: expected one of constant, cosine"):
+        grouping.GroupingConfig(lr_schedule="step")
