@@ -1,0 +1,34 @@
+#!/bin/bash
+# The grouping accuracy table of README.md: two lanes of 1-thread runs (about 40 minutes on a
+# 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1
+PY=.venv/bin/python
+mkdir -p "${OUT:-runs/gtable2}"
+M80=../shared/data/coco/person_keypoints_train2017_mini80.json
+O=${OUT:-runs/gtable2}
+run() {  # name, annotations (empty: built-in), split, train args...
+  local n=$1 ann=$2 split=$3; shift 3
+  local annarg=(); [ -n "$ann" ] && annarg=(--annotations "$ann")
+  $PY train.py grouping "${annarg[@]}" --out $O/$n --no-progress "$@" > $O/$n.log 2>&1
+  local evann=${ann:-$O/$n/annotations.json}
+  for d in gnn ae oracle; do
+    $PY evaluate.py grouping --checkpoint $O/$n/best.pt --annotations $evann --split $split --decoder $d --out $O/$n/eval_$d > $O/$n/eval_$d.log 2>&1
+  done
+}
+lane1() {
+  run b_edgeconv "" val --model edgeconv --synth-copies 4
+  run b_attr "" val --model edgeconv-attr --synth-copies 4
+  run m_edgeconv $M80 all --model edgeconv --synth-copies 10 --val-fraction 0
+  run m_attr_pair $M80 all --model edgeconv-attr --pair-attr --synth-copies 10 --val-fraction 0
+  run x_R1 "" val --model edgeconv-attr --pair-attr --synth-copies 8
+}
+lane2() {
+  run b_dsnorm "" val --model edgeconv --feature-norm dataset --synth-copies 4
+  run b_attr_pair "" val --model edgeconv-attr --pair-attr --synth-copies 4
+  run m_attr $M80 all --model edgeconv-attr --synth-copies 10 --val-fraction 0
+  run b_default "" val
+  run x_R2 "" val --model edgeconv-attr --pair-attr --synth-copies 4 --lr-schedule cosine
+}
+lane1 & lane2 & wait
+echo done > $O/DONE
