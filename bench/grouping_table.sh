@@ -29,6 +29,7 @@ lane2() {
   run m_attr $M80 all --model edgeconv-attr --synth-copies 10 --val-fraction 0
   run b_default "" val
   run x_R2 "" val --model edgeconv-attr --pair-attr --synth-copies 4 --lr-schedule cosine
+  run x_R3 "" val --model edgeconv-attr --pair-attr --synth-copies 16
 }
 lane1 & lane2 & wait
 echo done > $O/DONE
