@@ -192,11 +192,11 @@ def train_grouping(a):
     distributed.barrier(d)
     data = grouping.prepare_grouping_data(cfg, annotations, synth_seed=cfg.seed, progress=progress)
     by_id = {int(g.image_id): g for g in data.graphs}
-    train_graphs = [by_id[i] for i in data.train_ids]
-    train_graphs += grouping.synthesized_copies(cfg, data, annotations, cfg.seed, progress)
+    copies = grouping.synthesized_copies(cfg, data, annotations, cfg.seed, progress)
+    train_graphs = [by_id[i] for i in data.train_ids] + copies
     val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
     stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
-    grouping.finalize_all(data.graphs + train_graphs[len(data.train_ids):], cfg, stats)
+    grouping.finalize_all(data.graphs + copies, cfg, stats)
     pos_weight = grouping.pos_weight_of(train_graphs)
     spec = grouping.model_spec(cfg, tag_dim=data.graphs[0].tag.size(1))
     model = grouping.model_from_spec(spec).to(device)

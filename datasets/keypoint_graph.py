@@ -56,9 +56,9 @@ class GraphConfig:
 
 
 def max_filter(maps: Tensor, kernel: int) -> Tensor:
-    """(K, H, W) -> the maximum over each `kernel` x `kernel` window (zero padding is never
-    the maximum of a non-negative map; pads are -inf here), as `max_pool2d(stride=1,
-    padding=kernel // 2)` computes it, in two separable passes of shifted maxima."""
+    """(K, H, W) -> the maximum over each `kernel` x `kernel` window, borders padded with -inf,
+    as `max_pool2d(stride=1, padding=kernel // 2)` computes it, in two separable passes of
+    shifted maxima."""
     r = kernel // 2
     if r == 0:
         return maps
