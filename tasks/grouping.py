@@ -7,6 +7,8 @@ a fragment of one.
 """
 from __future__ import annotations
 
+import copy
+
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -372,7 +374,7 @@ def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dis
             out.append(np.zeros(0))
             continue
         if g.x.device != torch.device(device):
-            g = g.to(device)
+            g = copy.copy(g).to(device)  # Data.to moves in place: leave the caller's graph where it is
         out.append(torch.sigmoid(edge_logits(model, g)).cpu().numpy())
     return [p for part in gather(out, d) for p in part] if d.enabled else out
 
