@@ -19,6 +19,14 @@ from tasks.run_io import (append_jsonl, check_finite_loss, load_checkpoint, prep
                           restore_training, save_epoch, start_metrics_log)
 
 
+def _or_none(kind):
+    """argparse type: a number of `kind`, or 'none'."""
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+    parse.__name__ = kind.__name__ + " or none"
+    return parse
+
+
 def _defaults(cls) -> dict:
     return {f.name: f.default for f in fields(cls) if f.default is not f.default_factory}
 
@@ -154,7 +162,13 @@ def add_grouping_args(p):
                    help="message-passing edges: skeleton | skeleton2 | knn")
     p.add_argument("--pairs", default=GraphConfig().pairs,
                    help="classified candidate pairs: skeleton | skeleton2 | knn")
+    p.add_argument("--type-nearest", type=_or_none(int), default=GraphConfig().type_nearest,
+                   help="skeleton edges/pairs: per candidate, the k nearest of each adjacent type (none: all)")
+    p.add_argument("--radius", type=_or_none(float), default=GraphConfig().radius,
+                   help="max edge/pair length, fraction of the heatmap width (none: any)")
     p.add_argument("--feature-norm", default="per-map", help="tag normalisation: per-map | dataset")
+    p.add_argument("--min-keypoints", type=int, default=d["min_keypoints"],
+                   help="decoded persons with fewer keypoints are dropped")
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=int, default=d["synth_copies"],
                    help="synthesise each training image's maps N times, each with new noise")
@@ -172,12 +186,13 @@ def add_grouping_args(p):
 
 def grouping_config_from_args(a) -> grouping.GroupingConfig:
     model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden, pair_attr=a.pair_attr)
-    graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, feature_norm=a.feature_norm)
+    graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest,
+                         radius=a.radius, feature_norm=a.feature_norm)
     return build_config(grouping.GroupingConfig, model=model, graph=graph,
                         annotations=a.annotations, maps=a.maps, dataset=a.dataset,
                         num_scenes=a.num_scenes, synth_copies=a.synth_copies, val_fraction=a.val_fraction, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, lr_schedule=a.lr_schedule, seed=a.seed,
-                        device=a.device, out=a.out)
+                        min_keypoints=a.min_keypoints, device=a.device, out=a.out)
 
 
 def train_grouping(a):
@@ -251,12 +266,16 @@ def train_grouping(a):
     distributed.cleanup(d)
 
 
-def main(argv):
+def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="train.py", description="Train a PoseGraph model.")
     sub = parser.add_subparsers(dest="task", required=True)
     add_lifting_args(sub.add_parser("lifting", help="2D -> 3D pose lifting (SemGCN)"))
     add_grouping_args(sub.add_parser("grouping", help="multi-person grouping (EdgeConv edge classifier)"))
-    a = parser.parse_args(argv)
+    return parser
+
+
+def main(argv):
+    a = build_parser().parse_args(argv)
     if a.task == "lifting":
         train_lifting(a)
     else:

@@ -39,7 +39,8 @@ class GraphConfig:
     edges: str = "skeleton"  # message-passing graph: "skeleton" | "skeleton2" | "knn"
     pairs: str = "skeleton2"  # classified candidate pairs: "skeleton" | "skeleton2" | "knn"
     knn: int = 8
-    radius: Optional[float] = 0.3  # max pair distance, fraction of the heatmap width (None: any)
+    type_nearest: Optional[int] = 4  # skeleton modes: per candidate, the k nearest of each adjacent type (None: all)
+    radius: Optional[float] = None  # max pair distance, fraction of the heatmap width (None: any)
     match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
     match_min_px: float = 4.0
     feature_norm: str = "per-map"  # tag normalisation: "per-map" | "dataset"
@@ -53,6 +54,10 @@ class GraphConfig:
             raise ValueError(f"--feature-norm {self.feature_norm}: expected one of {', '.join(NORM_MODES)}")
         if self.top_k < 1 or self.knn < 1 or self.nms_kernel < 1 or self.nms_kernel % 2 == 0:
             raise ValueError("--top-k and --knn must be >= 1, --nms-kernel odd")
+        if self.type_nearest is not None and self.type_nearest < 1:
+            raise ValueError(f"--type-nearest {self.type_nearest}: expected >= 1 (or none)")
+        if self.radius is not None and not self.radius > 0:
+            raise ValueError(f"--radius {self.radius}: expected > 0 (or none)")
 
 
 def max_filter(maps: Tensor, kernel: int) -> Tensor:
@@ -152,7 +157,10 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
                     dist: Optional[Tensor] = None) -> Tensor:
     """Undirected candidate pairs (2, E) with i < j, by `mode` (default `cfg.edges`):
     `skeleton`: candidates of adjacent keypoint types; `skeleton2`: types at most two bones
-    apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths.
+    apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths (if set).
+    Skeleton modes with `cfg.type_nearest` = k: a pair is kept if one end is among the k
+    nearest candidates of its type seen from the other end (a bound on the pairs in crowds
+    that, unlike a radius, does not cut the limbs of large people).
     `dist`: the (M, M) candidate distances, if already computed."""
     mode = mode or cfg.edges
     M = pos.size(0)
@@ -165,6 +173,10 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
         mask = adj[jtype][:, jtype]  # (M, M)
         if cfg.radius is not None:
             mask &= dist <= cfg.radius * heatmap_width
+        if cfg.type_nearest is not None:
+            near = nearest_of_each_type(dist.masked_fill(~mask, float("inf")), jtype,
+                                        skeleton.num_joints, cfg.type_nearest)
+            mask &= near | near.t()
     else:
         not_self = dist.masked_fill(torch.eye(M, dtype=torch.bool), float("inf"))
         k = min(cfg.knn, M - 1)
@@ -176,6 +188,22 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
         mask = mask | mask.t()
     mask = torch.triu(mask, diagonal=1)
     return mask.nonzero().t().contiguous()
+
+
+def nearest_of_each_type(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int) -> Tensor:
+    """(M, M) bool: [i, j] iff j is among the k nearest candidates of type jtype[j] seen from i,
+    at a finite distance. dist (M, M), inf where a pair is not allowed."""
+    M = dist.size(0)
+    near = torch.zeros(M, M, dtype=torch.bool)
+    rows = torch.arange(M).unsqueeze(1)
+    for t in range(num_keypoints):
+        cols = (jtype == t).nonzero().view(-1)
+        if cols.numel() == 0:
+            continue
+        d, idx = dist[:, cols].topk(min(k, cols.numel()), dim=1, largest=False)  # (M, k')
+        ok = torch.isfinite(d)
+        near[rows.expand_as(idx)[ok], cols[idx][ok]] = True
+    return near
 
 
 def match_candidates(pos_img: Tensor, jtype: Tensor, persons: Tensor, areas: Tensor,

@@ -72,7 +72,7 @@ class GroupingConfig:
     device: str = "auto"
     out: str = "runs/grouping"
     decode_threshold: float = 0.5
-    min_keypoints: int = 3
+    min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
     ae_tag_threshold: float = 1.0
 
     def __post_init__(self):
@@ -97,7 +97,7 @@ class GroupingConfig:
     def from_dict(cls, d: dict) -> "GroupingConfig":
         d = dict(d)
         d["model"] = GroupingModelConfig(**d["model"])
-        d["graph"] = GraphConfig(**d["graph"])
+        d["graph"] = GraphConfig(**{"type_nearest": None, **d["graph"]})  # older checkpoints: no such bound
         d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
         return cls(**d)
 

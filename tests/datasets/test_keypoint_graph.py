@@ -5,7 +5,7 @@ import torch
 from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
 from datasets.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
-                                     finalize_features, max_filter, sample_tags)
+                                     finalize_features, max_filter, nearest_of_each_type, sample_tags)
 from datasets.skeleton import COCO17
 
 
@@ -143,3 +143,45 @@ def test_max_filter_equals_max_pool2d(kernel):
     maps = (torch.rand(4, 13, 9, generator=g) * 5).round() / 5  # many ties
     ref = torch.nn.functional.max_pool2d(maps[None], kernel, stride=1, padding=kernel // 2)[0]
     torch.testing.assert_close(max_filter(maps, kernel), ref, rtol=0, atol=0)
+
+
+def test_nearest_of_each_type_equals_brute_force():
+    gen = torch.Generator().manual_seed(0)
+    M, K, k = 30, 5, 2
+    pos, jtype = torch.rand(M, 2, generator=gen) * 50, torch.randint(0, K, (M,), generator=gen)
+    dist = torch.cdist(pos, pos)
+    allowed = torch.rand(M, M, generator=gen) < 0.6
+    near = nearest_of_each_type(dist.masked_fill(~allowed, float("inf")), jtype, K, k)
+    for i in range(M):
+        for j in range(M):
+            same = [c for c in range(M) if jtype[c] == jtype[j] and allowed[i, c]]
+            closer = sum(dist[i, c] < dist[i, j] for c in same)
+            assert near[i, j] == bool(allowed[i, j] and closer < k), (i, j)
+
+
+def test_type_nearest_pairs_keep_the_limbs_of_a_large_person():
+    """One person across the whole map and, in a corner, a crowd of small ones: a radius of 0.3
+    map widths cuts the large person's limbs; the default (4 nearest of each adjacent type, no
+    radius) keeps them and still bounds the pairs within the crowd."""
+    big = np.array([[[x, y, 2] for x, y in zip(np.linspace(10, 240, 17), np.linspace(20, 230, 17))]])
+    rng = np.random.default_rng(1)
+    small = np.concatenate([np.stack([rng.uniform(200, 240, (6, 17)), rng.uniform(10, 50, (6, 17)),
+                                      np.full((6, 17), 2.0)], -1)])
+    persons = np.concatenate([big, small])
+    pos = torch.tensor(persons[..., :2].reshape(-1, 2), dtype=torch.float32)
+    jtype = torch.arange(17).repeat(len(persons))
+    owner = torch.arange(len(persons)).repeat_interleave(17)
+    bones = [(a, b) for a, b in COCO17.edges]
+
+    def big_bones_kept(cfg):
+        pairs = candidate_pairs(pos, jtype, COCO17, cfg, 256, mode="skeleton")
+        kept = {tuple(sorted((jtype[a].item(), jtype[b].item()))) for a, b in pairs.t().tolist()
+                if owner[a] == 0 and owner[b] == 0}
+        return kept, pairs
+
+    kept, _ = big_bones_kept(GraphConfig(radius=0.3, type_nearest=None))
+    assert len(kept) < len(bones)  # some long bones (over 77 px) are cut
+    kept, pairs = big_bones_kept(GraphConfig())
+    assert kept == {tuple(sorted(b)) for b in bones}
+    everything = candidate_pairs(pos, jtype, COCO17, GraphConfig(type_nearest=None), 256, mode="skeleton")
+    assert pairs.size(1) < everything.size(1) / 1.3  # the crowd's pairs are bounded

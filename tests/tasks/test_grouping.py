@@ -261,3 +261,19 @@ def test_cosine_learning_rate_schedule(tmp_path):
     assert lrs == pytest.approx([0.01 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)])
     with pytest.raises(ValueError, match="--lr-schedule step: expected one of constant, cosine"):
         grouping.GroupingConfig(lr_schedule="step")
+
+
+def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsys):
+    rc = run_cli(train.main, ["grouping", "--type-nearest", "0", "--out", str(tmp_path / "a")])
+    assert rc == 2 and "--type-nearest 0: expected >= 1" in capsys.readouterr().err
+    rc = run_cli(train.main, ["grouping", "--radius", "-1", "--out", str(tmp_path / "b")])
+    assert rc == 2 and "--radius -1.0: expected > 0" in capsys.readouterr().err
+    a = train.build_parser().parse_args(["grouping", "--type-nearest", "none", "--radius", "0.3",
+                                         "--min-keypoints", "3"])
+    cfg = train.grouping_config_from_args(a)
+    assert cfg.graph.type_nearest is None and cfg.graph.radius == 0.3 and cfg.min_keypoints == 3
+    assert train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph.type_nearest == 4
+    # A checkpoint written before `type_nearest` existed keeps its graphs: no per-type bound.
+    old = grouping.GroupingConfig().to_dict()
+    del old["graph"]["type_nearest"]
+    assert grouping.GroupingConfig.from_dict(old).graph.type_nearest is None
