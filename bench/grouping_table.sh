@@ -1,12 +1,12 @@
 #!/bin/bash
-# The grouping accuracy table of README.md: two lanes of 1-thread runs (about 40 minutes on a
+# The grouping accuracy table of README.md: two lanes of 1-thread runs (about 80 minutes on a
 # 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 PY=.venv/bin/python
-mkdir -p "${OUT:-runs/gtable2}"
+mkdir -p "${OUT:-runs/gtable3}"
 M80=../shared/data/coco/person_keypoints_train2017_mini80.json
-O=${OUT:-runs/gtable2}
+O=${OUT:-runs/gtable3}
 run() {  # name, annotations (empty: built-in), split, train args...
   local n=$1 ann=$2 split=$3; shift 3
   local annarg=(); [ -n "$ann" ] && annarg=(--annotations "$ann")
@@ -21,15 +21,15 @@ lane1() {
   run b_attr "" val --model edgeconv-attr --synth-copies 4
   run m_edgeconv $M80 all --model edgeconv --synth-copies 10 --val-fraction 0
   run m_attr_pair $M80 all --model edgeconv-attr --pair-attr --synth-copies 10 --val-fraction 0
-  run x_R1 "" val --model edgeconv-attr --pair-attr --synth-copies 8
+  run b_default "" val
+  run s600 "" val --num-scenes 600 --model edgeconv-attr --pair-attr --synth-copies 4
 }
 lane2() {
   run b_dsnorm "" val --model edgeconv --feature-norm dataset --synth-copies 4
   run b_attr_pair "" val --model edgeconv-attr --pair-attr --synth-copies 4
   run m_attr $M80 all --model edgeconv-attr --synth-copies 10 --val-fraction 0
-  run b_default "" val
-  run x_R2 "" val --model edgeconv-attr --pair-attr --synth-copies 4 --lr-schedule cosine
-  run x_R3 "" val --model edgeconv-attr --pair-attr --synth-copies 16
+  run b_attr_pair8 "" val --model edgeconv-attr --pair-attr --synth-copies 8
+  run s1000 "" val --num-scenes 1000 --model edgeconv-attr --pair-attr --synth-copies 4
 }
 lane1 & lane2 & wait
 echo done > $O/DONE
