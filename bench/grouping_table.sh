@@ -22,14 +22,14 @@ lane1() {
   run m_edgeconv $M80 all --model edgeconv --synth-copies 10 --val-fraction 0
   run m_attr_pair $M80 all --model edgeconv-attr --pair-attr --synth-copies 10 --val-fraction 0
   run b_default "" val
-  run s600 "" val --num-scenes 600 --model edgeconv-attr --pair-attr --synth-copies 4
+  run s600 "" val --num-scenes 600 --model edgeconv-attr --pair-attr --synth-copies 4 --type-nearest 4
 }
 lane2() {
   run b_dsnorm "" val --model edgeconv --feature-norm dataset --synth-copies 4
   run b_attr_pair "" val --model edgeconv-attr --pair-attr --synth-copies 4
   run m_attr $M80 all --model edgeconv-attr --synth-copies 10 --val-fraction 0
   run b_attr_pair8 "" val --model edgeconv-attr --pair-attr --synth-copies 8
-  run s1000 "" val --num-scenes 1000 --model edgeconv-attr --pair-attr --synth-copies 4
+  run s1000 "" val --num-scenes 1000 --model edgeconv-attr --pair-attr --synth-copies 4 --type-nearest 4
 }
 lane1 & lane2 & wait
 echo done > $O/DONE

@@ -39,7 +39,7 @@ class GraphConfig:
     edges: str = "skeleton"  # message-passing graph: "skeleton" | "skeleton2" | "knn"
     pairs: str = "skeleton2"  # classified candidate pairs: "skeleton" | "skeleton2" | "knn"
     knn: int = 8
-    type_nearest: Optional[int] = 4  # skeleton modes: per candidate, the k nearest of each adjacent type (None: all)
+    type_nearest: Optional[int] = 3  # skeleton modes: per candidate, the k nearest of each adjacent type (None: all)
     radius: Optional[float] = None  # max pair distance, fraction of the heatmap width (None: any)
     match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
     match_min_px: float = 4.0
@@ -154,14 +154,14 @@ def type_adjacency(edges: tuple[tuple[int, int], ...], num_keypoints: int, two_h
 
 def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphConfig,
                     heatmap_width: int, mode: Optional[str] = None,
-                    dist: Optional[Tensor] = None) -> Tensor:
+                    dist: Optional[Tensor] = None, near: Optional[Tensor] = None) -> Tensor:
     """Undirected candidate pairs (2, E) with i < j, by `mode` (default `cfg.edges`):
     `skeleton`: candidates of adjacent keypoint types; `skeleton2`: types at most two bones
     apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths (if set).
     Skeleton modes with `cfg.type_nearest` = k: a pair is kept if one end is among the k
     nearest candidates of its type seen from the other end (a bound on the pairs in crowds
     that, unlike a radius, does not cut the limbs of large people).
-    `dist`: the (M, M) candidate distances, if already computed."""
+    `dist`, `near`: the (M, M) candidate distances and `skeleton_nearest`, if already computed."""
     mode = mode or cfg.edges
     M = pos.size(0)
     if M < 2:
@@ -174,9 +174,8 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
         if cfg.radius is not None:
             mask &= dist <= cfg.radius * heatmap_width
         if cfg.type_nearest is not None:
-            near = nearest_of_each_type(dist.masked_fill(~mask, float("inf")), jtype,
-                                        skeleton.num_joints, cfg.type_nearest)
-            mask &= near | near.t()
+            mask &= near if near is not None else skeleton_nearest(dist, jtype, skeleton.num_joints,
+                                                                   cfg.type_nearest)
     else:
         not_self = dist.masked_fill(torch.eye(M, dtype=torch.bool), float("inf"))
         k = min(cfg.knn, M - 1)
@@ -190,20 +189,36 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
     return mask.nonzero().t().contiguous()
 
 
+def skeleton_nearest(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int) -> Tensor:
+    """(M, M) bool, symmetric: one end among the k nearest candidates of its type seen from the
+    other. Serves both skeleton modes and any radius without masking first: whether a pair
+    of two given types is allowed does not depend on the candidates, and a radius keeps a
+    prefix of each type's candidates sorted by distance, so the k nearest that survive the
+    mask are the k nearest among the allowed."""
+    near = nearest_of_each_type(dist, jtype, num_keypoints, k)
+    return near | near.t()
+
+
 def nearest_of_each_type(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int) -> Tensor:
     """(M, M) bool: [i, j] iff j is among the k nearest candidates of type jtype[j] seen from i,
-    at a finite distance. dist (M, M), inf where a pair is not allowed."""
+    at a finite distance (ties at the k-th distance all kept). dist (M, M), inf where a pair is
+    not allowed. The columns are laid out per type, (M, K, T) with T the most candidates of one
+    type (padded with inf), so the k-th nearest of each type comes from one sort over T."""
     M = dist.size(0)
-    near = torch.zeros(M, M, dtype=torch.bool)
-    rows = torch.arange(M).unsqueeze(1)
-    for t in range(num_keypoints):
-        cols = (jtype == t).nonzero().view(-1)
-        if cols.numel() == 0:
-            continue
-        d, idx = dist[:, cols].topk(min(k, cols.numel()), dim=1, largest=False)  # (M, k')
-        ok = torch.isfinite(d)
-        near[rows.expand_as(idx)[ok], cols[idx][ok]] = True
-    return near
+    if M == 0:
+        return torch.zeros(0, 0, dtype=torch.bool)
+    counts = torch.bincount(jtype, minlength=num_keypoints)
+    T = int(counts.max())
+    order = torch.argsort(jtype, stable=True)
+    slot = torch.empty_like(jtype)
+    slot[order] = torch.arange(M) - (counts.cumsum(0) - counts)[jtype[order]]  # index within its type
+    column = torch.full((num_keypoints * T,), M, dtype=torch.long)  # M: the padding column
+    column[jtype * T + slot] = torch.arange(M)
+    padded = torch.cat([dist, dist.new_full((M, 1), float("inf"))], dim=1)
+    per_type = padded.index_select(1, column).view(M, num_keypoints, T)
+    kth = per_type.sort(dim=2).values[..., min(k, T) - 1]  # (M, K)
+    kth = kth.clamp(max=torch.finfo(dist.dtype).max)  # fewer than k allowed: all finite ones, never inf
+    return dist <= kth.index_select(1, jtype)
 
 
 def match_candidates(pos_img: Tensor, jtype: Tensor, persons: Tensor, areas: Tensor,
@@ -235,8 +250,11 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
     pos, jtype, score = find_candidates(hm, cfg)
     tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
     dist = torch.cdist(pos, pos)  # (M, M), shared by both candidate sets
-    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist)
-    msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist)
+    near = None
+    if cfg.type_nearest is not None and pos.size(0) > 1 and "knn" not in {cfg.edges} & {cfg.pairs}:
+        near = skeleton_nearest(dist, jtype, skeleton.num_joints, cfg.type_nearest)
+    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
+    msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)
     data = Data(pos=pos, jtype=jtype, score=score, tag=tag, pair_index=pairs,
                 edge_index=torch.cat([msg, msg.flip(0)], dim=1), num_nodes=pos.size(0),
                 image_id=torch.tensor(image_id), map_size=torch.tensor([[W, H]], dtype=torch.float32),

@@ -5,7 +5,8 @@ import torch
 from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
 from datasets.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
-                                     finalize_features, max_filter, nearest_of_each_type, sample_tags)
+                                     finalize_features, max_filter, nearest_of_each_type, sample_tags,
+                                     skeleton_nearest, type_adjacency)
 from datasets.skeleton import COCO17
 
 
@@ -161,7 +162,7 @@ def test_nearest_of_each_type_equals_brute_force():
 
 def test_type_nearest_pairs_keep_the_limbs_of_a_large_person():
     """One person across the whole map and, in a corner, a crowd of small ones: a radius of 0.3
-    map widths cuts the large person's limbs; the default (4 nearest of each adjacent type, no
+    map widths cuts the large person's limbs; the default (3 nearest of each adjacent type, no
     radius) keeps them and still bounds the pairs within the crowd."""
     big = np.array([[[x, y, 2] for x, y in zip(np.linspace(10, 240, 17), np.linspace(20, 230, 17))]])
     rng = np.random.default_rng(1)
@@ -185,3 +186,20 @@ def test_type_nearest_pairs_keep_the_limbs_of_a_large_person():
     assert kept == {tuple(sorted(b)) for b in bones}
     everything = candidate_pairs(pos, jtype, COCO17, GraphConfig(type_nearest=None), 256, mode="skeleton")
     assert pairs.size(1) < everything.size(1) / 1.3  # the crowd's pairs are bounded
+
+
+def test_one_nearest_matrix_serves_both_skeleton_modes():
+    gen = torch.Generator().manual_seed(2)
+    pos, jtype = torch.rand(60, 2, generator=gen) * 64, torch.arange(17).repeat(4)[:60]
+    dist = torch.cdist(pos, pos)
+    for cfg in (GraphConfig(), GraphConfig(type_nearest=2, radius=0.4)):
+        near = skeleton_nearest(dist, jtype, 17, cfg.type_nearest)
+        for mode in ("skeleton", "skeleton2"):
+            own = GraphConfig(type_nearest=cfg.type_nearest, radius=cfg.radius)
+            adj = type_adjacency(COCO17.edges, 17, mode == "skeleton2")
+            allowed = adj[jtype][:, jtype]
+            if cfg.radius is not None:
+                allowed &= dist <= cfg.radius * 64
+            mine = nearest_of_each_type(dist.masked_fill(~allowed, float("inf")), jtype, 17, cfg.type_nearest)
+            expect = torch.triu(allowed & (mine | mine.t()), 1).nonzero().t()
+            assert torch.equal(candidate_pairs(pos, jtype, COCO17, own, 64, mode=mode, near=near), expect)

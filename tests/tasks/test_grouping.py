@@ -272,7 +272,7 @@ def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsy
                                          "--min-keypoints", "3"])
     cfg = train.grouping_config_from_args(a)
     assert cfg.graph.type_nearest is None and cfg.graph.radius == 0.3 and cfg.min_keypoints == 3
-    assert train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph.type_nearest == 4
+    assert train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph.type_nearest == 3
     # A checkpoint written before `type_nearest` existed keeps its graphs: no per-type bound.
     old = grouping.GroupingConfig().to_dict()
     del old["graph"]["type_nearest"]
