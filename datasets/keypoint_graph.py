@@ -293,7 +293,17 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
     data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
     if edge_attr:
-        data.edge_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, data.edge_index)
+        ei = data.edge_index
+        half = ei.size(1) // 2
+        if ei.size(1) % 2 == 0 and torch.equal(ei[:, half:], ei[:, :half].flip(0)):
+            # Both directions of each message edge (as build_graph lays them out): the reverse
+            # edge has -dx, -dy and the same distance, tag difference and type pair.
+            one = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, ei[:, :half])
+            sign = torch.ones(one.size(1))
+            sign[:2] = -1
+            data.edge_attr = torch.cat([one, one * sign])
+        else:
+            data.edge_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, ei)
     if pair_attr:
         data.pair_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, data.pair_index)
     return data

@@ -1,4 +1,5 @@
-"""Fold an eval-mode BatchNorm1d into the Linear layer(s) whose (summed) output it normalises.
+"""Fold an eval-mode BatchNorm1d into the Linear layer(s) whose (summed) output it normalises;
+stack two Linear layers on one input into one (both for inference copies).
 
 y = gamma * (sum_k W_k x_k + b - mean) / sqrt(var + eps) + beta becomes sum_k W'_k x_k + b' with
 W'_k = s W_k, b' = s (b - mean) + beta, s = gamma / sqrt(var + eps). Exactly one of the summed
@@ -27,3 +28,17 @@ def fold_batch_norm(linears: list[nn.Module], norm: nn.Module) -> None:
     for lin in linears:
         lin.weight.mul_(s[:, None])
     with_bias[0].bias.mul_(s).add_(shift)
+
+
+@torch.no_grad()
+def stack_linears(first: nn.Module, second: nn.Module) -> nn.Linear:
+    """One Linear computing both `first(x)` and `second(x)` (concatenated along the features):
+    one product instead of two, for inference copies. Split the output with `.chunk(2, -1)`."""
+    w = torch.cat([first.weight, second.weight])
+    out = nn.Linear(w.size(1), w.size(0), bias=first.bias is not None or second.bias is not None)
+    out.weight.copy_(w)
+    if out.bias is not None:
+        zero = torch.zeros(first.weight.size(0))
+        out.bias.copy_(torch.cat([first.bias if first.bias is not None else zero,
+                                  second.bias if second.bias is not None else zero]))
+    return out.to(w.device)

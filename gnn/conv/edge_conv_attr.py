@@ -3,6 +3,8 @@ from torch import Tensor, nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.nn.dense.linear import Linear
 
+from gnn.fold_batch_norm import stack_linears
+
 
 class EdgeConvAttr(MessagePassing):
     r"""EdgeConv (Wang et al., "Dynamic Graph CNN") whose message also sees the edge attributes,
@@ -38,6 +40,7 @@ class EdgeConvAttr(MessagePassing):
         self.lin_edge = Linear(edge_dim, hidden, bias=False)
         self.norm = nn.BatchNorm1d(hidden)
         self.lin_out = Linear(hidden, out_channels)
+        self.lin_ij = None  # inference copies: lin_i and lin_j stacked (`stack_node_linears`)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -46,7 +49,16 @@ class EdgeConvAttr(MessagePassing):
             m.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor) -> Tensor:
-        return self.propagate(edge_index, a=self.lin_i(x), b=self.lin_j(x), edge_attr=edge_attr)
+        if self.lin_ij is not None:
+            a, b = self.lin_ij(x).chunk(2, dim=-1)
+        else:
+            a, b = self.lin_i(x), self.lin_j(x)
+        return self.propagate(edge_index, a=a, b=b, edge_attr=edge_attr)
+
+    def stack_node_linears(self) -> None:
+        """For inference: compute lin_i and lin_j as one product from now on (parameters fixed;
+        later changes to lin_i / lin_j are not seen)."""
+        self.lin_ij = stack_linears(self.lin_i, self.lin_j)
 
     def message(self, a_i: Tensor, b_j: Tensor, edge_attr: Tensor) -> Tensor:
         z = torch.relu(self.norm(a_i + b_j + self.lin_edge(edge_attr)))

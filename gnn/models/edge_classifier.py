@@ -6,7 +6,7 @@ from torch import Tensor, nn
 from torch_geometric.nn import MLP, EdgeConv
 
 from gnn.conv.edge_conv_attr import EdgeConvAttr
-from gnn.fold_batch_norm import fold_batch_norm
+from gnn.fold_batch_norm import fold_batch_norm, stack_linears
 
 
 class EdgeClassifier(nn.Module):
@@ -54,6 +54,7 @@ class EdgeClassifier(nn.Module):
         self.pair_j = nn.Linear(C, C, bias=False)
         self.pair_e = nn.Linear(edge_dim, C, bias=False) if pair_attr else None
         self.pair_norm = nn.BatchNorm1d(C)
+        self.pair_ij = None  # inference copies: pair_i and pair_j stacked
         self.classifier = MLP([C, C, C, 1], norm="batch_norm")
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, pair_index: Tensor,
@@ -63,14 +64,19 @@ class EdgeClassifier(nn.Module):
             h = conv(h, edge_index, edge_attr) if self.edge_attr_in_conv else conv(h, edge_index)
             h = h.relu()
         i, j = pair_index
-        z = self.pair_i(h)[i] + self.pair_j(h)[j]  # (E, C): the first Linear on [h_i, h_j]
+        if self.pair_ij is not None:
+            zi, zj = self.pair_ij(h).chunk(2, dim=-1)
+        else:
+            zi, zj = self.pair_i(h), self.pair_j(h)
+        z = zi[i] + zj[j]  # (E, C): the first Linear on [h_i, h_j]
         if self.pair_e is not None:
             z = z + self.pair_e(pair_attr)  # ... on [h_i, h_j, e_ij]
         return self.classifier(self.pair_norm(z).relu()).view(-1)  # (E,)
 
     def fused(self) -> "EdgeClassifier":
-        """An inference copy (eval mode) with every BatchNorm folded into the Linear before it:
-        the same outputs as `eval()` with fewer operations."""
+        """An inference copy (eval mode) with every BatchNorm folded into the Linear before it
+        and the per-node products of both pair ends (and of EdgeConvAttr's two ends) stacked
+        into one Linear: the same outputs as `eval()` with fewer operations."""
         m = copy.deepcopy(self).eval()
         mlps = [m.encoder, m.classifier] + [c.nn for c in m.convs if isinstance(c, EdgeConv)]
         for mlp in mlps:
@@ -83,4 +89,8 @@ class EdgeClassifier(nn.Module):
                 c.norm = nn.Identity()
         fold_batch_norm([m.pair_i, m.pair_j] + ([m.pair_e] if m.pair_e is not None else []), m.pair_norm)
         m.pair_norm = nn.Identity()
+        m.pair_ij = stack_linears(m.pair_i, m.pair_j)  # one product per node for both ends
+        for c in m.convs:
+            if isinstance(c, EdgeConvAttr):
+                c.stack_node_linears()
         return m

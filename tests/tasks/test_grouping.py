@@ -159,6 +159,7 @@ def test_edge_classifier_pair_layer_and_fused_copy(attr_in_conv, pair_attr):
     fused = model.fused()
     torch.testing.assert_close(fused(x, ei, attr, pairs, pattr), a, rtol=1e-5, atol=1e-5)
     assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
+    assert fused.pair_ij is not None and all(c.lin_ij is not None for c in fused.convs if attr_in_conv)
     assert model.training is False and any(
         isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
     model(x, ei, attr, pairs, pattr).sum().backward()
