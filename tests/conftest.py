@@ -1,9 +1,24 @@
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--cuda", action="store_true",
+                     help="let the tests see CUDA devices (tests/test_cuda.py needs this); without it "
+                          "the suite runs on CPU only, as CI does, also on a GPU machine")
+
+
+def pytest_configure(config):
+    # `--device auto` would pick a GPU, where runs are not bit-for-bit repeatable and torchrun
+    # tests would put 2 NCCL ranks on one device: hide the GPUs (before CUDA is initialised;
+    # inherited by the subprocesses the tests start) unless --cuda asks for them.
+    if not config.getoption("--cuda"):
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
 SHARED = REPO.parent / "shared"
 
 

@@ -1,6 +1,7 @@
 """CUDA correctness: every model gives the CPU's outputs and gradients on the GPU, and both
 tasks train and evaluate with `--device cuda` to the numbers the CPU gets from the same
-checkpoint. Skipped where no CUDA device is present (CI has none)."""
+checkpoint. Skipped where no CUDA device is visible: CI has none, and the suite hides GPUs
+unless run as `pytest --cuda tests/test_cuda.py` (see tests/conftest.py)."""
 import copy
 import json
 
@@ -15,7 +16,7 @@ from tasks.cli import run_cli
 from tests.conftest import batch_of
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="no CUDA device (CI has none; run these on a GPU machine)")
+                                reason="no CUDA device visible (CI has none; on a GPU machine: pytest --cuda tests/test_cuda.py)")
 
 
 def _grads(model):
