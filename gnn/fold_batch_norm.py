@@ -38,7 +38,7 @@ def stack_linears(first: nn.Module, second: nn.Module) -> nn.Linear:
     out = nn.Linear(w.size(1), w.size(0), bias=first.bias is not None or second.bias is not None)
     out.weight.copy_(w)
     if out.bias is not None:
-        zero = torch.zeros(first.weight.size(0))
+        zero = first.weight.new_zeros(first.weight.size(0))  # on the weights' device
         out.bias.copy_(torch.cat([first.bias if first.bias is not None else zero,
                                   second.bias if second.bias is not None else zero]))
     return out.to(w.device)
