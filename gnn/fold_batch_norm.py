@@ -35,10 +35,11 @@ def stack_linears(first: nn.Module, second: nn.Module) -> nn.Linear:
     """One Linear computing both `first(x)` and `second(x)` (concatenated along the features):
     one product instead of two, for inference copies. Split the output with `.chunk(2, -1)`."""
     w = torch.cat([first.weight, second.weight])
-    out = nn.Linear(w.size(1), w.size(0), bias=first.bias is not None or second.bias is not None)
+    out = nn.Linear(w.size(1), w.size(0), bias=first.bias is not None or second.bias is not None,
+                    device=w.device, dtype=w.dtype)
     out.weight.copy_(w)
     if out.bias is not None:
         zero = first.weight.new_zeros(first.weight.size(0))  # on the weights' device
         out.bias.copy_(torch.cat([first.bias if first.bias is not None else zero,
                                   second.bias if second.bias is not None else zero]))
-    return out.to(w.device)
+    return out
