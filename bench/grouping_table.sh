@@ -1,5 +1,5 @@
 #!/bin/bash
-# The grouping accuracy table of README.md: two lanes of 1-thread runs (about 80 minutes on a
+# The grouping accuracy table of README.md: two lanes of 1-thread runs (about 100 minutes on a
 # 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -23,6 +23,8 @@ lane1() {
   run m_attr_pair $M80 all --model edgeconv-attr --pair-attr --synth-copies 10 --val-fraction 0
   run b_default "" val
   run s600 "" val --num-scenes 600 --model edgeconv-attr --pair-attr --synth-copies 4 --type-nearest 4
+  run b_edgeconv_k4 "" val --model edgeconv --synth-copies 4 --type-nearest 4
+  run m_attr_pair_k4 $M80 all --model edgeconv-attr --pair-attr --synth-copies 10 --val-fraction 0 --type-nearest 4
 }
 lane2() {
   run b_dsnorm "" val --model edgeconv --feature-norm dataset --synth-copies 4
@@ -30,6 +32,7 @@ lane2() {
   run m_attr $M80 all --model edgeconv-attr --synth-copies 10 --val-fraction 0
   run b_attr_pair8 "" val --model edgeconv-attr --pair-attr --synth-copies 8
   run s1000 "" val --num-scenes 1000 --model edgeconv-attr --pair-attr --synth-copies 4 --type-nearest 4
+  run b_attr_pair8_k4 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --type-nearest 4
 }
 lane1 & lane2 & wait
 echo done > $O/DONE
