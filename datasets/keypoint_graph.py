@@ -251,7 +251,8 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
     tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
     dist = torch.cdist(pos, pos)  # (M, M), shared by both candidate sets
     near = None
-    if cfg.type_nearest is not None and pos.size(0) > 1 and "knn" not in {cfg.edges} & {cfg.pairs}:
+    skeleton_modes = [m for m in (cfg.edges, cfg.pairs) if m != "knn"]
+    if cfg.type_nearest is not None and pos.size(0) > 1 and skeleton_modes:  # one matrix serves both
         near = skeleton_nearest(dist, jtype, skeleton.num_joints, cfg.type_nearest)
     pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
     msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)

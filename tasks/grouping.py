@@ -8,7 +8,6 @@ a fragment of one.
 from __future__ import annotations
 
 import copy
-
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
