@@ -293,37 +293,41 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
     onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
     data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
+    sets, mirrored = [], False  # the edge sets whose attributes the model reads, done in one pass
+    if pair_attr:
+        sets.append(data.pair_index)
     if edge_attr:
         ei = data.edge_index
         half = ei.size(1) // 2
-        if ei.size(1) % 2 == 0 and torch.equal(ei[:, half:], ei[:, :half].flip(0)):
-            # Both directions of each message edge (as build_graph lays them out): the reverse
-            # edge has -dx, -dy and the same distance, tag difference and type pair.
-            one = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, ei[:, :half])
-            sign = torch.ones(one.size(1))
-            sign[:2] = -1
-            data.edge_attr = torch.cat([one, one * sign])
-        else:
-            data.edge_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, ei)
-    if pair_attr:
-        data.pair_attr = _edge_attributes(pos_n, tag_n, data.jtype, num_keypoints, data.pair_index)
+        # Both directions of each message edge (as build_graph lays them out): the reverse edge
+        # has -dx, -dy and the same distance, tag difference and type pair.
+        mirrored = ei.size(1) % 2 == 0 and torch.equal(ei[:, half:], ei[:, :half].flip(0))
+        sets.append(ei[:, :half] if mirrored else ei)
+    if sets:
+        attrs = _edge_attributes(pos_n, tag_n, onehot, torch.cat(sets, dim=1))
+        parts = list(attrs.split([e.size(1) for e in sets]))
+        if pair_attr:
+            data.pair_attr = parts.pop(0)
+        if edge_attr:
+            one = parts.pop(0)
+            if mirrored:
+                sign = torch.ones(one.size(1))
+                sign[:2] = -1
+                one = torch.cat([one, one * sign])
+            data.edge_attr = one
     return data
 
 
-def _edge_attributes(pos_n: Tensor, tag_n: Tensor, jtype: Tensor, num_keypoints: int,
-                     edge_index: Tensor) -> Tensor:
+def _edge_attributes(pos_n: Tensor, tag_n: Tensor, onehot: Tensor, edge_index: Tensor) -> Tensor:
     """(E, 4 + K) for edges src -> dst: dx, dy, distance, |tag difference|, type pair (one-hot
-    of both types, summed), written into one preallocated tensor."""
+    of both types, summed), from one gather of each end's [position, tag, type one-hot]."""
     src, dst = edge_index
-    E = src.numel()
-    out = torch.zeros(E, 4 + num_keypoints)
-    delta = pos_n.index_select(0, dst) - pos_n.index_select(0, src)  # (E, 2)
-    out[:, :2] = delta
-    out[:, 2] = delta.norm(dim=1)
-    out[:, 3] = (tag_n.index_select(0, dst) - tag_n.index_select(0, src)).norm(dim=1)
-    types = torch.stack([jtype.index_select(0, src), jtype.index_select(0, dst)], dim=1)  # (E, 2)
-    out.scatter_add_(1, types + 4, torch.ones(E, 2))
-    return out
+    D = tag_n.size(1)
+    node = torch.cat([pos_n, tag_n, onehot], dim=1)  # (M, 2 + D + K)
+    a, b = node.index_select(0, src), node.index_select(0, dst)
+    delta = b[:, :2 + D] - a[:, :2 + D]  # (E, 2 + D): dx, dy, tag difference
+    return torch.cat([delta[:, :2], delta[:, :2].norm(dim=1, keepdim=True),
+                      delta[:, 2:].norm(dim=1, keepdim=True), a[:, 2 + D:] + b[:, 2 + D:]], dim=1)
 
 
 def vertex_dim(num_keypoints: int, tag_dim: int) -> int:
