@@ -63,7 +63,7 @@ class GraphConfig:
 def max_filter(maps: Tensor, kernel: int) -> Tensor:
     """(K, H, W) -> the maximum over each `kernel` x `kernel` window, borders padded with -inf,
     as `max_pool2d(stride=1, padding=kernel // 2)` computes it, in two separable passes of
-    shifted maxima."""
+    shifted maxima (accumulated in place: few map-sized temporaries)."""
     r = kernel // 2
     if r == 0:
         return maps
@@ -73,33 +73,40 @@ def max_filter(maps: Tensor, kernel: int) -> Tensor:
         pad = [0, 0, 0, 0]
         pad[(2 - dim) * 2:(2 - dim) * 2 + 2] = [r, r]
         padded = F.pad(out, pad, value=float("-inf"))
-        best = padded.narrow(dim, 0, n)
+        best = padded.narrow(dim, 0, n).clone()
         for s in range(1, kernel):
-            best = torch.maximum(best, padded.narrow(dim, s, n))
+            torch.maximum(best, padded.narrow(dim, s, n), out=best)
         out = best
     return out
 
 
+# Neighbours before a pixel in scan order (left, up-left, up, up-right): a peak on a plateau of
+# equal peaks is kept only where none of these is an equal peak, so once.
+_EARLIER = ((0, -1), (-1, -1), (-1, 0), (-1, 1))
+
+
 def find_candidates(heatmaps: Tensor, cfg: GraphConfig) -> tuple[Tensor, Tensor, Tensor]:
-    """(K, H, W) heatmaps -> positions (M, 2) in heatmap pixels (x, y), types (M,), scores (M,)."""
+    """(K, H, W) heatmaps -> positions (M, 2) in heatmap pixels (x, y), types (M,), scores (M,);
+    sorted by type, then by descending score. Peaks are found on the whole maps; the plateau
+    rule and the top-k per type work on the list of peaks only."""
     K, H, W = heatmaps.shape
-    pooled = max_filter(heatmaps, cfg.nms_kernel)
-    peak = (heatmaps == pooled) & (heatmaps > cfg.threshold)  # (K, H, W)
-    # A peak on a plateau (equal neighbours) is kept once: drop it where an earlier neighbour
-    # (left, up-left, up, up-right) is an equal peak.
-    padded_peak = F.pad(peak, (1, 1, 1, 0))  # (K, H + 1, W + 2), row 0 and columns 0, W+1 pad
-    padded_hm = F.pad(heatmaps, (1, 1, 1, 0), value=-1.0)
-    for dy, dx in ((1, 0), (0, 0), (0, 1), (0, 2)):
-        nb_peak = padded_peak[:, dy:dy + H, dx:dx + W]
-        nb_val = padded_hm[:, dy:dy + H, dx:dx + W]
-        peak &= ~(nb_peak & (nb_val == heatmaps))
-    flat = torch.where(peak, heatmaps, torch.full_like(heatmaps, -1.0)).view(K, -1)  # (K, H*W)
-    k = min(cfg.top_k, H * W)
-    scores, idx = flat.topk(k, dim=1)  # (K, k)
-    keep = scores > cfg.threshold
-    jtype = torch.arange(K).unsqueeze(1).expand(K, k)[keep]  # (M,)
-    idx, scores = idx[keep], scores[keep]
-    ys, xs = idx // W, idx % W
+    peak = (heatmaps == max_filter(heatmaps, cfg.nms_kernel)) & (heatmaps > cfg.threshold)
+    jtype, ys, xs = peak.nonzero(as_tuple=True)  # (P,) each, in scan order per type
+    scores = heatmaps[jtype, ys, xs]
+    keep = torch.ones_like(scores, dtype=torch.bool)
+    for dy, dx in _EARLIER:
+        ny, nx = ys + dy, xs + dx
+        inside = (ny >= 0) & (nx >= 0) & (nx < W)
+        ny, nx = ny.clamp(min=0), nx.clamp(0, W - 1)
+        keep &= ~(inside & peak[jtype, ny, nx] & (heatmaps[jtype, ny, nx] == scores))
+    jtype, ys, xs, scores = jtype[keep], ys[keep], xs[keep], scores[keep]
+    order = torch.argsort(-scores, stable=True)  # by descending score ...
+    order = order[torch.argsort(jtype[order], stable=True)]  # ... within each type
+    jtype, ys, xs, scores = jtype[order], ys[order], xs[order], scores[order]
+    counts = torch.bincount(jtype, minlength=K)
+    rank = torch.arange(jtype.numel()) - (counts.cumsum(0) - counts)[jtype]
+    top = rank < cfg.top_k
+    jtype, ys, xs, scores = jtype[top], ys[top], xs[top], scores[top]
     pos = torch.stack([xs, ys], dim=1).to(heatmaps.dtype)  # (M, 2)
     pos = pos + _subpixel_offset(heatmaps, jtype, xs, ys)
     return pos, jtype, scores

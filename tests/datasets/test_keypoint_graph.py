@@ -6,7 +6,7 @@ from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
 from datasets.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
                                      finalize_features, max_filter, nearest_of_each_type, sample_tags,
-                                     skeleton_nearest, type_adjacency)
+                                     skeleton_nearest, type_adjacency, _subpixel_offset)
 from datasets.skeleton import COCO17
 
 
@@ -203,3 +203,43 @@ def test_one_nearest_matrix_serves_both_skeleton_modes():
             mine = nearest_of_each_type(dist.masked_fill(~allowed, float("inf")), jtype, 17, cfg.type_nearest)
             expect = torch.triu(allowed & (mine | mine.t()), 1).nonzero().t()
             assert torch.equal(candidate_pairs(pos, jtype, COCO17, own, 64, mode=mode, near=near), expect)
+
+
+def _dense_candidates(heatmaps, cfg):
+    """The reference: the plateau rule and the top-k on whole maps (the earlier implementation)."""
+    K, H, W = heatmaps.shape
+    pooled = torch.nn.functional.max_pool2d(heatmaps[None], cfg.nms_kernel, stride=1,
+                                            padding=cfg.nms_kernel // 2)[0]
+    peak = (heatmaps == pooled) & (heatmaps > cfg.threshold)
+    padded_peak = torch.nn.functional.pad(peak, (1, 1, 1, 0))
+    padded_hm = torch.nn.functional.pad(heatmaps, (1, 1, 1, 0), value=-1.0)
+    for dy, dx in ((1, 0), (0, 0), (0, 1), (0, 2)):
+        peak &= ~(padded_peak[:, dy:dy + H, dx:dx + W] & (padded_hm[:, dy:dy + H, dx:dx + W] == heatmaps))
+    flat = torch.where(peak, heatmaps, torch.full_like(heatmaps, -1.0)).view(K, -1)
+    scores, idx = flat.topk(min(cfg.top_k, H * W), dim=1)
+    keep = scores > cfg.threshold
+    jtype = torch.arange(K).unsqueeze(1).expand_as(idx)[keep]
+    return jtype, idx[keep] % W, idx[keep] // W, scores[keep]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_candidates_from_the_peak_list_equal_the_whole_map_reference(seed):
+    """Random maps with plateaus (a pixel copied to its right, lower and lower-right
+    neighbours), peaks at the borders, more peaks than top-k: the same candidates, positions
+    and scores as the dense reference, sorted by type, then by descending score."""
+    g = torch.Generator().manual_seed(seed)
+    hm = torch.rand(5, 23, 31, generator=g)
+    for k, y, x in zip(torch.randint(0, 5, (40,), generator=g).tolist(), torch.randint(0, 22, (40,), generator=g).tolist(),
+                       torch.randint(0, 30, (40,), generator=g).tolist()):
+        hm[k, y:y + 2, x:x + 2] = hm[k, y, x]
+    cfg = GraphConfig(top_k=6, threshold=0.3, nms_kernel=3 + 2 * (seed % 2))
+    pos, jtype, scores = find_candidates(hm, cfg)
+    ref_t, ref_x, ref_y, ref_s = _dense_candidates(hm, cfg)
+    ref_pos = torch.stack([ref_x, ref_y], 1).float() + _subpixel_offset(hm, ref_t, ref_x, ref_y)
+    got = sorted(zip(jtype.tolist(), (-scores).tolist(), pos.tolist()))
+    ref = sorted(zip(ref_t.tolist(), (-ref_s).tolist(), ref_pos.tolist()))
+    assert len(ref) > 5 * 3 and got == ref
+    assert jtype.tolist() == sorted(jtype.tolist())  # by type, then by descending score
+    for t in range(5):
+        s = scores[jtype == t]
+        assert torch.all(s[:-1] >= s[1:])
