@@ -258,8 +258,8 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
     tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
     dist = torch.cdist(pos, pos)  # (M, M), shared by both candidate sets
     near = None
-    skeleton_modes = [m for m in (cfg.edges, cfg.pairs) if m != "knn"]
-    if cfg.type_nearest is not None and pos.size(0) > 1 and skeleton_modes:  # one matrix serves both
+    skeleton_mode = cfg.edges != "knn" or cfg.pairs != "knn"
+    if cfg.type_nearest is not None and pos.size(0) > 1 and skeleton_mode:  # one matrix serves both
         near = skeleton_nearest(dist, jtype, skeleton.num_joints, cfg.type_nearest)
     pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
     msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)
@@ -300,28 +300,25 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
     onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
     data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
-    sets, mirrored = [], False  # the edge sets whose attributes the model reads, done in one pass
+    if not (edge_attr or pair_attr):
+        return data
+    # One pass over the pairs and the message edges the model reads. Message edges come in both
+    # directions (as build_graph lays them out): the reverse edge has -dx, -dy and the same
+    # distance, tag difference and type pair, so only the first half is computed.
+    pairs = data.pair_index if pair_attr else data.pair_index[:, :0]
+    ei = data.edge_index if edge_attr else data.edge_index[:, :0]
+    half = ei.size(1) // 2
+    mirrored = ei.size(1) % 2 == 0 and torch.equal(ei[:, half:], ei[:, :half].flip(0))
+    attrs = _edge_attributes(pos_n, tag_n, onehot, torch.cat([pairs, ei[:, :half] if mirrored else ei], dim=1))
     if pair_attr:
-        sets.append(data.pair_index)
+        data.pair_attr = attrs[:pairs.size(1)]
     if edge_attr:
-        ei = data.edge_index
-        half = ei.size(1) // 2
-        # Both directions of each message edge (as build_graph lays them out): the reverse edge
-        # has -dx, -dy and the same distance, tag difference and type pair.
-        mirrored = ei.size(1) % 2 == 0 and torch.equal(ei[:, half:], ei[:, :half].flip(0))
-        sets.append(ei[:, :half] if mirrored else ei)
-    if sets:
-        attrs = _edge_attributes(pos_n, tag_n, onehot, torch.cat(sets, dim=1))
-        parts = list(attrs.split([e.size(1) for e in sets]))
-        if pair_attr:
-            data.pair_attr = parts.pop(0)
-        if edge_attr:
-            one = parts.pop(0)
-            if mirrored:
-                sign = torch.ones(one.size(1))
-                sign[:2] = -1
-                one = torch.cat([one, one * sign])
-            data.edge_attr = one
+        msg = attrs[pairs.size(1):]
+        if mirrored:
+            sign = torch.ones(msg.size(1))
+            sign[:2] = -1
+            msg = torch.cat([msg, msg * sign])
+        data.edge_attr = msg
     return data
 
 
