@@ -196,6 +196,14 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
     return mask.nonzero().t().contiguous()
 
 
+def one_bone_pairs(pairs: Tensor, jtype: Tensor, skeleton: Skeleton) -> Tensor:
+    """The `skeleton` pairs among `skeleton2` pairs (2, E): those whose types share a bone, in the
+    same order. Both modes apply the same radius and nearest-of-type bound, so filtering the
+    two-bone pairs gives what `candidate_pairs(mode="skeleton")` gives, without a second (M, M) pass."""
+    adj = type_adjacency(skeleton.edges, skeleton.num_joints, False)
+    return pairs[:, adj[jtype[pairs[0]], jtype[pairs[1]]]]
+
+
 def skeleton_nearest(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int) -> Tensor:
     """(M, M) bool, symmetric: one end among the k nearest candidates of its type seen from the
     other. Serves both skeleton modes and any radius without masking first: whether a pair
@@ -261,8 +269,13 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig,
     skeleton_mode = cfg.edges != "knn" or cfg.pairs != "knn"
     if cfg.type_nearest is not None and pos.size(0) > 1 and skeleton_mode:  # one matrix serves both
         near = skeleton_nearest(dist, jtype, skeleton.num_joints, cfg.type_nearest)
-    pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
-    msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)
+    if {cfg.pairs, cfg.edges} == {"skeleton", "skeleton2"}:  # the one-bone pairs: a subset of the two-bone ones
+        wide = candidate_pairs(pos, jtype, skeleton, cfg, W, mode="skeleton2", dist=dist, near=near)
+        narrow = one_bone_pairs(wide, jtype, skeleton)
+        pairs, msg = (wide, narrow) if cfg.pairs == "skeleton2" else (narrow, wide)
+    else:
+        pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
+        msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)
     data = Data(pos=pos, jtype=jtype, score=score, tag=tag, pair_index=pairs,
                 edge_index=torch.cat([msg, msg.flip(0)], dim=1), num_nodes=pos.size(0),
                 image_id=torch.tensor(image_id), map_size=torch.tensor([[W, H]], dtype=torch.float32),

@@ -233,19 +233,22 @@ def edge_metrics(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) 
 # ---------------------------------------------------------------------------------------------
 # Decoders: candidates (+ edge probabilities) -> persons
 
-def _persons(data: Data, groups, K: int, min_keypoints: int) -> list[tuple[np.ndarray, float]]:
-    """Groups ({keypoint type: candidate}) with at least `min_keypoints` members -> persons."""
+def _persons(data: Data, label: np.ndarray, K: int, min_keypoints: int) -> list[tuple[np.ndarray, float]]:
+    """Candidates' group labels (M,) (-1: in no group; at most one candidate of a type per
+    group) -> persons (K, 3) image pixels + score (summed keypoint scores / K), one per group
+    with at least `min_keypoints` members, in the order of the groups' smallest labels."""
+    idx = np.nonzero(label >= 0)[0]
+    if idx.size == 0:
+        return []
+    _, group = np.unique(label[idx], return_inverse=True)  # (n,) 0..G-1 by label
+    count = np.bincount(group)
     img = (data.pos * data.factor + data.offset).numpy()
-    scores = data.score.numpy().astype(np.float64)
-    persons = []
-    for members in groups:
-        if len(members) < min_keypoints:
-            continue
-        k, i = np.array(list(members.keys())), np.array(list(members.values()))
-        kps = np.zeros((K, 3))
-        kps[k, :2], kps[k, 2] = img[i], scores[i]
-        persons.append((kps, float(scores[i].sum() / K)))
-    return persons
+    scores = data.score.numpy().astype(np.float64)[idx]
+    kps = np.zeros((count.size, K, 3))
+    t = data.jtype.numpy()[idx]
+    kps[group, t, :2], kps[group, t, 2] = img[idx], scores
+    total = np.bincount(group, weights=scores, minlength=count.size)
+    return [(kps[g], float(total[g] / K)) for g in np.nonzero(count >= min_keypoints)[0]]
 
 
 def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
@@ -254,8 +257,7 @@ def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
     unless that would give a group two keypoints of one type."""
     M = data.num_nodes
     parent = list(range(M))
-    jtype = data.jtype.tolist()
-    types = [1 << t for t in jtype]
+    types = [1 << t for t in data.jtype.tolist()]
     keep = np.nonzero(probs >= threshold)[0]
     keep = keep[np.argsort(-probs[keep], kind="stable")]  # pairs above threshold, best first
     pairs = data.pair_index.numpy()
@@ -267,13 +269,16 @@ def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
         if a != b and not (types[a] & types[b]):
             parent[b] = a
             types[a] |= types[b]
-    groups: dict[int, dict[int, int]] = {}
-    for i in range(M):
-        r = i
-        while parent[r] != r:
-            r = parent[r]
-        groups.setdefault(r, {})[jtype[i]] = i
-    return _persons(data, groups.values(), K, min_keypoints)
+    root = np.array(parent, dtype=np.int64)
+    while True:  # every candidate's root: follow parents until nothing changes
+        up = root[root]
+        if np.array_equal(up, root):
+            break
+        root = up
+    # Groups in the order of their first candidate (as the candidates are sorted).
+    first = np.full(M, M, dtype=np.int64)
+    np.minimum.at(first, root, np.arange(M))
+    return _persons(data, first[root], K, min_keypoints)
 
 
 def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int = 3,
@@ -285,44 +290,41 @@ def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int
     tags = data.tag.numpy()
     scores = data.score.numpy()
     jtype = data.jtype.numpy()
-    groups: list[dict[int, int]] = []
-    group_tags: list[list[np.ndarray]] = []
+    label = np.full(jtype.size, -1, dtype=np.int64)
+    group_tags: list[list[np.ndarray]] = []  # per group, its members' tags
     for k in order or range(K):
         cand = np.nonzero(jtype == k)[0]
         if len(cand) == 0:
             continue
-        if groups:
+        if group_tags:
             means = np.stack([np.mean(t, axis=0) for t in group_tags])  # (G, D)
             dist = np.linalg.norm(tags[cand][:, None] - means[None], axis=-1)  # (Mk, G)
             cost = np.round(dist) * 100 - scores[cand][:, None]
             rows, cols = linear_sum_assignment(cost)
         else:
             dist, rows, cols = None, [], []
-        taken = set()
         for r, c in zip(rows, cols):
             if dist[r, c] < tag_threshold:
-                groups[c][k] = int(cand[r])
+                label[cand[r]] = c
                 group_tags[c].append(tags[cand[r]])
-                taken.add(r)
-        for r in range(len(cand)):
-            if r not in taken:
-                groups.append({k: int(cand[r])})
-                group_tags.append([tags[cand[r]]])
-    return _persons(data, groups, K, min_keypoints)
+        for i in cand[label[cand] < 0]:  # unmatched: a new group each
+            label[i] = len(group_tags)
+            group_tags.append([tags[i]])
+    return _persons(data, label, K, min_keypoints)
 
 
 def decode_oracle(data: Data, K: int, min_keypoints: int = 1) -> list[tuple[np.ndarray, float]]:
     """Upper bound for these candidates: group by the ground-truth person each candidate
     matches, keeping the best-scoring candidate per keypoint type."""
     person, jtype, score = data.person.tolist(), data.jtype.tolist(), data.score.tolist()
-    groups: dict[int, dict[int, int]] = {}
+    best: dict[tuple[int, int], int] = {}  # (person, type) -> candidate
     for i, p in enumerate(person):
-        if p < 0:
-            continue
-        g = groups.setdefault(p, {})
-        if jtype[i] not in g or score[i] > score[g[jtype[i]]]:
-            g[jtype[i]] = i
-    return _persons(data, [g for _, g in sorted(groups.items())], K, min_keypoints)
+        if p >= 0 and ((p, jtype[i]) not in best or score[i] > score[best[p, jtype[i]]]):
+            best[p, jtype[i]] = i
+    label = np.full(len(person), -1, dtype=np.int64)
+    for (p, _), i in best.items():
+        label[i] = p
+    return _persons(data, label, K, min_keypoints)
 
 
 def coco_results(image_id: int, persons) -> list[dict]:

@@ -68,7 +68,7 @@ class EdgeClassifier(nn.Module):
             zi, zj = self.pair_ij(h).chunk(2, dim=-1)
         else:
             zi, zj = self.pair_i(h), self.pair_j(h)
-        z = zi[i] + zj[j]  # (E, C): the first Linear on [h_i, h_j]
+        z = zi.index_select(0, i) + zj.index_select(0, j)  # (E, C): the first Linear on [h_i, h_j]
         if self.pair_e is not None:
             z = z + self.pair_e(pair_attr)  # ... on [h_i, h_j, e_ij]
         return self.classifier(self.pair_norm(z).relu()).view(-1)  # (E,)

@@ -205,6 +205,28 @@ def test_one_nearest_matrix_serves_both_skeleton_modes():
             assert torch.equal(candidate_pairs(pos, jtype, COCO17, own, 64, mode=mode, near=near), expect)
 
 
+@pytest.mark.parametrize("pairs,edges", [("skeleton2", "skeleton"), ("skeleton", "skeleton2")])
+def test_build_graph_filters_the_one_bone_pairs_out_of_the_two_bone_pairs(pairs, edges):
+    """build_graph derives the narrower skeleton set from the wider one: both sets equal
+    `candidate_pairs` of their own mode (same pairs, same order), on a crowded scene, with and
+    without a radius."""
+    rng = np.random.default_rng(3)
+    hm = np.zeros((17, 64, 64), np.float32)
+    ys, xs = np.mgrid[:64, :64]
+    for k in range(17):
+        for x, y in rng.uniform(2, 62, (6, 2)):
+            hm[k] = np.maximum(hm[k], np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / 4.0))
+    maps = AEMaps(hm, rng.normal(size=(17, 32, 32, 1)).astype(np.float32), np.array([2.0, 2.0]),
+                  np.zeros(2))
+    for cfg in (GraphConfig(pairs=pairs, edges=edges), GraphConfig(pairs=pairs, edges=edges, radius=0.3, type_nearest=2)):
+        g = build_graph(maps, COCO17, cfg)
+        pos, jtype = g.pos, g.jtype
+        assert torch.equal(g.pair_index, candidate_pairs(pos, jtype, COCO17, cfg, 64, mode=pairs))
+        msg = candidate_pairs(pos, jtype, COCO17, cfg, 64, mode=edges)
+        assert torch.equal(g.edge_index, torch.cat([msg, msg.flip(0)], dim=1))
+        assert 0 < min(g.pair_index.size(1), msg.size(1)) < max(g.pair_index.size(1), msg.size(1))
+
+
 def _dense_candidates(heatmaps, cfg):
     """The reference: the plateau rule and the top-k on whole maps (the earlier implementation)."""
     K, H, W = heatmaps.shape
