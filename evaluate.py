@@ -121,6 +121,7 @@ def add_grouping_args(p):
     p.add_argument("--viz", type=int, default=0, help="draw N images")
 
 
+@torch.inference_mode()  # inference only: no autograd bookkeeping on any tensor
 def evaluate_grouping_cli(a):
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = grouping.GroupingConfig.from_dict(ckpt["config"])

@@ -49,6 +49,7 @@ def ae_decode(maps, cfg: grouping.GroupingConfig):
     return grouping.decode_ae(g, 17, cfg.ae_tag_threshold, cfg.min_keypoints)
 
 
+@torch.inference_mode()  # both decoders: no autograd bookkeeping, as evaluate.py decodes
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkpoint", default=None)

@@ -311,7 +311,7 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
         mean, std = torch.tensor([stats["tag_mean"]]), torch.tensor([stats["tag_std"]])
     tag_n = (tag - mean) / std  # (M, D)
     pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
-    onehot = F.one_hot(data.jtype, num_keypoints).float()  # (M, K)
+    onehot = _eye(num_keypoints).index_select(0, data.jtype)  # (M, K)
     data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
     if not (edge_attr or pair_attr):
         return data
@@ -322,7 +322,8 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     ei = data.edge_index if edge_attr else data.edge_index[:, :0]
     half = ei.size(1) // 2
     mirrored = ei.size(1) % 2 == 0 and torch.equal(ei[:, half:], ei[:, :half].flip(0))
-    attrs = _edge_attributes(pos_n, tag_n, onehot, torch.cat([pairs, ei[:, :half] if mirrored else ei], dim=1))
+    attrs = _edge_attributes(torch.cat([pos_n, tag_n], dim=1), onehot,
+                             torch.cat([pairs, ei[:, :half] if mirrored else ei], dim=1))
     if pair_attr:
         data.pair_attr = attrs[:pairs.size(1)]
     if edge_attr:
@@ -335,16 +336,20 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     return data
 
 
-def _edge_attributes(pos_n: Tensor, tag_n: Tensor, onehot: Tensor, edge_index: Tensor) -> Tensor:
+@lru_cache(maxsize=8)
+def _eye(n: int) -> Tensor:
+    """The (n, n) identity (one-hot rows); shared, do not modify."""
+    return torch.eye(n)
+
+
+def _edge_attributes(geo: Tensor, onehot: Tensor, edge_index: Tensor) -> Tensor:
     """(E, 4 + K) for edges src -> dst: dx, dy, distance, |tag difference|, type pair (one-hot
-    of both types, summed), from one gather of each end's [position, tag, type one-hot]."""
+    of both types, summed). geo (M, 2 + D): normalised position and tag; onehot (M, K)."""
     src, dst = edge_index
-    D = tag_n.size(1)
-    node = torch.cat([pos_n, tag_n, onehot], dim=1)  # (M, 2 + D + K)
-    a, b = node.index_select(0, src), node.index_select(0, dst)
-    delta = b[:, :2 + D] - a[:, :2 + D]  # (E, 2 + D): dx, dy, tag difference
+    delta = geo.index_select(0, dst) - geo.index_select(0, src)  # (E, 2 + D): dx, dy, tag difference
     return torch.cat([delta[:, :2], delta[:, :2].norm(dim=1, keepdim=True),
-                      delta[:, 2:].norm(dim=1, keepdim=True), a[:, 2 + D:] + b[:, 2 + D:]], dim=1)
+                      delta[:, 2:].norm(dim=1, keepdim=True),
+                      onehot.index_select(0, src) + onehot.index_select(0, dst)], dim=1)
 
 
 def vertex_dim(num_keypoints: int, tag_dim: int) -> int:

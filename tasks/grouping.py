@@ -361,7 +361,7 @@ def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=Fa
     return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dist] = None) -> list[np.ndarray]:
     """Per graph, the probability of each candidate pair (graphs one at a time). Distributed:
     each rank scores its block of the graphs and the blocks are gathered."""
