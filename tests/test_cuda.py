@@ -12,6 +12,7 @@ import evaluate
 import train
 from datasets.skeleton import H36M16
 from gnn.models import EdgeClassifier, LinearLifter, SemGCN
+from gnn.trace import Traced
 from tasks.cli import run_cli
 from tests.conftest import batch_of
 
@@ -74,8 +75,14 @@ def test_edge_classifier_matches_cpu(attr_in_conv, pair_attr):
     _same_on_cuda(model, inputs)
     model.eval()
     fused = model.fused().cuda()  # the folded inference copy on the GPU
-    torch.testing.assert_close(fused(*[t.cuda() if t is not None else None for t in inputs]).cpu(),
-                               model(*inputs), atol=1e-4, rtol=1e-4)
+    on_gpu = [t.cuda() if t is not None else None for t in inputs]
+    torch.testing.assert_close(fused(*on_gpu).cpu(), model(*inputs), atol=1e-4, rtol=1e-4)
+    # Traced on the GPU on a smaller graph, it gives the same logits for this one.
+    gx, gei, gattr, gpairs, gpair_attr = on_gpu
+    small = (gx[:10], gei[:, :20] % 10, gattr[:20], gpairs[:, :20] % 10,
+             gpair_attr[:20] if gpair_attr is not None else None)
+    traced = Traced(fused, small)
+    torch.testing.assert_close(traced(*on_gpu).cpu(), model(*inputs), atol=1e-4, rtol=1e-4)
 
 
 def test_lifting_cli_on_cuda_evaluates_as_on_cpu(tiny_h36m, tmp_path):

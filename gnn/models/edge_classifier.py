@@ -63,7 +63,7 @@ class EdgeClassifier(nn.Module):
         for conv in self.convs:
             h = conv(h, edge_index, edge_attr) if self.edge_attr_in_conv else conv(h, edge_index)
             h = h.relu()
-        i, j = pair_index
+        i, j = pair_index[0], pair_index[1]
         if self.pair_ij is not None:
             zi, zj = self.pair_ij(h).chunk(2, dim=-1)
         else:
