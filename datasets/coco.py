@@ -98,6 +98,8 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
         for key in ("width", "height"):
             if key in img and not (_is_number(img[key]) and img[key] > 0):
                 raise InputError(f"{name}: images[{i}] '{key}' is not a positive number")
+        if "crowdIndex" in img and not _is_number(img["crowdIndex"]):
+            raise InputError(f"{name}: images[{i}] 'crowdIndex' is not a number")
         image_ids.add(img["id"])
     for i, cat in enumerate(d["categories"]):
         _require_fields(cat, ("id",), f"categories[{i}]", name)

@@ -89,6 +89,12 @@ def test_crowdpose_without_area(tmp_path):
         k[:, :2] += rng.normal(scale=4.0, size=(14, 2))
         r["keypoints"] = k.ravel().tolist()
     stats, _ = oks_ap(gt, res, "crowdpose")
+    assert 0.2 < stats["AP"] < 1.0 and stats["AP"] == pytest.approx(_pycocotools_crowdpose(d, res).stats[0])
+
+
+def _pycocotools_crowdpose(d, res):
+    """pycocotools by hand on CrowdPose-style dicts: areas 0.53 x box, the 14 sigmas."""
+    d = json.loads(json.dumps(d))
     for ann in d["annotations"]:
         ann["area"] = 0.53 * ann["bbox"][2] * ann["bbox"][3]
     with contextlib.redirect_stdout(io.StringIO()):
@@ -99,7 +105,47 @@ def test_crowdpose_without_area(tmp_path):
         E.params.kpt_oks_sigmas = np.array([.79, .79, .72, .72, .62, .62, 1.07, 1.07, .87, .87,
                                             .89, .89, .79, .79]) / 10.0
         E.evaluate(), E.accumulate(), E.summarize()
-    assert 0.2 < stats["AP"] < 1.0 and stats["AP"] == pytest.approx(E.stats[0])
+    return E
+
+
+def test_crowdpose_ap_by_crowd_index(tmp_path, capsys):
+    """AP easy / medium / hard: each split's images scored alone (files cut by hand, pycocotools),
+    as the mean of the precision table rounded to 4 decimals; -1 for an empty split."""
+    d = _to_crowdpose(json.loads(shared_file("data", "coco", "example_coco_val.json").read_text()))
+    index = {785: 0.1, 40083: 0.5, 196141: 0.19, 197388: 0.6}  # easy: 2 images, medium: 2, hard: none
+    for img in d["images"]:
+        img["crowdIndex"] = index[img["id"]]
+    rng = np.random.default_rng(1)
+    res = _gt_as_results(d)
+    for r in res:
+        k = np.array(r["keypoints"], dtype=float).reshape(14, 3)
+        k[:, :2] += rng.normal(scale=5.0, size=(14, 2))
+        r["keypoints"], r["score"] = k.ravel().tolist(), float(rng.uniform(0.3, 1.0))
+    (tmp_path / "gt.json").write_text(json.dumps(d))
+    (tmp_path / "res.json").write_text(json.dumps(res))
+    gt = load_coco_gt(tmp_path / "gt.json", "crowdpose")
+    stats, summary = oks_ap(gt, load_results(tmp_path / "res.json", gt, "crowdpose"), "crowdpose")
+    assert stats["AP"] == _pycocotools_crowdpose(d, res).stats[0]
+    for key, keep in (("AP_easy", {785, 196141}), ("AP_medium", {40083, 197388})):
+        part = dict(d, images=[i for i in d["images"] if i["id"] in keep],
+                    annotations=[a for a in d["annotations"] if a["image_id"] in keep])
+        E = _pycocotools_crowdpose(part, [r for r in res if r["image_id"] in keep])
+        assert stats[key] == round(float(np.mean(E.eval["precision"][:, :, :, 0, :])), 4)
+        assert 0.1 < stats[key] < 1.0
+    assert stats["AP_easy"] != stats["AP_medium"] and stats["AP_hard"] == -1.0
+    assert "CrowdPose AP_easy" in summary
+    # The CLI writes them; COCO files (no crowdIndex) and COCO scoring have no split keys.
+    assert run_cli(evaluate.main, ["coco", "--gt", str(tmp_path / "gt.json"), "--results", str(tmp_path / "res.json"),
+                                   "--dataset", "crowdpose", "--out", str(tmp_path / "out")]) == 0
+    assert json.loads((tmp_path / "out" / "eval.json").read_text())["AP_medium"] == stats["AP_medium"]
+    del d["images"][0]["crowdIndex"]
+    (tmp_path / "gt.json").write_text(json.dumps(d))
+    gt = load_coco_gt(tmp_path / "gt.json", "crowdpose")
+    assert "AP_easy" not in oks_ap(gt, res, "crowdpose")[0]
+    d["images"][1]["crowdIndex"] = "high"
+    (tmp_path / "gt.json").write_text(json.dumps(d))
+    with pytest.raises(InputError, match=r"gt.json: images\[1\] 'crowdIndex' is not a number"):
+        load_coco_gt(tmp_path / "gt.json", "crowdpose")
 
 
 def test_bad_annotation_and_result_files(tmp_path, capsys):
