@@ -55,9 +55,15 @@ class EdgeClassifier(nn.Module):
                 self.convs.append(EdgeConvAttr(C, edge_dim, C))
             else:
                 self.convs.append(EdgeConv(MLP([2 * C, C, C], norm="batch_norm")))
-        _add_pair_head(self, C, edge_dim, pair_attr)  # the edge MLP's layers as attributes of self
+        # Edge MLP on [h_i, h_j]: Linear-BN-ReLU x3 -> Linear. Its first Linear is applied as
+        # W_i h_i + W_j h_j with the products taken per node, not per pair.
+        self.pair_i = nn.Linear(C, C)
+        self.pair_j = nn.Linear(C, C, bias=False)
+        self.pair_e = nn.Linear(edge_dim, C, bias=False) if pair_attr else None
+        self.pair_norm = nn.BatchNorm1d(C)
+        self.pair_ij = None  # inference copies: pair_i and pair_j stacked
+        self.classifier = MLP([C, C, C, 1], norm="batch_norm")
         self.refine = EdgeConvAttr(C, 1 + (edge_dim - 2 if pair_attr else 0), C) if refine else None
-        self.refine_head = PairHead(C, edge_dim, pair_attr) if refine else None  # own BatchNorm statistics
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, pair_index: Tensor,
                 pair_attr: Optional[Tensor] = None) -> Tensor:
@@ -65,78 +71,45 @@ class EdgeClassifier(nn.Module):
         for conv in self.convs:
             h = conv(h, edge_index, edge_attr) if self.edge_attr_in_conv else conv(h, edge_index)
             h = h.relu()
-        logits = pair_logits(self, h, pair_index, pair_attr)
+        logits = self._pair_logits(h, pair_index, pair_attr)
         if self.refine is not None:
             a = logits.sigmoid().unsqueeze(1)  # (E, 1)
             if self.pair_e is not None:
                 a = torch.cat([a, pair_attr[:, 2:]], dim=1)  # without dx, dy: the same both ways
             both = torch.cat([pair_index, pair_index.flip(0)], dim=1)
             h = h + self.refine(h, both, torch.cat([a, a])).relu()
-            logits = pair_logits(self.refine_head, h, pair_index, pair_attr)
+            logits = self._pair_logits(h, pair_index, pair_attr)
         return logits
+
+    def _pair_logits(self, h: Tensor, pair_index: Tensor, pair_attr: Optional[Tensor]) -> Tensor:
+        """The edge MLP: (M, C) node features -> (E,) pair logits."""
+        i, j = pair_index[0], pair_index[1]
+        if self.pair_ij is not None:
+            zi, zj = self.pair_ij(h).chunk(2, dim=-1)
+        else:
+            zi, zj = self.pair_i(h), self.pair_j(h)
+        z = zi.index_select(0, i) + zj.index_select(0, j)  # (E, C): the first Linear on [h_i, h_j]
+        if self.pair_e is not None:
+            z = z + self.pair_e(pair_attr)  # ... on [h_i, h_j, e_ij]
+        return self.classifier(self.pair_norm(z).relu()).view(-1)  # (E,)
 
     def fused(self) -> "EdgeClassifier":
         """An inference copy (eval mode) with every BatchNorm folded into the Linear before it
         and the per-node products of both pair ends (and of EdgeConvAttr's two ends) stacked
         into one Linear: the same outputs as `eval()` with fewer operations."""
         m = copy.deepcopy(self).eval()
-        for mlp in [m.encoder] + [c.nn for c in m.convs if isinstance(c, EdgeConv)]:
-            _fold_mlp(mlp)
+        mlps = [m.encoder, m.classifier] + [c.nn for c in m.convs if isinstance(c, EdgeConv)]
+        for mlp in mlps:
+            for k, norm in enumerate(mlp.norms):
+                fold_batch_norm([mlp.lins[k]], norm)
+                mlp.norms[k] = nn.Identity()
         attr_convs = [c for c in list(m.convs) + [m.refine] if isinstance(c, EdgeConvAttr)]
         for c in attr_convs:
             fold_batch_norm([c.lin_i, c.lin_j, c.lin_edge], c.norm)
             c.norm = nn.Identity()
-        for head in [m] + ([m.refine_head] if m.refine_head is not None else []):
-            _fuse_pair_head(head)
+        fold_batch_norm([m.pair_i, m.pair_j] + ([m.pair_e] if m.pair_e is not None else []), m.pair_norm)
+        m.pair_norm = nn.Identity()
+        m.pair_ij = stack_linears(m.pair_i, m.pair_j)  # one product per node for both ends
         for c in attr_convs:
             c.stack_node_linears()
         return m
-
-
-class PairHead(nn.Module):
-    """A second edge MLP with the layers of `EdgeClassifier`'s own (see `_add_pair_head`)."""
-
-    def __init__(self, channels: int, edge_dim: int, pair_attr: bool):
-        super().__init__()
-        _add_pair_head(self, channels, edge_dim, pair_attr)
-
-
-def _add_pair_head(m: nn.Module, C: int, edge_dim: int, pair_attr: bool) -> None:
-    """Give `m` the edge MLP on [h_i, h_j] (or [h_i, h_j, e_ij]): Linear-BN-ReLU x3 -> Linear.
-    Its first Linear is applied as W_i h_i + W_j h_j (+ W_e e_ij), the node products taken per
-    node, not per pair."""
-    m.pair_i = nn.Linear(C, C)
-    m.pair_j = nn.Linear(C, C, bias=False)
-    m.pair_e = nn.Linear(edge_dim, C, bias=False) if pair_attr else None
-    m.pair_norm = nn.BatchNorm1d(C)
-    m.pair_ij = None  # inference copies: pair_i and pair_j stacked
-    m.classifier = MLP([C, C, C, 1], norm="batch_norm")
-
-
-def pair_logits(head: nn.Module, h: Tensor, pair_index: Tensor, pair_attr: Optional[Tensor]) -> Tensor:
-    """An edge MLP (`_add_pair_head`): (M, C) node features -> (E,) pair logits."""
-    i, j = pair_index[0], pair_index[1]
-    if head.pair_ij is not None:
-        zi, zj = head.pair_ij(h).chunk(2, dim=-1)
-    else:
-        zi, zj = head.pair_i(h), head.pair_j(h)
-    z = zi.index_select(0, i) + zj.index_select(0, j)  # (E, C): the first Linear on [h_i, h_j]
-    if head.pair_e is not None:
-        z = z + head.pair_e(pair_attr)  # ... on [h_i, h_j, e_ij]
-    return head.classifier(head.pair_norm(z).relu()).view(-1)  # (E,)
-
-
-def _fuse_pair_head(head: nn.Module) -> None:
-    """In place, eval mode: BatchNorms folded into the Linear layers before them, the node
-    products of both pair ends stacked into one Linear."""
-    _fold_mlp(head.classifier)
-    fold_batch_norm([head.pair_i, head.pair_j] + ([head.pair_e] if head.pair_e is not None else []), head.pair_norm)
-    head.pair_norm = nn.Identity()
-    head.pair_ij = stack_linears(head.pair_i, head.pair_j)  # one product per node for both ends
-
-
-def _fold_mlp(mlp: MLP) -> None:
-    """In place, eval mode: each BatchNorm of a PyG `MLP` folded into the Linear before it."""
-    for k, norm in enumerate(mlp.norms):
-        fold_batch_norm([mlp.lins[k]], norm)
-        mlp.norms[k] = nn.Identity()

@@ -14,7 +14,6 @@ from datasets.skeleton import COCO17
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.conv import EdgeConvAttr
 from gnn.models import EdgeClassifier
-from gnn.models.edge_classifier import pair_logits
 from gnn.trace import Traced
 from tasks import grouping
 from tasks.cli import run_cli
@@ -187,12 +186,12 @@ def test_edge_classifier_refine_round(pair_attr):
     h = model.encoder(x)
     for conv in model.convs:
         h = conv(h, ei, attr).relu()
-    first = pair_logits(model, h, pairs, pattr)
+    first = model._pair_logits(h, pairs, pattr)
     a = first.sigmoid()[:, None]
     if pair_attr:
         a = torch.cat([a, pattr[:, 2:]], 1)
     h2 = h + model.refine(h, torch.cat([pairs, pairs.flip(0)], 1), torch.cat([a, a])).relu()
-    torch.testing.assert_close(out, pair_logits(model.refine_head, h2, pairs, pattr))
+    torch.testing.assert_close(out, model._pair_logits(h2, pairs, pattr))
     assert not torch.allclose(out, first, atol=1e-3)  # the second round changes the scores
     fused = model.fused()
     torch.testing.assert_close(fused(x, ei, attr, pairs, pattr), out, rtol=1e-5, atol=1e-5)
