@@ -158,8 +158,6 @@ def add_grouping_args(p):
     p.add_argument("--hidden", type=int, default=grouping.GroupingModelConfig().hidden)
     p.add_argument("--pair-attr", action="store_true",
                    help="the edge classifier also takes the pair's attributes [h_i, h_j, e_ij]")
-    p.add_argument("--refine", action="store_true",
-                   help="a second round: pairs scored again after a message pass weighted by the first scores")
     p.add_argument("--edges", default=GraphConfig().edges,
                    help="message-passing edges: skeleton | skeleton2 | knn")
     p.add_argument("--pairs", default=GraphConfig().pairs,
@@ -187,8 +185,7 @@ def add_grouping_args(p):
 
 
 def grouping_config_from_args(a) -> grouping.GroupingConfig:
-    model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden, pair_attr=a.pair_attr,
-                         refine=a.refine)
+    model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden, pair_attr=a.pair_attr)
     graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest,
                          radius=a.radius, feature_norm=a.feature_norm)
     return build_config(grouping.GroupingConfig, model=model, graph=graph,

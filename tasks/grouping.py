@@ -42,7 +42,6 @@ class GroupingModelConfig:
     name: str = "edgeconv"
     hidden: int = 32
     pair_attr: bool = False  # the edge MLP also sees the pair's attributes
-    refine: bool = False  # a second round on the pairs, with the first round's probabilities
 
     def __post_init__(self):
         if self.name not in MODEL_NAMES:
@@ -186,8 +185,7 @@ def model_spec(cfg: GroupingConfig, tag_dim: int) -> dict:
             "kwargs": {"in_channels": vertex_dim(K, tag_dim),
                        "edge_dim": edge_dim(K), "hidden_channels": cfg.model.hidden,
                        "edge_attr_in_conv": cfg.model.name == "edgeconv-attr",
-                       "pair_attr": cfg.model.pair_attr,
-                       **({"refine": True} if cfg.model.refine else {})}}
+                       "pair_attr": cfg.model.pair_attr}}
 
 
 def model_from_spec(spec: dict) -> nn.Module:

@@ -2,7 +2,6 @@
 import copy
 from typing import Optional
 
-import torch
 from torch import Tensor, nn
 from torch_geometric.nn import MLP, EdgeConv
 
@@ -29,12 +28,6 @@ class EdgeClassifier(nn.Module):
         edge_attr_in_conv (bool, optional): (default: `False`)
         pair_attr (bool, optional): The edge MLP also takes the pair's attributes (E, edge_dim).
             (default: `False`)
-        refine (bool, optional): A second round: the pairs, in both directions, become message
-            edges of one more `EdgeConvAttr` whose attributes are the first round's pair
-            probability (and, with `pair_attr`, the pair's direction-free attributes: distance,
-            |tag difference|, type pair); its output is added to the node features and the same
-            edge MLP scores the pairs again. A node thereby sees how strongly each of its
-            candidate partners is tied to it and to others. (default: `False`)
 
     Shapes:
         - **input:** x (M, F), edge_index (2, 2E') message edges, edge_attr (2E', A),
@@ -44,7 +37,7 @@ class EdgeClassifier(nn.Module):
 
     def __init__(self, in_channels: int, edge_dim: int, hidden_channels: int = 64,
                  num_convs: int = 3, encoder_layers: int = 2, edge_attr_in_conv: bool = False,
-                 pair_attr: bool = False, refine: bool = False):
+                 pair_attr: bool = False):
         super().__init__()
         C = hidden_channels
         self.edge_attr_in_conv = edge_attr_in_conv
@@ -63,7 +56,6 @@ class EdgeClassifier(nn.Module):
         self.pair_norm = nn.BatchNorm1d(C)
         self.pair_ij = None  # inference copies: pair_i and pair_j stacked
         self.classifier = MLP([C, C, C, 1], norm="batch_norm")
-        self.refine = EdgeConvAttr(C, 1 + (edge_dim - 2 if pair_attr else 0), C) if refine else None
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor, pair_index: Tensor,
                 pair_attr: Optional[Tensor] = None) -> Tensor:
@@ -71,18 +63,6 @@ class EdgeClassifier(nn.Module):
         for conv in self.convs:
             h = conv(h, edge_index, edge_attr) if self.edge_attr_in_conv else conv(h, edge_index)
             h = h.relu()
-        logits = self._pair_logits(h, pair_index, pair_attr)
-        if self.refine is not None:
-            a = logits.sigmoid().unsqueeze(1)  # (E, 1)
-            if self.pair_e is not None:
-                a = torch.cat([a, pair_attr[:, 2:]], dim=1)  # without dx, dy: the same both ways
-            both = torch.cat([pair_index, pair_index.flip(0)], dim=1)
-            h = h + self.refine(h, both, torch.cat([a, a])).relu()
-            logits = self._pair_logits(h, pair_index, pair_attr)
-        return logits
-
-    def _pair_logits(self, h: Tensor, pair_index: Tensor, pair_attr: Optional[Tensor]) -> Tensor:
-        """The edge MLP: (M, C) node features -> (E,) pair logits."""
         i, j = pair_index[0], pair_index[1]
         if self.pair_ij is not None:
             zi, zj = self.pair_ij(h).chunk(2, dim=-1)
@@ -103,13 +83,14 @@ class EdgeClassifier(nn.Module):
             for k, norm in enumerate(mlp.norms):
                 fold_batch_norm([mlp.lins[k]], norm)
                 mlp.norms[k] = nn.Identity()
-        attr_convs = [c for c in list(m.convs) + [m.refine] if isinstance(c, EdgeConvAttr)]
-        for c in attr_convs:
-            fold_batch_norm([c.lin_i, c.lin_j, c.lin_edge], c.norm)
-            c.norm = nn.Identity()
+        for c in m.convs:
+            if isinstance(c, EdgeConvAttr):
+                fold_batch_norm([c.lin_i, c.lin_j, c.lin_edge], c.norm)
+                c.norm = nn.Identity()
         fold_batch_norm([m.pair_i, m.pair_j] + ([m.pair_e] if m.pair_e is not None else []), m.pair_norm)
         m.pair_norm = nn.Identity()
         m.pair_ij = stack_linears(m.pair_i, m.pair_j)  # one product per node for both ends
-        for c in attr_convs:
-            c.stack_node_linears()
+        for c in m.convs:
+            if isinstance(c, EdgeConvAttr):
+                c.stack_node_linears()
         return m

@@ -14,7 +14,6 @@ from datasets.skeleton import COCO17
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.conv import EdgeConvAttr
 from gnn.models import EdgeClassifier
-from gnn.trace import Traced
 from tasks import grouping
 from tasks.cli import run_cli
 from tasks.coco_eval import oks_ap
@@ -165,44 +164,6 @@ def test_edge_classifier_pair_layer_and_fused_copy(attr_in_conv, pair_attr):
         isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # the original is untouched
     model(x, ei, attr, pairs, pattr).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
-
-
-@pytest.mark.parametrize("pair_attr", [False, True])
-def test_edge_classifier_refine_round(pair_attr):
-    """`refine`: the first round's pair probabilities (and the direction-free pair attributes)
-    weight one more message pass over the pairs in both directions; the same edge MLP scores
-    the pairs again. Checked against the round written out; fused and traced copies agree."""
-    torch.manual_seed(1)
-    model = EdgeClassifier(5, 4, hidden_channels=8, edge_attr_in_conv=True, pair_attr=pair_attr, refine=True)
-    x, attr = torch.randn(6, 5), torch.randn(6, 4)
-    pairs = torch.tensor([[0, 1, 2, 0], [3, 4, 5, 4]])
-    ei = torch.cat([pairs[:, :3], pairs[:, :3].flip(0)], 1)
-    pattr = torch.randn(4, 4) if pair_attr else None
-    model.train()
-    for _ in range(3):
-        model(x * 2 - 1, ei, attr, pairs, pattr)
-    model.eval()
-    out = model(x, ei, attr, pairs, pattr)
-    h = model.encoder(x)
-    for conv in model.convs:
-        h = conv(h, ei, attr).relu()
-    first = model._pair_logits(h, pairs, pattr)
-    a = first.sigmoid()[:, None]
-    if pair_attr:
-        a = torch.cat([a, pattr[:, 2:]], 1)
-    h2 = h + model.refine(h, torch.cat([pairs, pairs.flip(0)], 1), torch.cat([a, a])).relu()
-    torch.testing.assert_close(out, model._pair_logits(h2, pairs, pattr))
-    assert not torch.allclose(out, first, atol=1e-3)  # the second round changes the scores
-    fused = model.fused()
-    torch.testing.assert_close(fused(x, ei, attr, pairs, pattr), out, rtol=1e-5, atol=1e-5)
-    assert fused.refine.lin_ij is not None and isinstance(fused.refine.norm, torch.nn.Identity)
-    traced = Traced(fused, (x, ei, attr, pairs, pattr))
-    x2, pairs2 = torch.randn(9, 5), torch.tensor([[0, 1, 2, 6, 7], [3, 4, 8, 8, 5]])
-    pattr2 = torch.randn(5, 4) if pair_attr else None
-    torch.testing.assert_close(traced(x2, ei, attr, pairs2, pattr2), fused(x2, ei, attr, pairs2, pattr2),
-                               rtol=1e-5, atol=1e-5)
-    model(x, ei, attr, pairs, pattr).sum().backward()
-    assert all(p.grad is not None for p in model.refine.parameters())
 
 
 def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
