@@ -200,6 +200,30 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
     assert rc == 2 and "1.npz: no maps for image 1" in err and err.count("\n") == 1
 
 
+def test_evaluate_cli_scores_as_the_plain_eval_model(tmp_path):
+    """evaluate.py runs the classifier fused and traced (on its first graph); on every graph it
+    gives the edge metrics of the checkpoint's model run plainly in eval mode."""
+    out = tmp_path / "run"
+    assert run_cli(train.main, ["grouping", "--num-scenes", "10", "--epochs", "2", "--hidden", "16",
+                                "--model", "edgeconv-attr", "--pair-attr", "--out", str(out), "--no-progress"]) == 0
+    assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations",
+                                   str(out / "annotations.json"), "--out", str(tmp_path / "ev")]) == 0
+    result = json.loads((tmp_path / "ev" / "eval.json").read_text())
+    ckpt = torch.load(out / "best.pt", weights_only=False)
+    cfg = grouping.GroupingConfig.from_dict(ckpt["config"])
+    data = grouping.prepare_grouping_data(cfg, out / "annotations.json", cfg.seed + 1)
+    graphs = grouping.finalize_all(data.graphs, cfg, ckpt["normalization"]["tag_stats"])
+    assert len({g.num_nodes for g in graphs}) > 3  # graphs of many sizes
+    model = grouping.model_from_spec(ckpt["model"])
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval()
+    with torch.no_grad():
+        probs = np.concatenate([torch.sigmoid(grouping.edge_logits(model, g)).numpy() for g in graphs])
+    plain = grouping.edge_metrics(probs, torch.cat([g.y for g in graphs]).numpy())
+    assert result["edge_ap"] == pytest.approx(plain["edge_ap"], abs=1e-6)
+    assert result["edge_accuracy"] == pytest.approx(plain["edge_accuracy"], abs=1e-6)
+
+
 def test_grouping_resume_equals_straight_run(tmp_path):
     base = ["grouping", "--num-scenes", "6", "--hidden", "8", "--no-progress", "--seed", "2"]
     assert run_cli(train.main, base + ["--epochs", "2", "--out", str(tmp_path / "a")]) == 0
