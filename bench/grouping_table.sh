@@ -1,5 +1,5 @@
 #!/bin/bash
-# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed rows (about 2.5 hours on a
+# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed rows (about 2 hours on a
 # 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -36,8 +36,9 @@ lane2() {
   run b_attr_pair16 "" val --model edgeconv-attr --pair-attr --synth-copies 16
 }
 lane3() {  # the same setting on other seeds (other scenes, split, noise, initialisation)
-  run seed1 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --seed 1
-  run seed2 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --seed 2
+  run seed1 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --seed 1 &
+  run seed2 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --seed 2 &
+  wait
 }
 lane1 & lane2 & wait
 lane3
