@@ -1,5 +1,5 @@
 #!/bin/bash
-# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed rows (about 2 hours on a
+# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed and 600-scene rows (about 2.5 hours on a
 # 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -39,6 +39,7 @@ lane3() {  # the same setting on other seeds (other scenes, split, noise, initia
   run seed1 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --seed 1 &
   run seed2 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --seed 2 &
   wait
+  run s600x8 "" val --num-scenes 600 --model edgeconv-attr --pair-attr --synth-copies 8
 }
 lane1 & lane2 & wait
 lane3
