@@ -181,3 +181,86 @@ def test_bad_annotation_and_result_files(tmp_path, capsys):
     rc = run_cli(evaluate.main, ["coco", "--gt", str(gt_path), "--results", str(tmp_path / "short.json")])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "expected 51" in err
+
+
+def _crowd_index(anns) -> float:
+    """CrowdPose's crowd index of an image: over its people, the mean of (labelled joints of the
+    others inside the person's box) / (the person's own labelled joints)."""
+    pts = [np.array(a["keypoints"], dtype=float).reshape(-1, 3) for a in anns]
+    pts = [p[p[:, 2] > 0, :2] for p in pts]
+    ratios = []
+    for i, a in enumerate(anns):
+        if len(pts[i]):
+            x, y, w, h = a["bbox"]
+            inside = sum(int(((p[:, 0] >= x) & (p[:, 0] <= x + w) & (p[:, 1] >= y) & (p[:, 1] <= y + h)).sum())
+                         for j, p in enumerate(pts) if j != i)
+            ratios.append(inside / len(pts[i]))
+    return round(float(np.mean(ratios)), 2) if ratios else 0.0
+
+
+def _noisy_results(d, seed: int):
+    """Each person once with jitter of 1-10 % of its box size (10 % left out), 30 % with a shifted
+    duplicate of lower score: a spread of OKS values and false positives."""
+    rng = np.random.default_rng(seed)
+    res = []
+    for a in d["annotations"]:
+        if rng.random() < 0.1:
+            continue
+        k = np.array(a["keypoints"], dtype=float).reshape(-1, 3)
+        size = np.sqrt(a["bbox"][2] * a["bbox"][3]) + 1.0
+        k[:, :2] += rng.normal(scale=rng.uniform(0.01, 0.1) * size, size=(len(k), 2))
+        k[:, 2] = rng.uniform(0.1, 1.0, len(k))
+        res.append({"image_id": a["image_id"], "category_id": 1, "keypoints": k.round(2).ravel().tolist(),
+                    "score": float(rng.uniform(0.2, 1.0))})
+        if rng.random() < 0.3:
+            k[:, :2] += rng.normal(scale=0.3 * size, size=2)
+            res.append({"image_id": a["image_id"], "category_id": 1, "keypoints": k.round(2).ravel().tolist(),
+                        "score": float(rng.uniform(0.0, 0.6))})
+    return res
+
+
+def test_crowdpose_equals_its_evaluator(tmp_path):
+    """Against xtcocotools' 'keypoints_crowd' (CrowdPose's evaluator as mmpose runs it, use_area=False)
+    on real COCO people rewritten as CrowdPose files: 14 joints, no `area`, `num_keypoints` counting
+    only visible joints (v = 2) as CrowdPose's do, `crowdIndex` by CrowdPose's definition (80 images:
+    72 easy, 4 medium, 4 hard). Results: the real predictions of example_coco_preds.json, and
+    jittered people with duplicates on the 80 images."""
+    xtc = pytest.importorskip("xtcocotools.cocoeval", reason="xtcocotools (CrowdPose's evaluator, a test "
+                              "reference that `make test` builds) is not installed", exc_type=ImportError)
+    from xtcocotools.coco import COCO as XCOCO
+    cases = []
+    val = json.loads(shared_file("data", "coco", "example_coco_val.json").read_text())
+    preds = json.loads(shared_file("data", "coco", "example_coco_preds.json").read_text())
+    for r in preds:
+        k = np.array(r["keypoints"], dtype=float).reshape(17, 3)
+        r["keypoints"] = np.concatenate([k[COCO_TO_CROWDPOSE], k[:1], (k[5:6] + k[6:7]) / 2]).ravel().tolist()
+    cases.append(("val4", val, preds))
+    mini = json.loads(shared_file("data", "coco", "person_keypoints_train2017_mini80.json").read_text())
+    cases.append(("mini80", mini, None))
+    for name, d, res in cases:
+        d = _to_crowdpose(d)
+        for a in d["annotations"]:
+            a["num_keypoints"] = int((np.array(a["keypoints"][2::3]) == 2).sum())
+        by_image = {}
+        for a in d["annotations"]:
+            by_image.setdefault(a["image_id"], []).append(a)
+        for img in d["images"]:
+            img["crowdIndex"] = _crowd_index(by_image.get(img["id"], []))
+        res = res if res is not None else _noisy_results(d, seed=0)
+        gt_path, res_path = tmp_path / f"{name}_gt.json", tmp_path / f"{name}_res.json"
+        gt_path.write_text(json.dumps(d))
+        res_path.write_text(json.dumps(res))
+        with contextlib.redirect_stdout(io.StringIO()):
+            ref_gt = XCOCO(str(gt_path))
+            E = xtc.COCOeval(ref_gt, ref_gt.loadRes(str(res_path)), "keypoints_crowd",
+                             np.array([.079, .079, .072, .072, .062, .062, .107, .107, .087, .087, .089, .089,
+                                       .079, .079]), use_area=False)
+            E.evaluate(), E.accumulate(), E.summarize()
+        ref = dict(zip(("AP", "AP50", "AP75", "AR", "AR50", "AR75", "AP_easy", "AP_medium", "AP_hard"),
+                       map(float, E.stats)))
+        gt = load_coco_gt(gt_path, "crowdpose")
+        stats, _ = oks_ap(gt, load_results(res_path, gt, "crowdpose"), "crowdpose")
+        assert {k: stats[k] for k in ref} == pytest.approx(ref, abs=1e-12), name
+        if name == "mini80":
+            assert 0.2 < ref["AP"] < 0.9 and min(ref["AP_easy"], ref["AP_medium"], ref["AP_hard"]) > 0
+            assert any(a["num_keypoints"] == 0 and max(a["keypoints"][2::3]) > 0 for a in d["annotations"])
