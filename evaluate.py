@@ -2,6 +2,7 @@
 --results RES` (see README.md)."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -15,7 +16,7 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import grouping, lifting
 from tasks.coco_eval import oks_ap
-from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli
+from tasks.cli import ArgumentParser, build_config, parse_actions, resolve_device, run_cli, synth_config
 from tasks.plots import plot_grouping, plot_lifting_example
 from tasks.run_io import load_checkpoint, prepare_out_dir, write_json
 
@@ -113,6 +114,8 @@ def add_grouping_args(p):
     maps.add_argument("--maps", help="folder of <image_id>.npz AE maps")
     maps.add_argument("--synthesize", action="store_true", help="render maps from the annotations (default)")
     p.add_argument("--seed", type=int, default=None, help="synthesis seed (default: the checkpoint's + 1)")
+    p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
+                   help="change a synthesiser knob of the checkpoint's (repeatable), e.g. tag_noise=0.2")
     p.add_argument("--split", default="all", choices=["all", "val", "train"],
                    help="images to score: all, or the checkpoint's train/val split")
     p.add_argument("--decoder", default="gnn", choices=list(grouping.DECODERS))
@@ -127,7 +130,8 @@ def evaluate_grouping_cli(a):
     saved = grouping.GroupingConfig.from_dict(ckpt["config"])
     cfg = build_config(grouping.GroupingConfig, **{**{k: getattr(saved, k) for k in (
         "model", "graph", "synth", "dataset", "num_scenes", "val_fraction", "decode_threshold",
-        "min_keypoints", "ae_tag_threshold")}, "seed": saved.seed, "maps": a.maps, "device": a.device})
+        "min_keypoints", "ae_tag_threshold")}, "seed": saved.seed, "maps": a.maps, "device": a.device,
+        "synth": synth_config(a.synth, saved.synth)})
     device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
     synth_seed = a.seed if a.seed is not None else saved.seed + 1
@@ -136,6 +140,10 @@ def evaluate_grouping_cli(a):
     graphs = [g for g in data.graphs if int(g.image_id) in ids]
     if not graphs:
         raise InputError(f"{a.annotations}: no images in split '{a.split}'")
+    tag_dim, read = graphs[0].tag.size(1), grouping.tag_dim_of(ckpt["model"], cfg.dataset)
+    if tag_dim != read:
+        raise InputError(f"{a.maps or 'synthesised maps'}: tags have {tag_dim} dimension(s), the model of "
+                         f"{Path(a.checkpoint).name} reads {read}")
     grouping.finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
     if a.decoder == "gnn":  # loading, folding and tracing the classifier are not timed
         model = grouping.inference_classifier(rebuild_model(ckpt, a.checkpoint, grouping.model_from_spec),
@@ -159,7 +167,8 @@ def evaluate_grouping_cli(a):
         print("no persons decoded: AP 0")
     result = {**stats, **edge, "decode_images_per_s": len(graphs) / seconds,
               "decoder": a.decoder, "images": len(graphs), "persons": len(results),
-              "split": a.split, "synthesis_seed": None if a.maps else synth_seed}
+              "split": a.split, "synthesis_seed": None if a.maps else synth_seed,
+              "synth": None if a.maps else dataclasses.asdict(cfg.synth)}
     write_json(out / "results.json", results)
     write_json(out / "eval.json", result)
     written = [out / "results.json", out / "eval.json"]

@@ -8,13 +8,14 @@ import numpy as np
 import torch
 from torch_geometric.loader import DataLoader
 
+from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.errors import InputError
 from datasets.keypoint_graph import GraphConfig, tag_statistics
 from datasets.skeleton import h36m_skeleton
 from datasets.pose_graph import SkeletonBatcher
 from tasks import distributed, grouping, lifting
-from tasks.cli import ArgumentParser, build_config, parse_actions, run_cli
+from tasks.cli import ArgumentParser, build_config, parse_actions, run_cli, synth_config
 from tasks.run_io import (append_jsonl, check_finite_loss, load_checkpoint, prepare_out_dir,
                           restore_training, save_epoch, start_metrics_log)
 
@@ -172,6 +173,9 @@ def add_grouping_args(p):
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=int, default=d["synth_copies"],
                    help="synthesise each training image's maps N times, each with new noise")
+    p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
+                   help="a synthesiser knob (repeatable), e.g. tag_noise=0.2, tag_dim=2, "
+                        "heatmap_size=256,256; knobs: " + ", ".join(f.name for f in fields(SynthConfig)))
     p.add_argument("--val-fraction", type=float, default=d["val_fraction"])
     p.add_argument("--epochs", type=int, default=d["epochs"])
     p.add_argument("--batch-size", type=int, default=d["batch_size"])
@@ -188,7 +192,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden, pair_attr=a.pair_attr)
     graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest,
                          radius=a.radius, feature_norm=a.feature_norm)
-    return build_config(grouping.GroupingConfig, model=model, graph=graph,
+    return build_config(grouping.GroupingConfig, model=model, graph=graph, synth=synth_config(a.synth),
                         annotations=a.annotations, maps=a.maps, dataset=a.dataset,
                         num_scenes=a.num_scenes, synth_copies=a.synth_copies, val_fraction=a.val_fraction, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, lr_schedule=a.lr_schedule, seed=a.seed,

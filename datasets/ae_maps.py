@@ -16,8 +16,9 @@ pixel is heatmap pixel `* (w / W, h / H)`.
 """
 from __future__ import annotations
 
+import math
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,33 @@ class SynthConfig:
     peak_range: tuple[float, float] = (0.6, 1.0)  # peak heights
     false_positives: float = 1.0  # mean false-positive blobs per keypoint type and image
     fp_peak_range: tuple[float, float] = (0.15, 0.6)
+
+    def __post_init__(self):
+        def bad(name, why):
+            value = getattr(self, name)
+            text = ",".join(map(str, value)) if isinstance(value, tuple) else value
+            raise ValueError(f"--synth {name}={text}: {why}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not all(math.isfinite(v) for v in (value if isinstance(value, tuple) else (value,))):
+                bad(f.name, "must be finite")
+        for name in ("heatmap_size", "tag_size"):
+            if min(getattr(self, name)) < 2:
+                bad(name, "each side must be >= 2 pixels")
+        if self.tag_dim < 1:
+            bad("tag_dim", "must be >= 1")
+        for name in ("sigma", "sigma_ref_size"):
+            if not getattr(self, name) > 0:
+                bad(name, "must be positive")
+        for name in ("tag_spread", "tag_noise", "tag_radius", "jitter", "false_positives"):
+            if getattr(self, name) < 0:
+                bad(name, "must be >= 0")
+        if not 0 <= self.miss_prob <= 1:
+            bad("miss_prob", "must be in [0, 1]")
+        for name in ("sigma_range", "peak_range", "fp_peak_range"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                bad(name, "expected LOW,HIGH with 0 < LOW <= HIGH")
 
     @classmethod
     def clean(cls, **kw) -> "SynthConfig":

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import traceback
 import warnings
 
 import torch
 
+from datasets.ae_maps import SynthConfig
 from datasets.errors import InputError
 from tasks.run_io import NonFiniteLoss
 
@@ -75,5 +77,33 @@ def build_config(cls, **kwargs):
     """A task config from CLI values; its validation errors become `InputError`s."""
     try:
         return cls(**kwargs)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def synth_config(knobs: list[str], base: SynthConfig | None = None) -> SynthConfig:
+    """`--synth KNOB=VALUE` texts -> `base` (default: the defaults) with those knobs set; each
+    value parsed as its default's type (tuples: comma-separated)."""
+    defaults, values = {f.name: f.default for f in dataclasses.fields(SynthConfig)}, {}
+    for text in knobs:
+        name, sep, value = text.partition("=")
+        name = name.strip()
+        if not sep or name not in defaults:
+            raise InputError(f"--synth {text!r}: expected KNOB=VALUE with KNOB one of {', '.join(defaults)}")
+        default = defaults[name]
+        try:
+            if isinstance(default, tuple):
+                parts = value.split(",")
+                if len(parts) != len(default):
+                    raise ValueError
+                values[name] = tuple(type(d)(v) for d, v in zip(default, parts))
+            else:
+                values[name] = type(default)(value)
+        except ValueError:
+            kind = "integer" if isinstance(default[0] if isinstance(default, tuple) else default, int) else "number"
+            raise InputError(f"--synth {text!r}: expected " + (f"{len(default)} {kind}s, comma-separated"
+                             if isinstance(default, tuple) else f"a{'n' if kind == 'integer' else ''} {kind}")) from None
+    try:
+        return dataclasses.replace(base or SynthConfig(), **values)
     except ValueError as e:
         raise InputError(str(e)) from None

@@ -188,6 +188,11 @@ def model_spec(cfg: GroupingConfig, tag_dim: int) -> dict:
                        "pair_attr": cfg.model.pair_attr}}
 
 
+def tag_dim_of(spec: dict, dataset: str) -> int:
+    """The tag dimension D the model of `spec` reads (its input width less the other features)."""
+    return spec["kwargs"]["in_channels"] - vertex_dim(DATASET_SKELETONS[dataset].num_joints, 0)
+
+
 def model_from_spec(spec: dict) -> nn.Module:
     return MODEL_CLASSES[spec["class"]](**spec["kwargs"])
 

@@ -302,3 +302,39 @@ def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsy
     old = grouping.GroupingConfig().to_dict()
     del old["graph"]["type_nearest"]
     assert grouping.GroupingConfig.from_dict(old).graph.type_nearest is None
+
+
+def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):
+    """`--synth KNOB=VALUE`: parsed as the knob's type, kept in the checkpoint, used by evaluate.py
+    (which may change knobs on top of the checkpoint's); bad knobs are one-line errors."""
+    out = tmp_path / "run"
+    assert run_cli(train.main, ["grouping", "--num-scenes", "6", "--epochs", "1", "--hidden", "8", "--no-progress",
+                                "--synth", "tag_dim=2", "--synth", "heatmap_size=96,80", "--synth", "tag_noise=0.05",
+                                "--out", str(out)]) == 0
+    ckpt = torch.load(out / "best.pt", weights_only=False)
+    synth = grouping.GroupingConfig.from_dict(ckpt["config"]).synth
+    assert synth == SynthConfig(tag_dim=2, heatmap_size=(96, 80), tag_noise=0.05)
+    assert grouping.tag_dim_of(ckpt["model"], "coco") == 2
+    args = ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations", str(out / "annotations.json"),
+            "--decoder", "oracle"]
+    assert run_cli(evaluate.main, args + ["--out", str(tmp_path / "same")]) == 0
+    same = json.loads((tmp_path / "same" / "eval.json").read_text())
+    assert same["synth"]["tag_dim"] == 2 and same["synth"]["heatmap_size"] == [96, 80]
+    assert run_cli(evaluate.main, args + ["--synth", "miss_prob=0.5", "--out", str(tmp_path / "miss")]) == 0
+    miss = json.loads((tmp_path / "miss" / "eval.json").read_text())
+    assert miss["synth"]["miss_prob"] == 0.5 and miss["synth"]["tag_dim"] == 2
+    assert miss["AP"] < same["AP"] - 0.1  # half the keypoints gone: the oracle loses much of its AP
+    capsys.readouterr()
+    for argv, message in (
+            (args + ["--synth", "tag_dim=1"], "synthesised maps: tags have 1 dimension(s), the model of best.pt reads 2"),
+            (["grouping", "--synth", "tag_dim=two"], "--synth 'tag_dim=two': expected an integer"),
+            (["grouping", "--synth", "sigma_range=2"], "--synth 'sigma_range=2': expected 2 numbers, comma-separated"),
+            (["grouping", "--synth", "noise=1"], "--synth 'noise=1': expected KNOB=VALUE with KNOB one of heatmap_size,"),
+            (["grouping", "--synth", "miss_prob=1.5"], "--synth miss_prob=1.5: must be in [0, 1]"),
+            (["grouping", "--synth", "sigma_range=2,1"], "--synth sigma_range=2.0,1.0: expected LOW,HIGH with 0 < LOW"),
+            (["grouping", "--synth", "tag_noise=nan"], "--synth tag_noise=nan: must be finite"),
+            (["grouping", "--synth", "tag_size=1,64"], "--synth tag_size=1,64: each side must be >= 2 pixels")):
+        main = evaluate.main if "--checkpoint" in argv else train.main
+        rc = run_cli(main, argv + ["--out", str(tmp_path / "bad")])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
