@@ -1,5 +1,5 @@
 #!/bin/bash
-# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed and 600-scene rows (about 2.5 hours on a
+# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed, 600-scene and 2-D tag rows (about 3 hours on a
 # 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -41,6 +41,13 @@ lane3() {  # the same setting on other seeds (other scenes, split, noise, initia
   wait
   run s600x8 "" val --num-scenes 600 --model edgeconv-attr --pair-attr --synth-copies 8
 }
+lane4() {  # the same scenes with 2-D tags (seeds 0, 1, 2)
+  run d2x8 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --synth tag_dim=2 &
+  run d2x8_s1 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --synth tag_dim=2 --seed 1 &
+  wait
+  run d2x8_s2 "" val --model edgeconv-attr --pair-attr --synth-copies 8 --synth tag_dim=2 --seed 2
+}
 lane1 & lane2 & wait
 lane3
+lane4
 echo done > $O/DONE
