@@ -131,7 +131,7 @@ def evaluate_grouping_cli(a):
     cfg = build_config(grouping.GroupingConfig, **{**{k: getattr(saved, k) for k in (
         "model", "graph", "synth", "dataset", "num_scenes", "val_fraction", "decode_threshold",
         "min_keypoints", "ae_tag_threshold")}, "seed": saved.seed, "maps": a.maps, "device": a.device,
-        "synth": synth_config(a.synth, saved.synth)})
+        "synth": synth_config(a.synth, saved.synth, a.maps)})
     device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
     synth_seed = a.seed if a.seed is not None else saved.seed + 1

@@ -192,7 +192,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     model = build_config(grouping.GroupingModelConfig, name=a.model, hidden=a.hidden, pair_attr=a.pair_attr)
     graph = build_config(GraphConfig, edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest,
                          radius=a.radius, feature_norm=a.feature_norm)
-    return build_config(grouping.GroupingConfig, model=model, graph=graph, synth=synth_config(a.synth),
+    return build_config(grouping.GroupingConfig, model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps),
                         annotations=a.annotations, maps=a.maps, dataset=a.dataset,
                         num_scenes=a.num_scenes, synth_copies=a.synth_copies, val_fraction=a.val_fraction, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, lr_schedule=a.lr_schedule, seed=a.seed,

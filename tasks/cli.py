@@ -81,9 +81,12 @@ def build_config(cls, **kwargs):
         raise InputError(str(e)) from None
 
 
-def synth_config(knobs: list[str], base: SynthConfig | None = None) -> SynthConfig:
+def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -> SynthConfig:
     """`--synth KNOB=VALUE` texts -> `base` (default: the defaults) with those knobs set; each
-    value parsed as its default's type (tuples: comma-separated)."""
+    value parsed as its default's type (tuples: comma-separated). Knobs with `--maps` (read, not
+    synthesised) are an error."""
+    if knobs and maps is not None:
+        raise InputError(f"--synth {knobs[0]}: the maps are read from --maps {maps}, not synthesised")
     defaults, values = {f.name: f.default for f in dataclasses.fields(SynthConfig)}, {}
     for text in knobs:
         name, sep, value = text.partition("=")
@@ -91,18 +94,18 @@ def synth_config(knobs: list[str], base: SynthConfig | None = None) -> SynthConf
         if not sep or name not in defaults:
             raise InputError(f"--synth {text!r}: expected KNOB=VALUE with KNOB one of {', '.join(defaults)}")
         default = defaults[name]
+        parts = value.split(",") if isinstance(default, tuple) else [value]
+        items = default if isinstance(default, tuple) else (default,)
+        kind = "integer" if isinstance(items[0], int) else "number"
         try:
-            if isinstance(default, tuple):
-                parts = value.split(",")
-                if len(parts) != len(default):
-                    raise ValueError
-                values[name] = tuple(type(d)(v) for d, v in zip(default, parts))
-            else:
-                values[name] = type(default)(value)
+            if len(parts) != len(items):
+                raise ValueError
+            parsed = tuple(type(d)(v) for d, v in zip(items, parts))
         except ValueError:
-            kind = "integer" if isinstance(default[0] if isinstance(default, tuple) else default, int) else "number"
-            raise InputError(f"--synth {text!r}: expected " + (f"{len(default)} {kind}s, comma-separated"
-                             if isinstance(default, tuple) else f"a{'n' if kind == 'integer' else ''} {kind}")) from None
+            expected = f"{len(items)} {kind}s, comma-separated" if isinstance(default, tuple) else \
+                f"{'an' if kind == 'integer' else 'a'} {kind}"
+            raise InputError(f"--synth {text!r}: expected {expected}") from None
+        values[name] = parsed if isinstance(default, tuple) else parsed[0]
     try:
         return dataclasses.replace(base or SynthConfig(), **values)
     except ValueError as e:

@@ -333,7 +333,11 @@ def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):
             (["grouping", "--synth", "miss_prob=1.5"], "--synth miss_prob=1.5: must be in [0, 1]"),
             (["grouping", "--synth", "sigma_range=2,1"], "--synth sigma_range=2.0,1.0: expected LOW,HIGH with 0 < LOW"),
             (["grouping", "--synth", "tag_noise=nan"], "--synth tag_noise=nan: must be finite"),
-            (["grouping", "--synth", "tag_size=1,64"], "--synth tag_size=1,64: each side must be >= 2 pixels")):
+            (["grouping", "--synth", "tag_size=1,64"], "--synth tag_size=1,64: each side must be >= 2 pixels"),
+            (["grouping", "--maps", str(tmp_path), "--synth", "tag_dim=2"],
+             f"--synth tag_dim=2: the maps are read from --maps {tmp_path}, not synthesised"),
+            (args + ["--maps", str(tmp_path), "--synth", "jitter=1"],
+             f"--synth jitter=1: the maps are read from --maps {tmp_path}, not synthesised")):
         main = evaluate.main if "--checkpoint" in argv else train.main
         rc = run_cli(main, argv + ["--out", str(tmp_path / "bad")])
         err = capsys.readouterr().err
