@@ -7,6 +7,7 @@ import copy
 import io
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -127,6 +128,10 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
         a.setdefault("category_id", 1)
         a.setdefault("num_keypoints", sum(1 for v in a["keypoints"][2::3] if v > 0))
         a.setdefault("id", i + 1)
+    zero = [i for i, a in enumerate(anns) if a["id"] == 0]
+    if zero:  # scored as pycocotools and crowdposetools score it, but say so
+        warnings.warn(f"{name}: annotations[{zero[0]}] has id 0: pycocotools (and CrowdPose's evaluator) "
+                      f"count a detection matched to it as a false positive; number annotation ids from 1")
     return quiet_coco(d)
 
 
