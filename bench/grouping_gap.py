@@ -86,7 +86,9 @@ def main(argv=None):
             sys.exit(rc)
     results = {d: json.loads((out / d / "results.json").read_text()) for d in DECODERS}
     cfg = grouping.GroupingConfig.from_dict(load_checkpoint(a.checkpoint, "grouping")["config"])
-    data = grouping.prepare_grouping_data(cfg, a.annotations, a.seed if a.seed is not None else cfg.seed + 1)
+    # The maps evaluate.py scored: its eval.json records the synthesis seed it used.
+    synth_seed = json.loads((out / "gnn" / "eval.json").read_text())["synthesis_seed"]
+    data = grouping.prepare_grouping_data(cfg, a.annotations, synth_seed)
     ids = {"all": data.train_ids + data.val_ids, "val": data.val_ids, "train": data.train_ids}[a.split]
     graphs = [g for g in data.graphs if int(g.image_id) in set(ids)]
     people = persons_by_image(data.gt, DATASET_SKELETONS[cfg.dataset].num_joints)

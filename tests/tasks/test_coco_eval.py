@@ -57,14 +57,19 @@ def test_ground_truth_as_results_scores_one(tmp_path):
 COCO_TO_CROWDPOSE = [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]  # then head, neck
 
 
+def _crowdpose_keypoints(keypoints: list) -> list:
+    """17 COCO keypoints [x, y, v] * 17 -> the 14 of CrowdPose: the 12 limb joints, head = nose,
+    neck = the shoulders' midpoint (unlabelled unless both shoulders are)."""
+    k = np.array(keypoints, dtype=float).reshape(17, 3)
+    neck = (k[5] + k[6]) / 2 if k[5, 2] > 0 and k[6, 2] > 0 else np.zeros(3)
+    return np.concatenate([k[COCO_TO_CROWDPOSE], k[:1], neck[None]]).ravel().tolist()
+
+
 def _to_crowdpose(d):
     """COCO annotations rewritten as CrowdPose (14 keypoints, no `area`)."""
     out = json.loads(json.dumps(d))
     for a in out["annotations"]:
-        k = np.array(a["keypoints"], dtype=float).reshape(17, 3)
-        head = k[0]
-        neck = (k[5] + k[6]) / 2 if k[5, 2] > 0 and k[6, 2] > 0 else np.zeros(3)
-        a["keypoints"] = np.concatenate([k[COCO_TO_CROWDPOSE], head[None], neck[None]]).ravel().tolist()
+        a["keypoints"] = _crowdpose_keypoints(a["keypoints"])
         a["num_keypoints"] = int((np.array(a["keypoints"][2::3]) > 0).sum())
         del a["area"]
     return out
@@ -232,8 +237,7 @@ def test_crowdpose_equals_its_evaluator(tmp_path):
     val = json.loads(shared_file("data", "coco", "example_coco_val.json").read_text())
     preds = json.loads(shared_file("data", "coco", "example_coco_preds.json").read_text())
     for r in preds:
-        k = np.array(r["keypoints"], dtype=float).reshape(17, 3)
-        r["keypoints"] = np.concatenate([k[COCO_TO_CROWDPOSE], k[:1], (k[5:6] + k[6:7]) / 2]).ravel().tolist()
+        r["keypoints"] = _crowdpose_keypoints(r["keypoints"])  # scores > 0: every neck is set
     cases.append(("val4", val, preds))
     mini = json.loads(shared_file("data", "coco", "person_keypoints_train2017_mini80.json").read_text())
     cases.append(("mini80", mini, None))
