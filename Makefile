@@ -1,35 +1,61 @@
-# Two commands get a fresh machine going: `make demo` and `make test`.
+# Two commands get a fresh machine going: `make demo` and `make test` (README.md).
+#
+# Where it installs: an active conda environment or virtualenv that already has torch (e.g. one
+# made from environment.yml) is used as it is; otherwise `.venv` is created here, with
+# TORCH_SPEC installed first from TORCH_PIP_ARGS' index, e.g. a CPU-only build:
+#   make demo TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 PYTHON ?= python3
-VENV := .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+TORCH_SPEC ?= torch==2.13.0
+TORCH_PIP_ARGS ?=
 
-.PHONY: demo demo-grouping test install bench clean
+ACTIVE_ENV := $(or $(CONDA_PREFIX),$(VIRTUAL_ENV))
+USE_ACTIVE := $(shell test -n "$(ACTIVE_ENV)" && "$(ACTIVE_ENV)/bin/python" -c "import torch" 2>/dev/null && echo yes)
+ifeq ($(USE_ACTIVE),yes)
+PY := $(ACTIVE_ENV)/bin/python
+STAMPS := .cache/env$(subst /,_,$(ACTIVE_ENV))
+else
+PY := .venv/bin/python
+STAMPS := .venv
+endif
+RUN_STAMP := $(STAMPS)/.installed
+TEST_STAMP := $(STAMPS)/.installed-test
 
-$(STAMP): requirements.txt Makefile
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+.PHONY: demo demo-grouping test install bench env clean
+
+$(RUN_STAMP): requirements.txt Makefile
+ifneq ($(USE_ACTIVE),yes)
+	test -x $(PY) || $(PYTHON) -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) "$(TORCH_SPEC)"
+endif
 	$(PY) -m pip install --quiet -r requirements.txt
-	@# A test reference only: xtcocotools, CrowdPose's evaluator as mmpose runs it. Its wheel is built
-	@# against numpy 1, so it is compiled here (about 10 s); if that fails, its one test skips.
-	-$(PY) -m pip install --quiet cython setuptools && \
-	  $(PY) -m pip install --quiet --no-build-isolation --no-binary xtcocotools xtcocotools==1.14.3
-	touch $(STAMP)
+	mkdir -p $(STAMPS) && touch $@
 
-install: $(STAMP)
+# Test-only needs. xtcocotools is a test reference only (CrowdPose's evaluator as mmpose runs
+# it); its wheel is built against numpy 1, so it is compiled here (about 10 s); if that fails,
+# its one test skips.
+$(TEST_STAMP): $(RUN_STAMP) requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	-$(PY) -m pip install --quiet --no-build-isolation --no-binary xtcocotools xtcocotools==1.14.3
+	touch $@
 
-demo: $(STAMP)
+install: $(RUN_STAMP)
+
+env:
+	@echo "python: $(PY)"; $(PY) -c "import torch; print('torch', torch.__version__, '| CUDA', torch.version.cuda)"
+
+demo: $(RUN_STAMP)
 	$(PY) train.py lifting --epochs 3 --out runs/demo
 	$(PY) evaluate.py lifting --checkpoint runs/demo/best.pt --out runs/demo/eval --viz 3
 
-demo-grouping: $(STAMP)
+demo-grouping: $(RUN_STAMP)
 	$(PY) train.py grouping --out runs/demo-grouping
 	$(PY) evaluate.py grouping --checkpoint runs/demo-grouping/best.pt --annotations runs/demo-grouping/annotations.json --split val --viz 2
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest -q tests
 
-bench: $(STAMP)
+bench: $(RUN_STAMP)
 	$(PY) bench/lifting.py
 	$(PY) bench/grouping.py
 

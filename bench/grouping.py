@@ -30,7 +30,7 @@ from datasets.keypoint_graph import (build_graph, find_candidates,  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402
 from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
 from tasks import grouping  # noqa: E402
-from tasks.run_io import load_checkpoint  # noqa: E402
+from core.checkpoint import load_checkpoint  # noqa: E402
 
 
 def gnn_decode(maps, model, cfg: grouping.GroupingConfig, device, stats=None):

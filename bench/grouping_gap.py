@@ -1,5 +1,5 @@
-"""Where the GNN decoder loses AP to the oracle (README, Grouping accuracy). Runs evaluate.py
-grouping with both decoders on the same images (the checkpoint's maps synthesis, `--split`,
+"""Where the GNN decoder loses AP to the oracle (README, Grouping accuracy). Evaluates the
+checkpoint with both decoders on the same images (the checkpoint's maps synthesis, `--split`,
 `--seed`) into OUT, then scores both results files again:
 - by crowd size (images of 1-5, 6-10, 11+ people);
 - with the people who have a tag twin left out: another person in the image whose box overlaps
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
 from pathlib import Path
 
@@ -21,12 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-import evaluate  # noqa: E402
+from core.atomic_io import write_json  # noqa: E402
+from core.checkpoint import load_checkpoint  # noqa: E402
+from core.cli import HelpFormatter  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, persons_by_image, quiet_coco  # noqa: E402
-from tasks import grouping  # noqa: E402
-from tasks.cli import run_cli  # noqa: E402
+from tasks import grouping, grouping_eval  # noqa: E402
 from tasks.coco_eval import oks_ap  # noqa: E402
-from tasks.run_io import load_checkpoint, write_json  # noqa: E402
 
 DECODERS = ("gnn", "oracle")
 CROWD_BINS = ((1, 5), (6, 10), (11, 10 ** 9))
@@ -69,28 +68,27 @@ def scored(gt_dict: dict, image_ids, results: dict, ignore=frozenset()) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", required=True)
-    p.add_argument("--annotations", required=True)
-    p.add_argument("--split", default="val", choices=["all", "val", "train"])
-    p.add_argument("--seed", type=int, default=None, help="synthesis seed (default: the checkpoint's + 1)")
-    p.add_argument("--twin-tag", type=float, nargs="+", default=[0.3, 0.5])
-    p.add_argument("--out", default="runs/grouping_gap")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("--checkpoint", required=True, help="best.pt of train.py grouping")
+    p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
+    p.add_argument("--split", default="val", choices=list(grouping_eval.SPLITS), help="images to score")
+    p.add_argument("--seed", type=int, default=None, help="synthesis seed (None: the checkpoint's + 1)")
+    p.add_argument("--twin-tag", type=float, nargs="+", default=[0.3, 0.5], help="tag-twin thresholds")
+    p.add_argument("--out", default="runs/grouping_gap", help="writes OUT/<decoder>/results.json, OUT/gap.json")
     a = p.parse_args(argv)
     out = Path(a.out)
-    seed = [] if a.seed is None else ["--seed", str(a.seed)]
+    ckpt = load_checkpoint(a.checkpoint, "grouping")
+    saved = grouping.GroupingConfig.from_dict(ckpt["config"])
+    cfg = grouping_eval.eval_config(saved, maps=None, device="auto")
+    synth_seed = a.seed if a.seed is not None else grouping_eval.default_synth_seed(saved)
+    results = {}
     for d in DECODERS:
-        rc = run_cli(evaluate.main, ["grouping", "--checkpoint", a.checkpoint, "--annotations", a.annotations,
-                                     "--split", a.split, "--decoder", d, "--out", str(out / d)] + seed)
-        if rc:
-            sys.exit(rc)
-    results = {d: json.loads((out / d / "results.json").read_text()) for d in DECODERS}
-    cfg = grouping.GroupingConfig.from_dict(load_checkpoint(a.checkpoint, "grouping")["config"])
-    # The maps evaluate.py scored: its eval.json records the synthesis seed it used.
-    synth_seed = json.loads((out / "gnn" / "eval.json").read_text())["synthesis_seed"]
-    data = grouping.prepare_grouping_data(cfg, a.annotations, synth_seed)
-    ids = {"all": data.train_ids + data.val_ids, "val": data.val_ids, "train": data.train_ids}[a.split]
-    graphs = [g for g in data.graphs if int(g.image_id) in set(ids)]
+        ev = grouping_eval.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split, d)
+        (out / d).mkdir(parents=True, exist_ok=True)
+        write_json(out / d / "results.json", ev.results)
+        results[d] = ev.results
+    data, graphs = ev.data, ev.graphs  # the same images and candidates for both decoders
+    ids = sorted(int(g.image_id) for g in graphs)
     people = persons_by_image(data.gt, DATASET_SKELETONS[cfg.dataset].num_joints)
     gt_dict = data.gt.dataset
     report = {"all": {"images": len(ids), "people": sum(len(people[i][2]) for i in ids),

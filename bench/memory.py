@@ -29,7 +29,7 @@ ACTIONS = ["Directions", "Discussion", "Eating", "Greeting", "Phoning", "Photo",
 def write_fullsize(folder: Path) -> None:
     import numpy as np
 
-    from datasets.atomic_io import atomic_write
+    from core.atomic_io import atomic_write
 
     rng = np.random.default_rng(0)
     pos3d, pos2d = {}, {}

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.atomic_io import atomic_write
-from datasets.errors import InputError
+from core.atomic_io import atomic_write
+from core.errors import InputError
 
 
 @dataclass
@@ -137,7 +137,7 @@ class SynthConfig:
         def bad(name, why):
             value = getattr(self, name)
             text = ",".join(map(str, value)) if isinstance(value, tuple) else value
-            raise ValueError(f"--synth {name}={text}: {why}")
+            raise InputError(f"{{synth.{name}}}={text}: {why}")
         for f in fields(self):
             value = getattr(self, f.name)
             if not all(math.isfinite(v) for v in (value if isinstance(value, tuple) else (value,))):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools.coco import COCO
 
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.skeleton import COCO17, CROWDPOSE14, Skeleton
 
 DATASET_SKELETONS = {"coco": COCO17, "crowdpose": CROWDPOSE14}
@@ -122,7 +122,7 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
         if dataset == "crowdpose":
             a["area"] = CROWDPOSE_AREA_FACTOR * a["bbox"][2] * a["bbox"][3]
         elif "area" not in a:
-            raise InputError(f"{name}: {where} has no 'area' (use --dataset crowdpose for "
+            raise InputError(f"{name}: {where} has no 'area' (use {{dataset}} crowdpose for "
                              f"CrowdPose files)")
         a.setdefault("iscrowd", 0)
         a.setdefault("category_id", 1)

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from datasets.cameras import h36m_cameras, normalize_screen, world_to_camera
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.skeleton import H36M17_TO_16, Skeleton, h36m_skeleton
 
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -62,10 +62,10 @@ def resolve_2d_file(data_dir: Path, keypoints: str) -> Path:
     if keypoints.endswith(".npz"):
         return Path(keypoints)
     if not re.fullmatch(r"[A-Za-z0-9_]+", keypoints):
-        raise InputError(f"--keypoints {keypoints}: expected gt, cpn_ft_h36m_dbb, sh_ft_h36m or a .npz path")
+        raise InputError(f"{{keypoints}} {keypoints}: expected gt, cpn_ft_h36m_dbb, sh_ft_h36m or a .npz path")
     path = data_dir / f"data_2d_h36m_{keypoints}.npz"
     if keypoints not in KNOWN_KEYPOINTS and not path.exists():
-        raise InputError(f"--keypoints {keypoints}: unknown keypoints (expected "
+        raise InputError(f"{{keypoints}} {keypoints}: unknown keypoints (expected "
                          f"{', '.join(KNOWN_KEYPOINTS)} or a .npz path) and {path} does not exist")
     return path
 
@@ -133,7 +133,7 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
     """
     data_dir = Path(data_dir)
     if downsample < 1:
-        raise InputError(f"--downsample {downsample}: must be a positive integer")
+        raise InputError(f"{{downsample}} {downsample}: must be a positive integer")
     skeleton: Skeleton = h36m_skeleton(num_joints)
     path3d = data_dir / FILE_3D
     path2d = resolve_2d_file(data_dir, keypoints)
@@ -176,7 +176,7 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
                     raise InputError(f"{n2}: {wc} has shape {shape}, expected (N, 17, 2) or (N, 16, 2)")
                 view = _check_array(view, n2, wc, (view.shape[1], 2), "pixels")
                 if view.shape[1] == 16 and num_joints == 17:
-                    raise InputError(f"{n2}: has 16 joints per pose, use --joints 16")
+                    raise InputError(f"{n2}: has 16 joints per pose, use {{joints}} 16")
                 if view.shape[1] == 17 and num_joints == 16:
                     view = view[:, list(H36M17_TO_16)]
                 if view.shape[0] < p3.shape[0]:
@@ -197,7 +197,7 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
     if actions is not None:
         for a in actions:
             if a not in found_actions:
-                raise InputError(f"--actions: no sequence of action '{a}' for subjects "
+                raise InputError(f"{{actions}}: no sequence of action '{a}' for subjects "
                                  f"{','.join(subjects)} in {n3}")
     if skipped:
         warnings.warn(f"{n3}/{n2}: skipped {len(skipped)} sequence(s) present in only one "

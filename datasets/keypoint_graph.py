@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Data
 
+from core.errors import InputError
 from datasets.ae_maps import AEMaps
 from datasets.skeleton import Skeleton
 
@@ -47,17 +48,17 @@ class GraphConfig:
 
     def __post_init__(self):
         if self.edges not in EDGE_MODES:
-            raise ValueError(f"--edges {self.edges}: expected one of {', '.join(EDGE_MODES)}")
+            raise InputError(f"{{graph.edges}} {self.edges}: expected one of {', '.join(EDGE_MODES)}")
         if self.pairs not in EDGE_MODES:
-            raise ValueError(f"--pairs {self.pairs}: expected one of {', '.join(EDGE_MODES)}")
+            raise InputError(f"{{graph.pairs}} {self.pairs}: expected one of {', '.join(EDGE_MODES)}")
         if self.feature_norm not in NORM_MODES:
-            raise ValueError(f"--feature-norm {self.feature_norm}: expected one of {', '.join(NORM_MODES)}")
+            raise InputError(f"{{graph.feature_norm}} {self.feature_norm}: expected one of {', '.join(NORM_MODES)}")
         if self.top_k < 1 or self.knn < 1 or self.nms_kernel < 1 or self.nms_kernel % 2 == 0:
-            raise ValueError("--top-k and --knn must be >= 1, --nms-kernel odd")
+            raise InputError("{graph.top_k} and {graph.knn} must be >= 1, {graph.nms_kernel} odd")
         if self.type_nearest is not None and self.type_nearest < 1:
-            raise ValueError(f"--type-nearest {self.type_nearest}: expected >= 1 (or none)")
+            raise InputError(f"{{graph.type_nearest}} {self.type_nearest}: expected >= 1 (or none)")
         if self.radius is not None and not self.radius > 0:
-            raise ValueError(f"--radius {self.radius}: expected > 0 (or none)")
+            raise InputError(f"{{graph.radius}} {self.radius}: expected > 0 (or none)")
 
 
 def max_filter(maps: Tensor, kernel: int) -> Tensor:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from datasets.atomic_io import atomic_write
+from core.atomic_io import atomic_write
 from datasets.cameras import h36m_cameras, project_to_pixels, world_to_camera
 from datasets.skeleton import H36M17
 

@@ -2,13 +2,15 @@
 stack two Linear layers on one input into one (both for inference copies).
 
 y = gamma * (sum_k W_k x_k + b - mean) / sqrt(var + eps) + beta becomes sum_k W'_k x_k + b' with
-W'_k = s W_k, b' = s (b - mean) + beta, s = gamma / sqrt(var + eps). Exactly one of the summed
-Linear layers carries the bias b.
+W'_k = s W_k, b' = s (b - mean) + beta, s = gamma / sqrt(var + eps): the summed Linears are one
+Linear on the concatenated inputs, folded by torch's `fuse_linear_bn_weights`. Exactly one of
+the summed Linear layers carries the bias b.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_linear_bn_weights
 
 
 @torch.no_grad()
@@ -18,16 +20,16 @@ def fold_batch_norm(linears: list[nn.Module], norm: nn.Module) -> None:
     bn = getattr(norm, "module", norm)
     if not isinstance(bn, nn.BatchNorm1d) or bn.running_mean is None:
         raise TypeError(f"cannot fold {type(norm).__name__}: expected BatchNorm1d with running stats")
-    s = bn.running_var.add(bn.eps).rsqrt()
-    if bn.affine:
-        s = s * bn.weight
-    shift = -bn.running_mean * s + (bn.bias if bn.affine else 0.0)
     with_bias = [lin for lin in linears if lin.bias is not None]
     if len(with_bias) != 1:
         raise ValueError(f"exactly one of the summed Linear layers must have a bias, not {len(with_bias)}")
-    for lin in linears:
-        lin.weight.mul_(s[:, None])
-    with_bias[0].bias.mul_(s).add_(shift)
+    gamma = bn.weight if bn.affine else torch.ones_like(bn.running_var)
+    beta = bn.bias if bn.affine else torch.zeros_like(bn.running_mean)
+    weight, bias = fuse_linear_bn_weights(torch.cat([lin.weight for lin in linears], dim=1), with_bias[0].bias,
+                                          bn.running_mean, bn.running_var, bn.eps, gamma, beta)
+    for lin, w in zip(linears, weight.split([lin.weight.size(1) for lin in linears], dim=1)):
+        lin.weight.copy_(w)
+    with_bias[0].bias.copy_(bias)
 
 
 @torch.no_grad()

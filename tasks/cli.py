@@ -1,67 +1,25 @@
-"""What the thin CLIs share: one-line argument errors, exit code 2 for bad input, devices."""
+"""Task options as the command lines write them, parsed into config values: `--synth
+KNOB=VALUE` texts, `--actions A,B`, numbers or 'none'. Errors name config fields (`{synth}`),
+which the CLIs show as their flags."""
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import sys
-import traceback
-import warnings
 
-import torch
-
+from core.errors import InputError
 from datasets.ae_maps import SynthConfig
-from datasets.errors import InputError
-from tasks.run_io import NonFiniteLoss
-
-EXIT_BAD_INPUT = 2
-EXIT_TRAINING_STOPPED = 3
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse whose errors are `InputError`s: one line (no usage dump), exit code 2."""
-
-    def error(self, message):
-        raise InputError(f"{self.prog}: {message}")
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None):
-    return f"warning: {message}\n"
+def or_none(kind):
+    """argparse type: a number of `kind`, or 'none'."""
+    def parse(text: str):
+        return None if text.lower() == "none" else kind(text)
+    parse.__name__ = kind.__name__ + " or none"
+    return parse
 
 
-def run_cli(main, argv=None) -> int:
-    """Run `main(argv)`; bad input (`InputError`) -> one line on stderr, exit 2; a non-finite
-    training loss -> one line, exit 3.
-    `--debug` anywhere on the command line shows the traceback instead."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
-    if debug:
-        argv.remove("--debug")
-    warnings.formatwarning = _one_line_warning
-    try:
-        main(argv)
-    except InputError as e:
-        if debug:
-            traceback.print_exc()
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        sys.stderr.write(f"error: {first}\n")
-        return EXIT_BAD_INPUT
-    except NonFiniteLoss as e:
-        if debug:
-            traceback.print_exc()
-        sys.stderr.write(f"error: {e}\n")
-        return EXIT_TRAINING_STOPPED
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        return 130
-    return 0
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available")
-    return torch.device(name)
+def field_defaults(cls) -> dict:
+    """A config dataclass's field defaults (fields with a default factory left out)."""
+    return {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
 
 
 def parse_actions(text):
@@ -69,30 +27,22 @@ def parse_actions(text):
         return None
     actions = tuple(a.strip() for a in text.split(",") if a.strip())
     if not actions:
-        raise InputError(f"--actions {text!r}: no action names")
+        raise InputError(f"{{actions}} {text!r}: no action names")
     return actions
-
-
-def build_config(cls, **kwargs):
-    """A task config from CLI values; its validation errors become `InputError`s."""
-    try:
-        return cls(**kwargs)
-    except ValueError as e:
-        raise InputError(str(e)) from None
 
 
 def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -> SynthConfig:
     """`--synth KNOB=VALUE` texts -> `base` (default: the defaults) with those knobs set; each
-    value parsed as its default's type (tuples: comma-separated). Knobs with `--maps` (read, not
+    value parsed as its default's type (tuples: comma-separated). Knobs with `maps` (read, not
     synthesised) are an error."""
     if knobs and maps is not None:
-        raise InputError(f"--synth {knobs[0]}: the maps are read from --maps {maps}, not synthesised")
-    defaults, values = {f.name: f.default for f in dataclasses.fields(SynthConfig)}, {}
+        raise InputError(f"{{synth}} {knobs[0]}: the maps are read from {{maps}} {maps}, not synthesised")
+    defaults, values = field_defaults(SynthConfig), {}
     for text in knobs:
         name, sep, value = text.partition("=")
         name = name.strip()
         if not sep or name not in defaults:
-            raise InputError(f"--synth {text!r}: expected KNOB=VALUE with KNOB one of {', '.join(defaults)}")
+            raise InputError(f"{{synth}} {text!r}: expected KNOB=VALUE with KNOB one of {', '.join(defaults)}")
         default = defaults[name]
         parts = value.split(",") if isinstance(default, tuple) else [value]
         items = default if isinstance(default, tuple) else (default,)
@@ -104,9 +54,6 @@ def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -
         except ValueError:
             expected = f"{len(items)} {kind}s, comma-separated" if isinstance(default, tuple) else \
                 f"{'an' if kind == 'integer' else 'a'} {kind}"
-            raise InputError(f"--synth {text!r}: expected {expected}") from None
+            raise InputError(f"{{synth}} {text!r}: expected {expected}") from None
         values[name] = parsed if isinstance(default, tuple) else parsed[0]
-    try:
-        return dataclasses.replace(base or SynthConfig(), **values)
-    except ValueError as e:
-        raise InputError(str(e)) from None
+    return dataclasses.replace(base or SynthConfig(), **values)

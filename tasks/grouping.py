@@ -23,14 +23,14 @@ from tqdm import tqdm
 
 from datasets.ae_maps import SynthConfig, read_ae_maps, synthesize_maps
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image, quiet_coco
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, edge_dim, finalize_features,
                                      vertex_dim)
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.models import MODEL_CLASSES
 from gnn.trace import Traced
-from tasks.distributed import Dist, all_sum, eval_block, gather
-from tasks.run_io import write_json
+from core.distributed import Dist, all_sum, eval_block, gather
+from core.atomic_io import write_json
 
 MODEL_NAMES = ("edgeconv", "edgeconv-attr")
 DECODERS = ("gnn", "ae", "oracle")
@@ -45,9 +45,9 @@ class GroupingModelConfig:
 
     def __post_init__(self):
         if self.name not in MODEL_NAMES:
-            raise ValueError(f"--model {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
+            raise InputError(f"{{model.name}} {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
         if self.hidden < 1:
-            raise ValueError(f"--hidden {self.hidden}: must be >= 1")
+            raise InputError(f"{{model.hidden}} {self.hidden}: must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -77,18 +77,18 @@ class GroupingConfig:
 
     def __post_init__(self):
         if self.dataset not in DATASET_SKELETONS:
-            raise ValueError(f"--dataset {self.dataset}: expected one of {', '.join(DATASET_SKELETONS)}")
+            raise InputError(f"{{dataset}} {self.dataset}: expected one of {', '.join(DATASET_SKELETONS)}")
         for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
+                raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
         if self.synth_copies > 1 and self.maps is not None:
-            raise ValueError(f"--synth-copies {self.synth_copies}: needs synthesised maps, not --maps")
+            raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
         if not self.lr > 0:
-            raise ValueError(f"--lr {self.lr}: must be positive")
+            raise InputError(f"{{lr}} {self.lr}: must be positive")
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"--lr-schedule {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
+            raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
         if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"--val-fraction {self.val_fraction}: must be in [0, 1)")
+            raise InputError(f"{{val_fraction}} {self.val_fraction}: must be in [0, 1)")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -12,12 +12,12 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m
 from datasets.skeleton import Skeleton
 from datasets.synthetic_h36m import synthetic_h36m_dir
 from gnn.models import MODEL_CLASSES
-from tasks.distributed import Dist, all_sum, eval_block, gather
+from core.distributed import Dist, all_sum, eval_block, gather
 
 MODEL_NAMES = ("semgcn", "semgcn-nonlocal", "semgcn-ch", "gcn", "linear")
 DEVICES = ("auto", "cpu", "cuda")
@@ -32,11 +32,11 @@ class LiftingModelConfig:
 
     def __post_init__(self):
         if self.name not in MODEL_NAMES:
-            raise ValueError(f"--model {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
+            raise InputError(f"{{model.name}} {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
         if self.hidden < 1 or self.blocks < 0:
-            raise ValueError(f"--hidden {self.hidden} / --blocks {self.blocks}: must be positive")
+            raise InputError(f"{{model.hidden}} {self.hidden} / {{model.blocks}} {self.blocks}: must be positive")
         if self.dropout is not None and not 0 <= self.dropout < 1:
-            raise ValueError(f"--dropout {self.dropout}: must be in [0, 1)")
+            raise InputError(f"{{model.dropout}} {self.dropout}: must be in [0, 1)")
 
     @property
     def effective_dropout(self) -> float:
@@ -68,16 +68,16 @@ class LiftingConfig:
 
     def __post_init__(self):
         if self.joints not in (16, 17):
-            raise ValueError(f"--joints {self.joints}: must be 16 or 17")
+            raise InputError(f"{{joints}} {self.joints}: must be 16 or 17")
         if self.model.name == "semgcn-nonlocal" and self.joints != 16:
-            raise ValueError("--model semgcn-nonlocal: needs --joints 16 (SemGCN's joint groups)")
+            raise InputError("{model.name} semgcn-nonlocal: needs {joints} 16 (SemGCN's joint groups)")
         for name in ("epochs", "batch_size", "downsample", "eval_batch_size", "lr_decay_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} {getattr(self, name)}: must be >= 1")
+                raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
         if not self.lr > 0:
-            raise ValueError(f"--lr {self.lr}: must be positive")
+            raise InputError(f"{{lr}} {self.lr}: must be positive")
         if self.device not in DEVICES:
-            raise ValueError(f"--device {self.device}: expected one of {', '.join(DEVICES)}")
+            raise InputError(f"{{device}} {self.device}: expected one of {', '.join(DEVICES)}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -103,8 +103,8 @@ def data_folder(data: Optional[str], keypoints: str):
     if data is not None:
         return data
     if keypoints != "gt":
-        raise InputError(f"--keypoints {keypoints}: the built-in synthetic data has only gt "
-                         f"keypoints; pass --data DIR with your Human3.6M files")
+        raise InputError(f"{{keypoints}} {keypoints}: the built-in synthetic data has only gt "
+                         f"keypoints; set {{data}} to the folder of your Human3.6M files")
     return synthetic_h36m_dir(SYNTHETIC_CACHE)
 
 

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tasks.run_io import atomic_write  # noqa: E402
+from core.atomic_io import atomic_write  # noqa: E402
 
 
 def save_figure(fig, path):

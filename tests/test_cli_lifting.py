@@ -7,8 +7,9 @@ import torch
 
 import evaluate
 import train
-from tasks.cli import run_cli
-from tasks.run_io import read_jsonl, save_checkpoint
+from core.cli import run_cli
+from core.atomic_io import read_jsonl
+from core.checkpoint import save_checkpoint
 from tests.conftest import REPO
 
 FAST = ["--actions", "Walking,Eating", "--hidden", "32", "--blocks", "1", "--no-progress"]

@@ -9,8 +9,8 @@ import time
 import torch
 
 import train
-from tasks.cli import run_cli
-from tasks.run_io import read_jsonl
+from core.cli import run_cli
+from core.atomic_io import read_jsonl
 from tests.conftest import REPO
 
 TIMING = ("seconds", "train_poses_per_s")  # wall-clock fields, the only ones allowed to differ

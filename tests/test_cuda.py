@@ -13,7 +13,7 @@ import train
 from datasets.skeleton import H36M16
 from gnn.models import EdgeClassifier, LinearLifter, SemGCN
 from gnn.trace import Traced
-from tasks.cli import run_cli
+from core.cli import run_cli
 from tests.conftest import batch_of
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(),

@@ -14,8 +14,10 @@ from torch_geometric.loader import DataLoader
 from datasets.skeleton import h36m_skeleton
 from datasets.keypoint_graph import GraphConfig
 from datasets.pose_graph import SkeletonBatcher
-from tasks import distributed, grouping, lifting
-from tasks.run_io import load_checkpoint, read_jsonl
+from core import distributed
+from tasks import grouping, lifting
+from core.atomic_io import read_jsonl
+from core.checkpoint import load_checkpoint
 from tests.conftest import REPO
 
 WORLD = 2

@@ -13,11 +13,11 @@ from hypothesis import strategies as st
 
 from datasets.ae_maps import AEMaps, read_ae_maps
 from datasets.coco import load_coco_gt, load_results, quiet_coco
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.h36m import load_h36m
 from datasets.keypoint_graph import GraphConfig, build_graph, finalize_features
 from datasets.skeleton import COCO17
-from tasks.run_io import load_checkpoint, save_checkpoint
+from core.checkpoint import load_checkpoint, save_checkpoint
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from datasets.cameras import h36m_cameras, project_to_pixels, unnormalize_screen
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.h36m import TEST_SUBJECTS, H36MWarning, base_action, load_h36m
 
 
@@ -124,7 +124,7 @@ def test_bad_files_give_one_line_errors(h36m_copy, tmp_path_factory):
         load_h36m(empty, "gt", 16)
     with pytest.raises(InputError, match=r"data_2d_h36m_cpn_ft_h36m_dbb.npz: file not found$"):
         load_h36m(folder, "cpn_ft_h36m_dbb", 16)
-    with pytest.raises(InputError, match=r"--keypoints foo: unknown keypoints"):
+    with pytest.raises(InputError, match=r"^keypoints foo: unknown keypoints"):
         load_h36m(folder, "foo", 16)
     (folder / "data_3d_h36m.npz").write_bytes(b"not a zip at all")
     with pytest.raises(InputError, match=r"^data_3d_h36m.npz: not a readable .npz file"):
@@ -146,11 +146,11 @@ def test_sixteen_joint_files_and_bad_filters(h36m_copy):
           for s, acts in p2.items()}
     _write(folder, "data_2d_h36m_sh_ft_h36m.npz", positions_2d=sh)
     assert len(load_h36m(folder, "sh_ft_h36m", 16, ["S9"])) == 15 * 2 * 4 * 8
-    with pytest.raises(InputError, match=r"has 16 joints per pose, use --joints 16$"):
+    with pytest.raises(InputError, match=r"has 16 joints per pose, use joints 16$"):
         load_h36m(folder, "sh_ft_h36m", 17, ["S9"])
-    with pytest.raises(InputError, match=r"--actions: no sequence of action 'Dancing'"):
+    with pytest.raises(InputError, match=r"^actions: no sequence of action 'Dancing'"):
         load_h36m(folder, "gt", 16, ["S9"], actions=["Dancing"])
-    with pytest.raises(InputError, match=r"--downsample 0: must be a positive integer"):
+    with pytest.raises(InputError, match=r"^downsample 0: must be a positive integer"):
         load_h36m(folder, "gt", 16, downsample=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

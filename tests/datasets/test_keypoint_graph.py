@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
-from datasets.errors import InputError
+from core.errors import InputError
 from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
                                      finalize_features, max_filter, nearest_of_each_type, sample_tags,
                                      skeleton_nearest, type_adjacency, _subpixel_offset)

@@ -9,8 +9,8 @@ from pycocotools.cocoeval import COCOeval
 
 import evaluate
 from datasets.coco import load_coco_gt, load_results
-from datasets.errors import InputError
-from tasks.cli import run_cli
+from core.errors import InputError
+from core.cli import run_cli
 from tasks.coco_eval import oks_ap
 from tests.conftest import shared_file
 
@@ -164,7 +164,7 @@ def test_bad_annotation_and_result_files(tmp_path, capsys):
     }
     no_area = json.loads(json.dumps(d))
     del no_area["annotations"][2]["area"]
-    cases["noarea.json"] = (json.dumps(no_area), "annotations[2] has no 'area' (use --dataset crowdpose")
+    cases["noarea.json"] = (json.dumps(no_area), "annotations[2] has no 'area' (use dataset crowdpose")
     for name, (text, msg) in cases.items():
         (tmp_path / name).write_text(text)
         with pytest.raises(InputError) as e:

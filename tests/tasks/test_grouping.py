@@ -15,9 +15,9 @@ from datasets.synthetic_scenes import synthetic_scenes
 from gnn.conv import EdgeConvAttr
 from gnn.models import EdgeClassifier
 from tasks import grouping
-from tasks.cli import run_cli
+from core.cli import run_cli
 from tasks.coco_eval import oks_ap
-from tasks.run_io import read_jsonl
+from core.atomic_io import read_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +248,7 @@ def test_synthesized_copies_are_new_noise_of_the_training_images(tmp_path):
         assert g.y.sum() > 0
     again = grouping.synthesized_copies(cfg, data, ann, synth_seed=1)
     assert all(torch.equal(a.pos, b.pos) and torch.equal(a.tag, b.tag) for a, b in zip(copies, again))
-    with pytest.raises(ValueError, match="--synth-copies 2: needs synthesised maps"):
+    with pytest.raises(ValueError, match="^synth_copies 2: needs synthesised maps, not maps"):
         grouping.GroupingConfig(maps=str(tmp_path), synth_copies=2)
 
 
@@ -284,7 +284,7 @@ def test_cosine_learning_rate_schedule(tmp_path):
                                 "--out", str(tmp_path / "c")]) == 0
     lrs = [r["lr"] for r in read_jsonl(tmp_path / "c" / "metrics.jsonl")]
     assert lrs == pytest.approx([0.01 * (1 + math.cos(math.pi * e / 3)) / 2 for e in range(3)])
-    with pytest.raises(ValueError, match="--lr-schedule step: expected one of constant, cosine"):
+    with pytest.raises(ValueError, match="^lr_schedule step: expected one of constant, cosine"):
         grouping.GroupingConfig(lr_schedule="step")
 
 

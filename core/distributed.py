@@ -18,6 +18,8 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
+from core.device import resolve_device
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -37,8 +39,6 @@ class Dist:
 def setup(device_name: str) -> tuple[Dist, torch.device]:
     """Join the process group torchrun describes (if any) -> (Dist, this rank's device).
     `device_name`: auto | cpu | cuda (resolved per rank to cuda:LOCAL_RANK)."""
-    from tasks.cli import resolve_device
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return Dist(), resolve_device(device_name)

@@ -1,0 +1,64 @@
+"""Self-describing checkpoints: written atomically, read with one-line errors, a model rebuilt
+from its spec, a training state restored."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from core.atomic_io import atomic_write
+from core.errors import InputError
+
+CHECKPOINT_FORMAT = 1
+
+
+def save_checkpoint(path, checkpoint: dict) -> Path:
+    """Write a checkpoint dict (tensors and plain Python values) atomically."""
+    checkpoint = dict(checkpoint, format=CHECKPOINT_FORMAT)
+    buf = io.BytesIO()
+    torch.save(checkpoint, buf)
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def load_checkpoint(path, task: str) -> dict:
+    """Read a checkpoint written by `save_checkpoint` for `task`, with one-line errors."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: checkpoint not found")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for corrupt files
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{path}: not a readable checkpoint ({msg[:120]})") from None
+    if not isinstance(ckpt, dict) or "format" not in ckpt or "task" not in ckpt:
+        raise InputError(f"{path}: not a PoseGraph checkpoint")
+    if ckpt["task"] != task:
+        raise InputError(f"{path}: is a {ckpt['task']} checkpoint, expected {task}")
+    for key in ("model", "state_dict", "config"):
+        if key not in ckpt:
+            raise InputError(f"{path}: checkpoint has no '{key}'")
+    return ckpt
+
+
+def rebuild_model(ckpt: dict, path, from_spec: Callable[[dict], torch.nn.Module]) -> torch.nn.Module:
+    """The model a checkpoint describes (`from_spec(ckpt["model"])`), with its weights."""
+    try:
+        model = from_spec(ckpt["model"])
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{path}: weights do not fit the model it describes ({first[:120]})") from None
+    return model
+
+
+def restore_training(ckpt: dict, model, optimizer, generator, scheduler=None) -> tuple[int, float]:
+    """Load a checkpoint's training state; -> (next epoch, best metric so far)."""
+    model.load_state_dict(ckpt["state_dict"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    if scheduler is not None and "scheduler" in ckpt:  # (grouping checkpoints before 2026-11-24 have none)
+        scheduler.load_state_dict(ckpt["scheduler"])
+    generator.set_state(ckpt["rng"]["shuffle"])
+    torch.set_rng_state(ckpt["rng"]["torch"])
+    return ckpt["epoch"] + 1, ckpt["best_metric"]

@@ -1,0 +1,102 @@
+"""The frame of the thin CLIs: an argparse whose errors are one line and whose help shows every
+default, config fields named by their flags, exit codes (2 bad input, 3 training stopped)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import traceback
+import warnings
+
+from core.errors import InputError, NonFiniteLoss
+
+EXIT_BAD_INPUT = 2
+EXIT_TRAINING_STOPPED = 3
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's help ends with its default; descriptions keep their line breaks."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse whose errors are `InputError`s (one line, no usage dump, exit code 2), whose
+    `--help` shows every default, and which names config fields by its flags (`flag_names`)."""
+
+    def __init__(self, *args, renamed: dict[str, str] | None = None, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+        # config field (`model.name`) or its last part (`eval_batch_size`) -> argument dest,
+        # where they differ
+        self.renamed = {"model.name": "model", **(renamed or {})}
+
+    def error(self, message):
+        raise InputError(f"{self.prog}: {message}")
+
+    def add_subparsers(self, **kwargs):
+        kwargs.setdefault("parser_class", ArgumentParser)
+        return super().add_subparsers(**kwargs)
+
+    def _flags(self) -> dict[str, tuple[str, bool]]:
+        """Argument dest -> (its long flag, whether it collects KNOB=VALUE items), over this
+        parser and its subparsers."""
+        flags = {}
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    flags.update(sub._flags())
+            elif action.option_strings:
+                flags.setdefault(action.dest, (max(action.option_strings, key=len),
+                                               isinstance(action, argparse._AppendAction)))
+        return flags
+
+    def flag_for(self, field: str) -> str:
+        """A config field's name on this command line: `batch_size` -> `--batch-size`,
+        `graph.edges` -> `--edges`, `model.name` -> `--model` (by `renamed`), `synth.tag_noise`
+        -> `--synth tag_noise` (a repeatable KNOB=VALUE flag); the field itself when no flag
+        sets it."""
+        flags = self._flags()
+        *prefix, name = field.split(".")
+        dest = self.renamed.get(field, self.renamed.get(name, name))
+        if dest in flags:
+            return flags[dest][0]
+        if prefix and prefix[-1] in flags and flags[prefix[-1]][1]:
+            return f"{flags[prefix[-1]][0]} {name}"
+        return field
+
+    @contextlib.contextmanager
+    def flag_names(self):
+        """Inside: an `InputError` that names config fields is raised again naming flags."""
+        try:
+            yield
+        except InputError as e:
+            raise InputError(e.render(self.flag_for)) from e
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    return f"warning: {message}\n"
+
+
+def run_cli(main, argv=None) -> int:
+    """Run `main(argv)` -> its exit code (None: 0); bad input (`InputError`) -> one line on stderr, exit 2; a non-finite
+    training loss -> one line, exit 3.
+    `--debug` anywhere on the command line shows the traceback instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv.remove("--debug")
+    warnings.formatwarning = _one_line_warning
+    try:
+        return main(argv) or 0
+    except InputError as e:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_BAD_INPUT
+    except NonFiniteLoss as e:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"error: {e}\n")
+        return EXIT_TRAINING_STOPPED
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return 130

@@ -1,0 +1,116 @@
+"""The training loop both tasks share: resume, data parallelism, one epoch at a time (train,
+stop on a non-finite loss, validate, log a line to `metrics.jsonl`, checkpoint `last.pt` and
+`best.pt`, plot the loss curve). What differs per task comes in a `TrainingRun`."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from core import distributed
+from core.atomic_io import append_jsonl, atomic_write, read_jsonl
+from core.checkpoint import load_checkpoint, restore_training, save_checkpoint
+from core.errors import InputError, NonFiniteLoss
+from tasks.plots import plot_loss_curve
+
+
+@dataclass
+class TrainingRun:
+    """One task's side of the shared loop.
+
+    `train_epoch(net, epoch, sampler)` trains one epoch (on `sampler`'s shard when distributed,
+    else on all items) -> at least {loss, lr}; `validate(model)` -> metrics including `metric`;
+    `record(stats, metrics)` -> the `metrics.jsonl` fields after `epoch`; `line(record)` -> the
+    printed epoch line; `checkpoint`: what every checkpoint holds besides the training state;
+    `mismatch(ckpt)`: why a checkpoint given to resume is of another model.
+    """
+
+    task: str
+    spec: dict
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    generator: torch.Generator
+    num_items: int
+    train_epoch: Callable
+    validate: Callable[[nn.Module], dict]
+    record: Callable[[dict, dict], dict]
+    line: Callable[[dict], str]
+    checkpoint: dict
+    mismatch: Callable[[dict], str]
+    metric: str
+    maximize: bool
+    best_text: Callable[[float], str]
+
+
+def check_finite_loss(loss: float, epoch: int, out: Path) -> None:
+    """Stop the run (before anything of this epoch is written) if its loss is not finite."""
+    if not math.isfinite(loss):
+        last = out / "last.pt"
+        kept = f"the last good checkpoint is {last} (epoch {epoch - 1})" if epoch > 1 and last.exists() \
+            else "no checkpoint was written"
+        raise NonFiniteLoss(f"epoch {epoch}: training loss is {loss}; stopped, {kept}. "
+                            f"Try a lower --lr or check the inputs")
+
+
+def start_metrics_log(path: Path, start_epoch: int) -> None:
+    """A fresh run starts a fresh `metrics.jsonl`; a resumed one keeps the lines of the epochs
+    before `start_epoch` (and drops any written after the checkpoint it resumes from)."""
+    if not path.exists():
+        return
+    if start_epoch == 1:
+        path.unlink()
+        return
+    kept = [r for r in read_jsonl(path) if r.get("epoch", 0) < start_epoch]
+    atomic_write(path, lambda f: f.write("".join(json.dumps(r) + "\n" for r in kept)), mode="w")
+
+
+def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist, device,
+        resume: Optional[str], header: str) -> float:
+    """Train `run` from epoch 1 (or from the checkpoint `resume`, same model spec only) to
+    `epochs`; only rank 0 prints and writes. -> the best validation metric."""
+    start_epoch, best = 1, -math.inf if run.maximize else math.inf
+    if resume:
+        ckpt = load_checkpoint(resume, run.task)
+        if ckpt["model"] != run.spec:
+            raise InputError(f"{resume}: {run.mismatch(ckpt)}")
+        start_epoch, best = restore_training(ckpt, run.model, run.optimizer, run.generator, run.scheduler)
+    net = distributed.wrap(run.model, d, device)
+    sampler = distributed.train_sampler(run.num_items, d, seed) if d.enabled else None
+    metrics_path = out / "metrics.jsonl"
+    if d.is_main:
+        start_metrics_log(metrics_path, start_epoch)
+        print(header)
+    for epoch in range(start_epoch, epochs + 1):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        stats = run.train_epoch(net, epoch, sampler)
+        check_finite_loss(stats["loss"], epoch, out)
+        distributed.sync_buffers(run.model, d)
+        metrics = run.validate(run.model)
+        value = metrics[run.metric]
+        improved = value > best if run.maximize else value < best
+        best = max(best, value) if run.maximize else min(best, value)
+        if d.is_main:
+            record = {"epoch": epoch, **run.record(stats, metrics)}
+            append_jsonl(metrics_path, record)
+            print(run.line(record), flush=True)
+            ckpt = {**run.checkpoint, "state_dict": run.model.state_dict(),
+                    "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
+                    "epoch": epoch, "best_metric": best, "metric_name": run.metric,
+                    "rng": {"shuffle": run.generator.get_state(), "torch": torch.get_rng_state()}}
+            save_checkpoint(out / "last.pt", ckpt)
+            if improved:
+                save_checkpoint(out / "best.pt", ckpt)
+            plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric=run.metric)
+        distributed.barrier(d)
+    if d.is_main:
+        print(f"{run.best_text(best)}; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
+              f"{metrics_path}, {out / 'loss_curve.png'}")
+    distributed.cleanup(d)
+    return best
