@@ -25,8 +25,8 @@ def train(args, out: Path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="/tmp/cuda_determinism")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--out", default="/tmp/cuda_determinism", help="folder for the runs")
     a = ap.parse_args()
     if not torch.cuda.is_available():
         sys.exit("bench/cuda_determinism.py: no CUDA device")

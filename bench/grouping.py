@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.cli import HelpFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch_geometric.data import Data  # noqa: E402
@@ -60,12 +61,12 @@ def _maps_of(scenes: dict, cfg: grouping.GroupingConfig, rng):
 
 @torch.inference_mode()  # both decoders: no autograd bookkeeping, as evaluate.py decodes
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=None)
-    ap.add_argument("--images", type=int, default=20)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
+    ap.add_argument("--checkpoint", default=None, help="grouping checkpoint (None: an untrained classifier of the default size)")
+    ap.add_argument("--images", type=int, default=20, help="images per crowd size")
     ap.add_argument("--repeats", type=int, default=5, help="alternating passes; the median is reported")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda (the classifier's device)")
+    ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--eager", action="store_true", help="run the fused classifier without tracing it")
     a = ap.parse_args()
     device = torch.device(a.device)

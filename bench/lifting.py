@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.cli import HelpFormatter  # noqa: E402
 import torch  # noqa: E402
 
 from datasets.h36m import TRAIN_SUBJECTS, load_h36m  # noqa: E402
@@ -140,10 +141,10 @@ def run_isolated(*args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--device", default="all", choices=["cpu", "cuda", "all"])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
+    ap.add_argument("--device", default="all", choices=["cpu", "cuda", "all"], help="all: the CPU, and CUDA when present")
     ap.add_argument("--poses", type=int, default=12_800, help="poses per measurement (CPU)")
-    ap.add_argument("--cuda-poses", type=int, default=262_144)
+    ap.add_argument("--cuda-poses", type=int, default=262_144, help="poses per measurement (CUDA)")
     ap.add_argument("--json", default=None, help="also write the results here")
     a = ap.parse_args()
     devices = ["cpu", "cuda"] if a.device == "all" else [a.device]

@@ -94,10 +94,10 @@ def measure(folder: Path, steps: int) -> dict:
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--folder", default=".cache/h36m_fullsize")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--folder", default=".cache/h36m_fullsize", help="where the full-size files are written (once)")
     ap.add_argument("--steps", type=int, default=300, help="training steps (0: a whole epoch)")
-    ap.add_argument("--json", default=None)
+    ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     folder = Path(a.folder)
