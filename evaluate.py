@@ -8,7 +8,7 @@ import torch
 
 from core.atomic_io import prepare_out_dir, write_json
 from core.checkpoint import load_checkpoint, rebuild_model
-from core.cli import EXIT_BAD_INPUT, ArgumentParser, run_cli
+from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.device import resolve_device
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
 from datasets.pose_graph import SkeletonBatcher
@@ -144,27 +144,17 @@ def evaluate_grouping_cli(a):
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="evaluate.py", renamed={"eval_batch_size": "batch_size"},
-                            description="Evaluate a PoseGraph checkpoint or a results file. Tasks:\n" + "\n".join(
-                                f"  {name:<9} {text}" for name, text in TASKS.items())
-                            + "\n`python evaluate.py TASK --help` lists its options.")
-    sub = parser.add_subparsers(dest="task", metavar="TASK")
-    add_lifting_args(sub.add_parser("lifting", help=TASKS["lifting"]))
-    add_grouping_args(sub.add_parser("grouping", help=TASKS["grouping"]))
-    add_coco_args(sub.add_parser("coco", help=TASKS["coco"]))
+    parser, subs = task_parser("evaluate.py", "Evaluate a PoseGraph checkpoint or a results file.", TASKS,
+                               renamed={"eval_batch_size": "batch_size"})
+    add_lifting_args(subs["lifting"])
+    add_grouping_args(subs["grouping"])
+    add_coco_args(subs["coco"])
     return parser
 
 
 def main(argv):
-    parser = build_parser()
-    if not argv:  # no task: say which there are
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    a = parser.parse_args(argv)
-    if a.task is None:
-        parser.error("a task is required: " + " | ".join(TASKS))
-    with parser.flag_names():
-        {"lifting": evaluate_lifting_cli, "grouping": evaluate_grouping_cli, "coco": evaluate_coco_cli}[a.task](a)
+    return run_task(build_parser(), argv, {"lifting": evaluate_lifting_cli, "grouping": evaluate_grouping_cli,
+                                           "coco": evaluate_coco_cli})
 
 
 if __name__ == "__main__":

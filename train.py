@@ -10,7 +10,7 @@ from torch_geometric.loader import DataLoader
 
 from core import distributed
 from core.atomic_io import prepare_out_dir
-from core.cli import EXIT_BAD_INPUT, ArgumentParser, run_cli
+from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.keypoint_graph import GraphConfig, tag_statistics
@@ -221,24 +221,14 @@ def train_grouping(a):
 
 
 def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="train.py", description="Train a PoseGraph model. Tasks:\n" + "\n".join(
-        f"  {name:<9} {text}" for name, text in TASKS.items()) + "\n`python train.py TASK --help` lists its options.")
-    sub = parser.add_subparsers(dest="task", metavar="TASK")
-    add_lifting_args(sub.add_parser("lifting", help=TASKS["lifting"]))
-    add_grouping_args(sub.add_parser("grouping", help=TASKS["grouping"]))
+    parser, subs = task_parser("train.py", "Train a PoseGraph model.", TASKS)
+    add_lifting_args(subs["lifting"])
+    add_grouping_args(subs["grouping"])
     return parser
 
 
 def main(argv):
-    parser = build_parser()
-    if not argv:  # no task: say which there are
-        parser.print_help()
-        return EXIT_BAD_INPUT
-    a = parser.parse_args(argv)
-    if a.task is None:
-        parser.error("a task is required: " + " | ".join(TASKS))
-    with parser.flag_names():
-        {"lifting": train_lifting, "grouping": train_grouping}[a.task](a)
+    return run_task(build_parser(), argv, {"lifting": train_lifting, "grouping": train_grouping})
 
 
 if __name__ == "__main__":

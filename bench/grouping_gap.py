@@ -1,4 +1,4 @@
-"""Where the GNN decoder loses AP to the oracle (README, Grouping accuracy). Evaluates the
+"""Where the GNN decoder loses AP to the oracle (docs/ablations.md). Evaluates the
 checkpoint with both decoders on the same images (the checkpoint's maps synthesis, `--split`,
 `--seed`) into OUT, then scores both results files again:
 - by crowd size (images of 1-5, 6-10, 11+ people);

@@ -1,11 +1,11 @@
 #!/bin/bash
-# The grouping accuracy table of README.md: two lanes of 1-thread runs, then the seed, 600-scene and 2-D tag rows (about 3 hours on a
-# 2-core CPU; ../shared for the mini80 rows). Usage: [OUT=folder] bash bench/grouping_table.sh
+# The grouping accuracy table of docs/results.md: two lanes of 1-thread runs, then the seed, 600-scene and 2-D tag rows (about 3 hours on a
+# 2-core CPU; M80=path/to/a COCO annotation file for the mini80 rows). Usage: [OUT=folder] [M80=file] bash bench/grouping_table.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 PY=.venv/bin/python
 mkdir -p "${OUT:-runs/gtable3}"
-M80=../shared/data/coco/person_keypoints_train2017_mini80.json
+M80=${M80:-../shared/data/coco/person_keypoints_train2017_mini80.json}  # 80 COCO train2017 images
 O=${OUT:-runs/gtable3}
 run() {  # name, annotations (empty: built-in), split, train args...
   local n=$1 ann=$2 split=$3; shift 3

@@ -72,6 +72,30 @@ class ArgumentParser(argparse.ArgumentParser):
             raise InputError(e.render(self.flag_for)) from e
 
 
+def task_parser(prog: str, what: str, tasks: dict[str, str], **kwargs) -> tuple[ArgumentParser, dict]:
+    """A CLI of one subcommand per task: `tasks` maps a task's name to its one-line help.
+    -> (the parser, {task: its subparser}); `--help` and a bare call list the tasks."""
+    listing = "\n".join(f"  {name:<9} {text}" for name, text in tasks.items())
+    parser = ArgumentParser(prog=prog, description=f"{what} Tasks:\n{listing}\n"
+                            f"`python {prog} TASK --help` lists its options.", **kwargs)
+    sub = parser.add_subparsers(dest="task", metavar="TASK")
+    return parser, {name: sub.add_parser(name, help=text) for name, text in tasks.items()}
+
+
+def run_task(parser: ArgumentParser, argv, handlers: dict) -> int | None:
+    """Parse `argv` and call the chosen task's handler with the arguments, config fields in its
+    errors shown as flags. No arguments at all: the help, listing the tasks (exit code 2)."""
+    if not argv:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    a = parser.parse_args(argv)
+    if a.task is None:
+        parser.error("a task is required: " + " | ".join(handlers))
+    with parser.flag_names():
+        handlers[a.task](a)
+    return None
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     return f"warning: {message}\n"
 
