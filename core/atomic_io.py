@@ -12,8 +12,15 @@ from typing import Any, Callable
 from core.errors import InputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write: Callable[[Any], None], mode: str = "wb") -> Path:
-    """Call `write(f)` on a temporary file beside `path`, then rename it to `path`."""
+    """Call `write(f)` on a temporary file beside `path`, then rename it to `path`. The file gets
+    the permissions of a plainly created one (0666 less the umask; the temporary file is 0600)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -21,6 +28,7 @@ def atomic_write(path, write: Callable[[Any], None], mode: str = "wb") -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -60,28 +60,54 @@ def plot_lifting_example(x2d, y_true, y_pred, skeleton, path, title: str = ""):
     save_figure(fig, path)
 
 
+def match_to_truth(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """For each predicted person (P, K, 3), the ground-truth person (G, K, 3) whose labelled
+    keypoints lie nearest on the keypoints both have (mean distance, within a tenth of that
+    person's box diagonal), else -1: the drawing's colour link between the two panels."""
+    match = np.full(len(pred), -1)
+    for p, k in enumerate(pred):
+        best = np.inf
+        for g, t in enumerate(truth):
+            both = (k[:, 2] > 0) & (t[:, 2] > 0)
+            vis = t[t[:, 2] > 0, :2]
+            if not both.any() or len(vis) < 2:
+                continue
+            dist = np.linalg.norm(k[both, :2] - t[both, :2], axis=1).mean()
+            if dist < min(best, 0.1 * np.linalg.norm(vis.max(0) - vis.min(0)) + 2.0):
+                best, match[p] = dist, g
+    return match
+
+
 def plot_grouping(gt, image_id: int, results: list[dict], graph, skeleton, path):
-    """Predicted persons (left) and ground truth (right), one colour per person, limbs as lines,
-    over the maximum of the heatmaps' candidates (grey dots: all candidates)."""
+    """Predicted persons (left) and ground truth (right), limbs as lines, over all candidates
+    (grey dots). A predicted person has the colour of the ground-truth person it lies on (black:
+    none); persons of one or two keypoints are drawn small."""
     img = gt.imgs[image_id]
     W, H = img.get("width", 1), img.get("height", 1)
     fig, axes = plt.subplots(1, 2, figsize=(12, 6))
     K = skeleton.num_joints
     cand = (graph.pos * graph.factor + graph.offset).numpy()
-    truth = [a for a in gt.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]
-    for ax, people, title in ((axes[0], [r["keypoints"] for r in results], "predicted"),
-                              (axes[1], [a["keypoints"] for a in truth], "ground truth")):
+    truth = [np.asarray(a["keypoints"], dtype=float).reshape(K, 3)
+             for a in gt.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]
+    pred = [np.asarray(r["keypoints"], dtype=float).reshape(K, 3) for r in results]
+    cmap = plt.get_cmap("tab20")
+    colours = ([cmap(g % 20) if g >= 0 else "black" for g in match_to_truth(pred, truth)],
+               [cmap(g % 20) for g in range(len(truth))])
+    for ax, people, colour, title in ((axes[0], pred, colours[0], "predicted"),
+                                      (axes[1], truth, colours[1], "ground truth")):
         ax.scatter(cand[:, 0], cand[:, 1], s=6, c="lightgrey")
-        cmap = plt.get_cmap("tab20")
-        for p, kps in enumerate(people):
-            k = np.asarray(kps, dtype=float).reshape(K, 3)
-            color = cmap(p % 20)
-            for a, b in skeleton.edges:
-                if k[a, 2] > 0 and k[b, 2] > 0:
-                    ax.plot(k[[a, b], 0], k[[a, b], 1], color=color, lw=2)
+        small = 0
+        for k, color in zip(people, colour):
             vis = k[:, 2] > 0
+            if vis.sum() < 3:
+                small += 1
+                ax.scatter(k[vis, 0], k[vis, 1], s=5, color=color)
+                continue
+            for a, b in skeleton.edges:
+                if vis[a] and vis[b]:
+                    ax.plot(k[[a, b], 0], k[[a, b], 1], color=color, lw=2)
             ax.scatter(k[vis, 0], k[vis, 1], s=14, color=color)
         ax.set_xlim(0, W), ax.set_ylim(H, 0), ax.set_aspect("equal")
-        ax.set_title(f"{title}: {len(people)} persons")
+        ax.set_title(f"{title}: {len(people)} persons" + (f" ({small} of 1-2 keypoints, small)" if small else ""))
     fig.suptitle(f"image {image_id}")
     save_figure(fig, path)
