@@ -13,7 +13,8 @@ from core.device import resolve_device
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
-from tasks import grouping, grouping_eval, lifting
+from tasks import grouping, lifting
+from tasks.grouping import evaluation as grouping_evaluation
 from tasks.coco_eval import oks_ap
 from tasks.cli import parse_actions, synth_config
 from tasks.plots import plot_grouping, plot_lifting_example
@@ -102,13 +103,11 @@ def evaluate_coco_cli(a):
 def add_grouping_args(p):
     p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of train.py grouping")
     p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
-    maps = p.add_mutually_exclusive_group()
-    maps.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised)")
-    maps.add_argument("--synthesize", action="store_true", help="render maps from the annotations (the default)")
+    p.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised)")
     p.add_argument("--seed", type=int, default=None, help="synthesis seed (None: the checkpoint's + 1)")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
                    help="change a synthesiser knob of the checkpoint's (repeatable), e.g. tag_noise=0.2")
-    p.add_argument("--split", default="all", choices=list(grouping_eval.SPLITS),
+    p.add_argument("--split", default="all", choices=list(grouping_evaluation.SPLITS),
                    help="images to score: all, or the checkpoint's train/val split")
     p.add_argument("--decoder", default="gnn", choices=list(grouping.DECODERS),
                    help="gnn: the checkpoint's classifier; ae: associative embedding; oracle: ground truth")
@@ -120,11 +119,11 @@ def add_grouping_args(p):
 def evaluate_grouping_cli(a):
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = grouping.GroupingConfig.from_dict(ckpt["config"])
-    cfg = grouping_eval.eval_config(saved, a.maps, a.device, synth_config(a.synth, saved.synth, a.maps))
+    cfg = grouping_evaluation.eval_config(saved, a.maps, a.device, synth_config(a.synth, saved.synth, a.maps))
     resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
-    synth_seed = a.seed if a.seed is not None else grouping_eval.default_synth_seed(saved)
-    ev = grouping_eval.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split,
+    synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
+    ev = grouping_evaluation.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split,
                                          a.decoder, progress=sys.stderr.isatty())
     print(ev.summary.rstrip())
     m = ev.metrics

@@ -13,7 +13,8 @@ from core.atomic_io import prepare_out_dir
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
-from datasets.keypoint_graph import GraphConfig, tag_statistics
+from datasets.graph_config import GraphConfig
+from datasets.graph_features import tag_statistics
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting
@@ -119,9 +120,7 @@ def add_grouping_args(p):
                field_defaults(GraphConfig))
     p.add_argument("--annotations", help="COCO-format person keypoints json (None: built-in "
                    "synthetic scenes written to OUT/annotations.json)")
-    maps = p.add_mutually_exclusive_group()
-    maps.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised from the annotations)")
-    maps.add_argument("--synthesize", action="store_true", help="render maps from the annotations (the default)")
+    p.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised from the annotations)")
     p.add_argument("--dataset", default=d["dataset"], help="coco | crowdpose")
     p.add_argument("--model", default=m["name"], help=" | ".join(grouping.MODEL_NAMES))
     p.add_argument("--hidden", type=int, default=m["hidden"], help="channels of every layer")
@@ -181,7 +180,8 @@ def train_grouping(a):
     stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
     grouping.finalize_all(data.graphs + copies, cfg, stats)
     pos_weight = grouping.pos_weight_of(train_graphs)
-    spec = grouping.model_spec(cfg, tag_dim=data.graphs[0].tag.size(1))
+    tag_dim = data.graphs[0].tag.size(1)  # D of the maps' tags; evaluation checks its maps against it
+    spec = grouping.model_spec(cfg, tag_dim=tag_dim)
     model = grouping.model_from_spec(spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     scheduler = grouping.make_scheduler(optimizer, cfg)
@@ -210,7 +210,8 @@ def train_grouping(a):
                         f"F1 {r['edge_f1']:.4f}  AP {r['edge_ap']:.4f}  {r['seconds']:5.1f} s"),
         checkpoint={"task": "grouping", "model": spec, "skeleton": DATASET_SKELETONS[cfg.dataset].name,
                     "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
-                    "config": cfg.to_dict(), "annotations": str(annotations), "pos_weight": pos_weight},
+                    "config": cfg.to_dict(), "annotations": str(annotations), "pos_weight": pos_weight,
+                    "tag_dim": tag_dim},
         mismatch=lambda ck: f"is a checkpoint of another grouping model ({ck['config']['model']['name']}), "
                             f"not of {{model.name}} {cfg.model.name}",
         metric="edge_ap", maximize=True, best_text=lambda b: f"best validation edge AP {b:.4f}")

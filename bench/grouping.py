@@ -26,8 +26,9 @@ from torch_geometric.data import Data  # noqa: E402
 
 from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
-from datasets.keypoint_graph import (build_graph, find_candidates,  # noqa: E402
-                                     finalize_features, sample_tags)
+from datasets.candidate_graph import build_graph  # noqa: E402
+from datasets.candidates import find_candidates, sample_tags  # noqa: E402
+from datasets.graph_features import finalize_features  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402
 from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
 from tasks import grouping  # noqa: E402

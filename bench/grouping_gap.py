@@ -24,7 +24,8 @@ from core.atomic_io import write_json  # noqa: E402
 from core.checkpoint import load_checkpoint  # noqa: E402
 from core.cli import HelpFormatter  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, persons_by_image, quiet_coco  # noqa: E402
-from tasks import grouping, grouping_eval  # noqa: E402
+from tasks import grouping  # noqa: E402
+from tasks.grouping import evaluation as grouping_evaluation  # noqa: E402
 from tasks.coco_eval import oks_ap  # noqa: E402
 
 DECODERS = ("gnn", "oracle")
@@ -71,7 +72,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--checkpoint", required=True, help="best.pt of train.py grouping")
     p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
-    p.add_argument("--split", default="val", choices=list(grouping_eval.SPLITS), help="images to score")
+    p.add_argument("--split", default="val", choices=list(grouping_evaluation.SPLITS), help="images to score")
     p.add_argument("--seed", type=int, default=None, help="synthesis seed (None: the checkpoint's + 1)")
     p.add_argument("--twin-tag", type=float, nargs="+", default=[0.3, 0.5], help="tag-twin thresholds")
     p.add_argument("--out", default="runs/grouping_gap", help="writes OUT/<decoder>/results.json, OUT/gap.json")
@@ -79,11 +80,11 @@ def main(argv=None):
     out = Path(a.out)
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = grouping.GroupingConfig.from_dict(ckpt["config"])
-    cfg = grouping_eval.eval_config(saved, maps=None, device="auto")
-    synth_seed = a.seed if a.seed is not None else grouping_eval.default_synth_seed(saved)
+    cfg = grouping_evaluation.eval_config(saved, maps=None, device="auto")
+    synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
     results = {}
     for d in DECODERS:
-        ev = grouping_eval.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split, d)
+        ev = grouping_evaluation.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split, d)
         (out / d).mkdir(parents=True, exist_ok=True)
         write_json(out / d / "results.json", ev.results)
         results[d] = ev.results

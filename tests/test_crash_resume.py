@@ -96,8 +96,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_h36m, tmp
 
 
 def test_grouping_non_finite_loss_stops(tmp_path, capsys, monkeypatch):
-    from tasks import grouping
-    monkeypatch.setattr(grouping, "grouping_loss", lambda logits, labels, pw: logits.sum() * float("inf"))
+    from tasks.grouping import training
+    monkeypatch.setattr(training, "grouping_loss", lambda logits, labels, pw: logits.sum() * float("inf"))
     rc = run_cli(train.main, ["grouping", "--num-scenes", "6", "--epochs", "2", "--hidden", "8",
                               "--out", str(tmp_path / "g"), "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()

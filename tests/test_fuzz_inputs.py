@@ -15,7 +15,10 @@ from datasets.ae_maps import AEMaps, read_ae_maps
 from datasets.coco import load_coco_gt, load_results, quiet_coco
 from core.errors import InputError
 from datasets.h36m import load_h36m
-from datasets.keypoint_graph import GraphConfig, build_graph, finalize_features
+from datasets.candidate_graph import build_graph
+from datasets.graph_config import GraphConfig
+from datasets.graph_features import finalize_features
+from datasets.graph_labels import label_graph
 from datasets.skeleton import COCO17
 from core.checkpoint import load_checkpoint, save_checkpoint
 
@@ -130,7 +133,7 @@ def test_graph_builder_on_random_maps(H, W, h, w, D, seed, plateau):
     tags = rng.normal(size=(17, h, w, D)).astype(np.float32)
     maps = AEMaps(hm, tags, np.array([3.0, 3.0]), np.zeros(2))
     persons = rng.random((3, 17, 3)) * np.array([3 * W, 3 * H, 2])
-    g = build_graph(maps, COCO17, GraphConfig(), persons, np.full(3, 500.0))
+    g = label_graph(build_graph(maps, COCO17, GraphConfig()), persons, np.full(3, 500.0), GraphConfig())
     finalize_features(g, 17, "per-map")
     M = g.num_nodes
     assert g.pos.shape == (M, 2) and g.tag.shape == (M, D)

@@ -9,7 +9,10 @@ import evaluate
 import train
 from datasets.ae_maps import SynthConfig, synthesize_maps
 from datasets.coco import persons_by_image, quiet_coco
-from datasets.keypoint_graph import GraphConfig, build_graph, candidate_pairs, finalize_features
+from datasets.candidate_graph import build_graph, candidate_pairs
+from datasets.graph_config import GraphConfig
+from datasets.graph_features import finalize_features
+from datasets.graph_labels import label_graph
 from datasets.skeleton import COCO17
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.conv import EdgeConvAttr
@@ -45,8 +48,9 @@ def clean_scenes():
     for image_id, img in sorted(gt.imgs.items()):
         kps, areas, anns = people[image_id]
         maps = synthesize_maps(img["width"], img["height"], anns, 17, cfg, rng)
-        graphs.append(finalize_features(build_graph(maps, COCO17, GraphConfig(radius=None), kps, areas,
-                                                    image_id), 17, "per-map"))
+        g = label_graph(build_graph(maps, COCO17, GraphConfig(radius=None), image_id), kps, areas,
+                        GraphConfig(radius=None))
+        graphs.append(finalize_features(g, 17, "per-map"))
     return gt, graphs
 
 
@@ -90,8 +94,9 @@ def test_ae_decoder_with_separated_tags_scores_one(clean_scenes):
 
 
 def test_decoders_keep_one_keypoint_per_type():
-    g = build_graph(synthesize_maps(100, 100, [], 17, SynthConfig(false_positives=3.0),
-                                    np.random.default_rng(1)), COCO17, GraphConfig(), np.zeros((0, 17, 3)), np.zeros(0))
+    g = label_graph(build_graph(synthesize_maps(100, 100, [], 17, SynthConfig(false_positives=3.0),
+                                                np.random.default_rng(1)), COCO17, GraphConfig()),
+                    np.zeros((0, 17, 3)), np.zeros(0), GraphConfig())
     assert g.num_nodes > 5 and g.y.sum() == 0
     for persons in (grouping.decode_gnn(g, np.ones(g.pair_index.size(1)), 17, 0.5, 1),
                     grouping.decode_ae(g, 17, 1e9, 1)):
@@ -269,7 +274,8 @@ def test_images_without_people_or_candidates_are_handled(tmp_path):
         assert json.loads((ev / "eval.json").read_text())["images"] == 4
     # No candidates at all: an empty graph, and every decoder returns no person.
     maps = synthesize_maps(64, 64, [], 17, SynthConfig(false_positives=0.0), np.random.default_rng(0))
-    g = finalize_features(build_graph(maps, COCO17, GraphConfig(), np.zeros((0, 17, 3)), np.zeros(0)), 17, "per-map")
+    g = finalize_features(label_graph(build_graph(maps, COCO17, GraphConfig()), np.zeros((0, 17, 3)), np.zeros(0),
+                                      GraphConfig()), 17, "per-map")
     assert g.num_nodes == 0 and g.pair_index.shape == (2, 0) and g.y.numel() == 0
     model = EdgeClassifier(g.x.size(1), g.edge_attr.size(1), hidden_channels=8)
     probs = grouping.edge_probabilities(model, [g], "cpu")[0]
@@ -298,10 +304,6 @@ def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsy
     cfg = train.grouping_config_from_args(a)
     assert cfg.graph.type_nearest is None and cfg.graph.radius == 0.3 and cfg.min_keypoints == 3
     assert train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph.type_nearest == 3
-    # A checkpoint written before `type_nearest` existed keeps its graphs: no per-type bound.
-    old = grouping.GroupingConfig().to_dict()
-    del old["graph"]["type_nearest"]
-    assert grouping.GroupingConfig.from_dict(old).graph.type_nearest is None
 
 
 def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):
@@ -314,7 +316,7 @@ def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):
     ckpt = torch.load(out / "best.pt", weights_only=False)
     synth = grouping.GroupingConfig.from_dict(ckpt["config"]).synth
     assert synth == SynthConfig(tag_dim=2, heatmap_size=(96, 80), tag_noise=0.05)
-    assert grouping.tag_dim_of(ckpt["model"], "coco") == 2
+    assert ckpt["tag_dim"] == 2  # stored, not derived from layer widths
     args = ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations", str(out / "annotations.json"),
             "--decoder", "oracle"]
     assert run_cli(evaluate.main, args + ["--out", str(tmp_path / "same")]) == 0

@@ -1,4 +1,4 @@
-"""Evaluating a grouping checkpoint: predict persons on a split's images (decoded by the GNN,
+"""Evaluating a grouping checkpoint ('predict, then score'): predict persons on a split's images (decoded by the GNN,
 the AE decoder or the oracle), then score them (AP@OKS and, for the GNN, the edge metrics)."""
 from __future__ import annotations
 
@@ -17,17 +17,18 @@ from core.device import resolve_device
 from core.errors import InputError
 from tasks import grouping
 from tasks.coco_eval import oks_ap
+from tasks.grouping.config import GroupingConfig
 
 SPLITS = ("all", "val", "train")
 
 
-def default_synth_seed(saved: grouping.GroupingConfig) -> int:
+def default_synth_seed(saved: GroupingConfig) -> int:
     """Evaluation maps are synthesised with the checkpoint's seed + 1: not the training maps."""
     return saved.seed + 1
 
 
-def eval_config(saved: grouping.GroupingConfig, maps: Optional[str], device: str,
-                synth=None) -> grouping.GroupingConfig:
+def eval_config(saved: GroupingConfig, maps: Optional[str], device: str,
+                synth=None) -> GroupingConfig:
     """The checkpoint's config for scoring: its model, graphs, decoding and split, with the maps
     read from `maps` (None: synthesised with `synth`, default the checkpoint's knobs)."""
     return dataclasses.replace(saved, maps=maps, device=device, synth=synth or saved.synth,
@@ -44,7 +45,7 @@ class GroupingEvaluation:
 
 
 @torch.inference_mode()  # inference only: no autograd bookkeeping on any tensor
-def evaluate_grouping(ckpt: dict, checkpoint_path, cfg: grouping.GroupingConfig, annotations,
+def evaluate_grouping(ckpt: dict, checkpoint_path, cfg: GroupingConfig, annotations,
                       synth_seed: int, split: str = "all", decoder: str = "gnn",
                       progress: bool = False) -> GroupingEvaluation:
     """Decode the images of `split` of `annotations` with `decoder` and score them."""
@@ -54,7 +55,9 @@ def evaluate_grouping(ckpt: dict, checkpoint_path, cfg: grouping.GroupingConfig,
     graphs = [g for g in data.graphs if int(g.image_id) in ids]
     if not graphs:
         raise InputError(f"{annotations}: no images in split '{split}'")
-    tag_dim, read = graphs[0].tag.size(1), grouping.tag_dim_of(ckpt["model"], cfg.dataset)
+    tag_dim, read = graphs[0].tag.size(1), ckpt.get("tag_dim")
+    if read is None:
+        raise InputError(f"{checkpoint_path}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
     if tag_dim != read:
         raise InputError(f"{cfg.maps or 'synthesised maps'}: tags have {tag_dim} dimension(s), the model of "
                          f"{Path(checkpoint_path).name} reads {read}")

@@ -4,9 +4,12 @@ import torch
 
 from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
 from core.errors import InputError
-from datasets.keypoint_graph import (GraphConfig, build_graph, candidate_pairs, find_candidates,
-                                     finalize_features, max_filter, nearest_of_each_type, sample_tags,
-                                     skeleton_nearest, type_adjacency, _subpixel_offset)
+from datasets.candidate_graph import (build_graph, candidate_pairs, nearest_of_each_type, skeleton_nearest,
+                                      type_adjacency)
+from datasets.candidates import _subpixel_offset, find_candidates, max_filter, sample_tags
+from datasets.graph_config import GraphConfig
+from datasets.graph_features import finalize_features
+from datasets.graph_labels import label_graph
 from datasets.skeleton import COCO17
 
 
@@ -56,7 +59,8 @@ def _scene():
 
 def test_edge_labels_on_a_hand_built_scene():
     maps, kps, areas = _scene()
-    g = build_graph(maps, COCO17, GraphConfig(radius=None, pairs="skeleton"), kps, areas)
+    cfg = GraphConfig(radius=None, pairs="skeleton")
+    g = label_graph(build_graph(maps, COCO17, cfg), kps, areas, cfg)
     img = g.pos * g.factor + g.offset
     assert g.num_nodes == 7
     fp = int(torch.nonzero(g.person < 0))
@@ -74,7 +78,7 @@ def test_edge_labels_on_a_hand_built_scene():
     assert g.x.shape == (7, 2 + 17 + 1 + 1) and g.edge_attr.shape == (22, 4 + 17)
     # Two bones apart: shoulder-wrist (5-9) and elbow-hip (7-11) pairs join the classified set,
     # the message graph stays the skeleton's.
-    g2 = build_graph(maps, COCO17, GraphConfig(radius=None), kps, areas)
+    g2 = label_graph(build_graph(maps, COCO17, GraphConfig(radius=None)), kps, areas, GraphConfig(radius=None))
     assert g2.pair_index.size(1) == 11 + 2 * 1 + 3 * 1 and g2.edge_index.size(1) == 22
     both = {(int(g2.person[i]), int(g2.jtype[i]), int(g2.person[j]), int(g2.jtype[j])): y
             for (i, j), y in zip(g2.pair_index.t().tolist(), g2.y.tolist())}
@@ -99,7 +103,7 @@ def test_knn_edges_and_empty_images():
     assert sorted(map(tuple, pairs.t().tolist())) == [(0, 1), (2, 3), (3, 4)]
     empty = AEMaps(np.zeros((17, 32, 32), np.float32), np.zeros((17, 16, 16, 1), np.float32),
                    np.ones(2), np.zeros(2))
-    g = build_graph(empty, COCO17, GraphConfig(), np.zeros((0, 17, 3)), np.zeros(0))
+    g = label_graph(build_graph(empty, COCO17, GraphConfig()), np.zeros((0, 17, 3)), np.zeros(0), GraphConfig())
     assert g.num_nodes == 0 and g.pair_index.shape == (2, 0) and g.y.numel() == 0
     finalize_features(g, 17, "per-map")
     assert g.x.shape == (0, 21)

@@ -1,0 +1,26 @@
+"""Bottom-up multi-person grouping, as stages (one module each):
+
+    AE maps --datasets.candidates--> candidates --datasets.candidate_graph--> candidate graph
+    --datasets.graph_features--> features --probabilities--> pair probabilities
+    --decoders--> persons --results--> COCO results
+
+Ground truth enters only through `datasets.graph_labels` (training and scoring). The names
+below are the package's public interface.
+"""
+from tasks.grouping.config import LR_SCHEDULES, MODEL_NAMES, GroupingConfig, GroupingModelConfig
+from tasks.grouping.data import (GroupingData, attributes_read, finalize_all, prepare_grouping_data,
+                                 synthesized_copies, write_builtin_annotations)
+from tasks.grouping.decoders import DECODERS, decode, decode_ae, decode_all, decode_gnn, decode_oracle
+from tasks.grouping.metrics import edge_metrics
+from tasks.grouping.model import (classifier_inputs, edge_logits, inference_classifier, model_from_spec,
+                                  model_spec)
+from tasks.grouping.probabilities import edge_probabilities
+from tasks.grouping.results import coco_results, subset_gt
+from tasks.grouping.training import grouping_loss, make_scheduler, pos_weight_of, train_epoch
+
+__all__ = ["LR_SCHEDULES", "MODEL_NAMES", "GroupingConfig", "GroupingModelConfig", "GroupingData",
+           "attributes_read", "finalize_all", "prepare_grouping_data", "synthesized_copies",
+           "write_builtin_annotations", "DECODERS", "decode", "decode_ae", "decode_all", "decode_gnn",
+           "decode_oracle", "edge_metrics", "classifier_inputs", "edge_logits", "inference_classifier",
+           "model_from_spec", "model_spec", "edge_probabilities", "coco_results", "subset_gt",
+           "grouping_loss", "make_scheduler", "pos_weight_of", "train_epoch"]

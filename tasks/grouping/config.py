@@ -1,0 +1,81 @@
+"""A grouping run's configuration: model, graphs, synthesiser, data, training, decoding."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from core.errors import InputError
+from datasets.ae_maps import SynthConfig
+from datasets.coco import DATASET_SKELETONS
+from datasets.graph_config import GraphConfig
+
+
+MODEL_NAMES = ("edgeconv", "edgeconv-attr")
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+@dataclass(frozen=True)
+class GroupingModelConfig:
+    name: str = "edgeconv"
+    hidden: int = 32
+    pair_attr: bool = False  # the edge MLP also sees the pair's attributes
+
+    def __post_init__(self):
+        if self.name not in MODEL_NAMES:
+            raise InputError(f"{{model.name}} {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
+        if self.hidden < 1:
+            raise InputError(f"{{model.hidden}} {self.hidden}: must be >= 1")
+
+
+@dataclass(frozen=True)
+class GroupingConfig:
+    """Everything a grouping run depends on. Defaults: the reference design (Adam, batch 5,
+    50 epochs) on the built-in synthetic scenes."""
+
+    model: GroupingModelConfig = field(default_factory=GroupingModelConfig)
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    synth: SynthConfig = field(default_factory=SynthConfig)
+    annotations: Optional[str] = None  # None: built-in synthetic scenes
+    maps: Optional[str] = None  # folder of <image_id>.npz; None: synthesise
+    dataset: str = "coco"
+    num_scenes: int = 200
+    synth_copies: int = 1  # synthesised maps per training image (augmentation)
+    val_fraction: float = 0.2
+    epochs: int = 50
+    batch_size: int = 5
+    lr: float = 1e-3
+    lr_schedule: str = "constant"  # "constant" (the reference design) | "cosine" (to 0 at the last epoch)
+    seed: int = 0
+    device: str = "auto"
+    out: str = "runs/grouping"
+    decode_threshold: float = 0.5
+    min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
+    ae_tag_threshold: float = 1.0
+
+    def __post_init__(self):
+        if self.dataset not in DATASET_SKELETONS:
+            raise InputError(f"{{dataset}} {self.dataset}: expected one of {', '.join(DATASET_SKELETONS)}")
+        for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
+        if self.synth_copies > 1 and self.maps is not None:
+            raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
+        if not self.lr > 0:
+            raise InputError(f"{{lr}} {self.lr}: must be positive")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
+        if not 0 <= self.val_fraction < 1:
+            raise InputError(f"{{val_fraction}} {self.val_fraction}: must be in [0, 1)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "GroupingConfig":
+        d = dict(d)
+        d["model"] = GroupingModelConfig(**d["model"])
+        d["graph"] = GraphConfig(**d["graph"])
+        d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
+        return cls(**d)

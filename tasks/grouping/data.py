@@ -1,0 +1,92 @@
+"""Grouping data: annotations read, each image's maps read or synthesised, its candidate graph
+built and labelled, the images split into training and validation; the built-in scenes."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from torch_geometric.data import Data
+from tqdm import tqdm
+
+from core.atomic_io import write_json
+from core.errors import InputError
+from datasets.ae_maps import read_ae_maps, synthesize_maps
+from datasets.candidate_graph import build_graph
+from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
+from datasets.graph_features import finalize_features
+from datasets.graph_labels import label_graph
+from datasets.synthetic_scenes import synthetic_scenes
+from tasks.grouping.config import GroupingConfig, GroupingModelConfig
+
+
+@dataclass
+class GroupingData:
+    gt: object  # pycocotools COCO
+    graphs: list[Data]  # one per image, raw (see finalize_features)
+    train_ids: list[int]
+    val_ids: list[int]
+
+
+def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
+    path = folder / "annotations.json"
+    write_json(path, synthetic_scenes(cfg.num_scenes, seed=cfg.seed))
+    return path
+
+
+def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int,
+                          progress: bool = False) -> GroupingData:
+    """Read the annotations, get each image's maps (read or synthesised with `synth_seed`),
+    build its graph, and split the images into train / validation (seeded)."""
+    gt = load_coco_gt(annotations_path, cfg.dataset)
+    graphs = _image_graphs(cfg, gt, annotations_path, sorted(gt.imgs), np.random.default_rng(synth_seed),
+                           progress, "graphs")
+    ids = [int(g.image_id) for g in graphs]
+    order = np.random.default_rng(cfg.seed).permutation(len(ids))
+    n_val = int(round(cfg.val_fraction * len(ids)))
+    val = sorted(ids[i] for i in order[:n_val])
+    train = sorted(ids[i] for i in order[n_val:])
+    return GroupingData(gt, graphs, train, val)
+
+
+def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path, synth_seed: int,
+                       progress: bool = False) -> list[Data]:
+    """Graphs of the training images with maps synthesised `cfg.synth_copies - 1` more times,
+    each with new noise (seeded by (`synth_seed`, copy)): data augmentation for training."""
+    graphs = []
+    for c in range(1, cfg.synth_copies):
+        graphs += _image_graphs(cfg, data.gt, annotations_path, data.train_ids,
+                                np.random.default_rng([synth_seed, c]), progress, f"copy {c}")
+    return graphs
+
+
+def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
+                  desc: str) -> list[Data]:
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    K = skeleton.num_joints
+    people = persons_by_image(gt, K)
+    graphs = []
+    for image_id in tqdm(image_ids, desc=desc, disable=not progress, leave=False):
+        img = gt.imgs[image_id]
+        kps, areas, anns = people[image_id]
+        if cfg.maps is not None:
+            maps = read_ae_maps(cfg.maps, image_id, K)
+        else:
+            if "width" not in img or "height" not in img:
+                raise InputError(f"{Path(annotations_path).name}: image {image_id} has no width/height "
+                                 f"(needed to synthesise maps)")
+            maps = synthesize_maps(img["width"], img["height"], anns, K, cfg.synth, rng)
+        graphs.append(label_graph(build_graph(maps, skeleton, cfg.graph, image_id), kps, areas, cfg.graph))
+    return graphs
+
+
+def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:
+    K = DATASET_SKELETONS[cfg.dataset].num_joints
+    return [finalize_features(g, K, cfg.graph.feature_norm, stats, **attributes_read(cfg.model))
+            for g in graphs]
+
+
+def attributes_read(model: GroupingModelConfig) -> dict:
+    """Which edge attributes the model reads: `finalize_features` computes only those."""
+    return {"edge_attr": model.name == "edgeconv-attr", "pair_attr": model.pair_attr}

@@ -1,0 +1,49 @@
+"""The edge classifier of a grouping run: its spec (stored in checkpoints), its inputs, and the
+inference copy decoding runs (BatchNorms folded, traced)."""
+from __future__ import annotations
+
+import copy
+
+from torch import Tensor, nn
+from torch_geometric.data import Data
+
+from datasets.coco import DATASET_SKELETONS
+from datasets.graph_features import edge_dim, vertex_dim
+from gnn.models import MODEL_CLASSES
+from gnn.trace import Traced
+from tasks.grouping.config import GroupingConfig
+
+
+def model_spec(cfg: GroupingConfig, tag_dim: int) -> dict:
+    K = DATASET_SKELETONS[cfg.dataset].num_joints
+    return {"class": "EdgeClassifier",
+            "kwargs": {"in_channels": vertex_dim(K, tag_dim),
+                       "edge_dim": edge_dim(K), "hidden_channels": cfg.model.hidden,
+                       "edge_attr_in_conv": cfg.model.name == "edgeconv-attr",
+                       "pair_attr": cfg.model.pair_attr}}
+
+
+def model_from_spec(spec: dict) -> nn.Module:
+    return MODEL_CLASSES[spec["class"]](**spec["kwargs"])
+
+
+def classifier_inputs(batch) -> tuple:
+    """The classifier's arguments from a graph / batch: x, edge_index, edge_attr, pair_index,
+    pair_attr (the attributes `None` when the features left them out)."""
+    return (batch.x, batch.edge_index, getattr(batch, "edge_attr", None), batch.pair_index,
+            getattr(batch, "pair_attr", None))
+
+
+def edge_logits(model: nn.Module, batch) -> Tensor:
+    return model(*classifier_inputs(batch))
+
+
+def inference_classifier(model: nn.Module, graphs: list[Data], device) -> nn.Module:
+    """The classifier as decoding runs it: on `device`, eval mode, BatchNorms folded (`fused`),
+    and traced with TorchScript (`gnn.trace.Traced`) on the first of `graphs` (finalized) with
+    message edges and pairs; the eager fused copy when there is none."""
+    fused = model.to(device).fused()
+    for g in graphs:
+        if g.edge_index.size(1) > 0 and g.pair_index.size(1) > 0:
+            return Traced(fused, classifier_inputs(copy.copy(g).to(device)))
+    return fused

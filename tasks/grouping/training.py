@@ -1,0 +1,58 @@
+"""Training the edge classifier: class-weighted BCE on the candidate pairs, the learning-rate
+schedule, one epoch."""
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import Data
+from tqdm import tqdm
+
+from core.distributed import Dist, all_sum
+from tasks.grouping.config import GroupingConfig
+from tasks.grouping.model import edge_logits
+
+
+def pos_weight_of(graphs: list[Data]) -> float:
+    """negatives / positives over the training pairs (BCE `pos_weight`)."""
+    y = torch.cat([g.y for g in graphs])
+    pos = float(y.sum())
+    return (len(y) - pos) / pos if pos > 0 else 1.0
+
+
+def make_scheduler(optimizer, cfg: GroupingConfig):
+    """Per-epoch learning-rate schedule: constant, or cosine annealing to 0 over `cfg.epochs`."""
+    if cfg.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 1.0)
+
+
+def grouping_loss(logits: Tensor, labels: Tensor, pos_weight: float) -> Tensor:
+    return nn.functional.binary_cross_entropy_with_logits(
+        logits, labels, pos_weight=torch.tensor(pos_weight, device=logits.device))
+
+
+def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=False, desc="train",
+                dist_ctx: Optional[Dist] = None) -> dict:
+    """One pass over the loader's batches. -> {loss (summed over ranks when distributed), seconds}."""
+    d = dist_ctx or Dist()
+    model.train()
+    total, count, start = 0.0, 0, time.perf_counter()
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
+        batch = batch.to(device)
+        if batch.y.numel() == 0 or batch.num_nodes < 2:
+            if not d.enabled:
+                continue
+            # Every rank must take part in each gradient all-reduce: a zero loss on all parameters.
+            loss = sum(p.sum() * 0.0 for p in model.parameters())
+        else:
+            loss = grouping_loss(edge_logits(model, batch), batch.y, pos_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += float(loss.detach()) * batch.y.numel()
+        count += batch.y.numel()
+    total, count = all_sum([total, count], d)
+    return {"loss": total / max(count, 1), "seconds": time.perf_counter() - start}
