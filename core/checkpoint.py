@@ -53,12 +53,14 @@ def rebuild_model(ckpt: dict, path, from_spec: Callable[[dict], torch.nn.Module]
     return model
 
 
-def restore_training(ckpt: dict, model, optimizer, generator, scheduler=None) -> tuple[int, float]:
+def restore_training(ckpt: dict, path, model, optimizer, generator, scheduler) -> tuple[int, float]:
     """Load a checkpoint's training state; -> (next epoch, best metric so far)."""
+    for key in ("optimizer", "scheduler", "rng", "epoch", "best_metric"):
+        if key not in ckpt:
+            raise InputError(f"{path}: checkpoint has no '{key}', so a run cannot resume from it")
     model.load_state_dict(ckpt["state_dict"])
     optimizer.load_state_dict(ckpt["optimizer"])
-    if scheduler is not None and "scheduler" in ckpt:  # (grouping checkpoints before 2026-11-24 have none)
-        scheduler.load_state_dict(ckpt["scheduler"])
+    scheduler.load_state_dict(ckpt["scheduler"])
     generator.set_state(ckpt["rng"]["shuffle"])
     torch.set_rng_state(ckpt["rng"]["torch"])
     return ckpt["epoch"] + 1, ckpt["best_metric"]

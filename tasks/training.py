@@ -79,7 +79,8 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
         ckpt = load_checkpoint(resume, run.task)
         if ckpt["model"] != run.spec:
             raise InputError(f"{resume}: {run.mismatch(ckpt)}")
-        start_epoch, best = restore_training(ckpt, run.model, run.optimizer, run.generator, run.scheduler)
+        start_epoch, best = restore_training(ckpt, resume, run.model, run.optimizer, run.generator,
+                                              run.scheduler)
     net = distributed.wrap(run.model, d, device)
     sampler = distributed.train_sampler(run.num_items, d, seed) if d.enabled else None
     metrics_path = out / "metrics.jsonl"

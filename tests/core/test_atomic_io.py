@@ -29,3 +29,4 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         atomic_write(path, broken, mode="w")
     assert read_jsonl(path) == [{"epoch": 1}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.jsonl"]
+
