@@ -15,9 +15,10 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import grouping, lifting
 from tasks.grouping import evaluation as grouping_evaluation
+from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.coco_eval import oks_ap
 from tasks.cli import parse_actions, synth_config
-from tasks.plots import plot_grouping, plot_lifting_example
+from tasks.plots import plot_grouped_images, plot_lifting_example
 
 TASKS = {"lifting": "MPJPE / P-MPJPE (action-wise) of a lifting checkpoint",
          "grouping": "AP@OKS of a grouping checkpoint (GNN) or of the AE / oracle decoders",
@@ -120,11 +121,12 @@ def evaluate_grouping_cli(a):
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = grouping.GroupingConfig.from_dict(ckpt["config"])
     cfg = grouping_evaluation.eval_config(saved, a.maps, a.device, synth_config(a.synth, saved.synth, a.maps))
-    resolve_device(cfg.device)
+    device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
     synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
-    ev = grouping_evaluation.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split,
-                                         a.decoder, progress=sys.stderr.isatty())
+    scorer = checkpoint_scorer(ckpt, a.checkpoint, device) if a.decoder == "gnn" else None
+    ev = grouping_evaluation.evaluate_grouping(cfg, a.annotations, synth_seed, a.split, a.decoder, scorer, ckpt,
+                                               a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz)
     print(ev.summary.rstrip())
     m = ev.metrics
     write_json(out / "results.json", ev.results)
@@ -133,12 +135,7 @@ def evaluate_grouping_cli(a):
     print(f"AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}"
           + (f"  edge accuracy {m['edge_accuracy']:.4f}" if "edge_accuracy" in m else "")
           + f"  {m['decode_images_per_s']:.1f} images/s")
-    skeleton = DATASET_SKELETONS[cfg.dataset]
-    for g in ev.graphs[:a.viz]:
-        img_id = int(g.image_id)
-        path = out / f"grouping_{img_id}.png"
-        plot_grouping(ev.data.gt, img_id, [r for r in ev.results if r["image_id"] == img_id], g, skeleton, path)
-        written.append(path)
+    written += plot_grouped_images(ev.graphs[:a.viz], ev.results, out, cfg.dataset, ev.data.backgrounds, ev.data.gt)
     print("wrote " + ", ".join(str(p) for p in written))
 
 

@@ -1,8 +1,9 @@
 """Benchmark: images/s of the whole grouping decode, GNN against the associative-embedding
 decoder, on the same synthesised maps, at 2, 5, 10 and 20 people per image.
 
-GNN: maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy
-merging -> persons. AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
+Each decode is `tasks.grouping.prediction.predict_image`, what predict.py runs per image. GNN:
+maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy merging ->
+persons (COCO results). AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
 Both start from the AE maps in memory (reading and synthesis are not timed).
 Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--repeats R] [--device cpu|cuda] [--eager]
        [--json PATH]
@@ -22,34 +23,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.cli import HelpFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch_geometric.data import Data  # noqa: E402
 
 from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
 from datasets.candidate_graph import build_graph  # noqa: E402
-from datasets.candidates import find_candidates, sample_tags  # noqa: E402
 from datasets.graph_features import finalize_features  # noqa: E402
+from tasks.grouping.prediction import predict_image  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402
 from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
 from tasks import grouping  # noqa: E402
 from core.checkpoint import load_checkpoint  # noqa: E402
-
-
-def gnn_decode(maps, model, cfg: grouping.GroupingConfig, device, stats=None):
-    g = build_graph(maps, COCO17, cfg.graph)
-    finalize_features(g, 17, cfg.graph.feature_norm, stats, **grouping.attributes_read(cfg.model))
-    probs = grouping.edge_probabilities(model, [g], device)[0]
-    return grouping.decode_gnn(g, probs, 17, cfg.decode_threshold, cfg.min_keypoints)
-
-
-def ae_decode(maps, cfg: grouping.GroupingConfig):
-    hm = torch.from_numpy(maps.heatmaps)
-    pos, jtype, score = find_candidates(hm, cfg.graph)
-    tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, tuple(hm.shape[1:]))
-    g = Data(pos=pos, jtype=jtype, score=score, tag=tag, num_nodes=pos.size(0),
-             factor=torch.tensor(maps.factor, dtype=torch.float32).view(1, 2),
-             offset=torch.tensor(maps.offset, dtype=torch.float32).view(1, 2))
-    return grouping.decode_ae(g, 17, cfg.ae_tag_threshold, cfg.min_keypoints)
 
 
 def _maps_of(scenes: dict, cfg: grouping.GroupingConfig, rng):
@@ -85,24 +68,26 @@ def main():
     example = _maps_of(synthetic_scenes(1, seed=99, num_people=5), cfg, np.random.default_rng(99))[0][0]
     g = build_graph(example, COCO17, cfg.graph)
     g = finalize_features(g, 17, cfg.graph.feature_norm, stats, **grouping.attributes_read(cfg.model))
-    model = model.to(device).fused() if a.eager else grouping.inference_classifier(model, [g], device)
+    scorer = grouping.PairScorer(model, device)
+    if not a.eager:
+        scorer(g)  # traced on this example graph, as evaluate.py and predict.py trace on their first
     print(f"machine: {platform.machine()}, torch {torch.__version__}, threads "
           f"{torch.get_num_threads()}, device {device}, model {'trained' if a.checkpoint else 'random weights'}"
           f"{', eager' if a.eager else ', traced'}")
     rows = []
     for n in (2, 5, 10, 20):
         maps, people = _maps_of(synthetic_scenes(a.images, seed=n, num_people=n), cfg, np.random.default_rng(n))
-        gnn_decode(maps[0], model, cfg, device, stats)  # warm-up
-        ae_decode(maps[0], cfg)
+        predict_image(maps[0], 0, "gnn", cfg, scorer, stats)  # warm-up
+        predict_image(maps[0], 0, "ae", cfg)
         gnn_rates, ae_rates = [], []
         for _ in range(a.repeats):  # passes alternate, the median pass is reported
             t = time.perf_counter()
             for m in maps:
-                gnn_decode(m, model, cfg, device, stats)
+                predict_image(m, 0, "gnn", cfg, scorer, stats)
             gnn_rates.append(len(maps) / (time.perf_counter() - t))
             t = time.perf_counter()
             for m in maps:
-                ae_decode(m, cfg)
+                predict_image(m, 0, "ae", cfg)
             ae_rates.append(len(maps) / (time.perf_counter() - t))
         gnn, ae = float(np.median(gnn_rates)), float(np.median(ae_rates))
         persons = np.mean([len(p[0]) for p in people.values()])

@@ -26,6 +26,8 @@ from core.cli import HelpFormatter  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, persons_by_image, quiet_coco  # noqa: E402
 from tasks import grouping  # noqa: E402
 from tasks.grouping import evaluation as grouping_evaluation  # noqa: E402
+from tasks.grouping.probabilities import checkpoint_scorer  # noqa: E402
+from core.device import resolve_device  # noqa: E402
 from tasks.coco_eval import oks_ap  # noqa: E402
 
 DECODERS = ("gnn", "oracle")
@@ -83,8 +85,9 @@ def main(argv=None):
     cfg = grouping_evaluation.eval_config(saved, maps=None, device="auto")
     synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
     results = {}
+    scorer = checkpoint_scorer(ckpt, a.checkpoint, resolve_device(cfg.device))
     for d in DECODERS:
-        ev = grouping_evaluation.evaluate_grouping(ckpt, a.checkpoint, cfg, a.annotations, synth_seed, a.split, d)
+        ev = grouping_evaluation.evaluate_grouping(cfg, a.annotations, synth_seed, a.split, d, scorer, ckpt, a.checkpoint)
         (out / d).mkdir(parents=True, exist_ok=True)
         write_json(out / d / "results.json", ev.results)
         results[d] = ev.results

@@ -61,6 +61,22 @@ def _array(npz, key: str, name: str) -> np.ndarray:
     return a
 
 
+def map_image_ids(folder) -> list[int]:
+    """The image ids of a folder of `<image_id>.npz` map files, ascending; one-line errors for a
+    missing or empty folder and for a file whose name is not an image id."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: not a folder of <image_id>.npz map files")
+    ids = []
+    for path in sorted(folder.glob("*.npz")):
+        if not path.stem.isdigit():
+            raise InputError(f"{path}: the file name is not an image id (expected <image_id>.npz)")
+        ids.append(int(path.stem))
+    if not ids:
+        raise InputError(f"{folder}: no <image_id>.npz map files")
+    return sorted(ids)
+
+
 def read_ae_maps(folder, image_id, num_keypoints: int) -> AEMaps:
     """Read `<folder>/<image_id>.npz` and check it against the dataset's K keypoints."""
     path = Path(folder) / f"{image_id}.npz"

@@ -30,12 +30,11 @@ def build_graph(maps: AEMaps, skeleton: Skeleton, cfg: GraphConfig, image_id: in
 def candidate_graph(cands: Candidates, skeleton: Skeleton, cfg: GraphConfig, image_id: int = 0) -> Data:
     """Candidates -> PyG `Data` with raw fields; `finalize_features` adds `x` and the attributes.
 
-    Fields: pos (M, 2) heatmap px, jtype (M,), score (M,), tag (M, D), pair_index (2, E) the
-    classified pairs (`cfg.pairs`, i < j), edge_index (2, 2E') the message-passing edges
-    (`cfg.edges`, both directions), image_id, map_size (1, 2) = (W, H), factor/offset (1, 2) to
-    image pixels."""
+    Fields: those of `candidate_nodes`, pair_index (2, E) the classified pairs (`cfg.pairs`,
+    i < j), edge_index (2, 2E') the message-passing edges (`cfg.edges`, both directions)."""
     pos, jtype = cands.pos, cands.jtype
     H, W = cands.heatmap_size
+    data = candidate_nodes(cands, image_id)
     dist = torch.cdist(pos, pos)  # (M, M), shared by both candidate sets
     near = None
     skeleton_mode = cfg.edges != "knn" or cfg.pairs != "knn"
@@ -48,8 +47,16 @@ def candidate_graph(cands: Candidates, skeleton: Skeleton, cfg: GraphConfig, ima
     else:
         pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
         msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)
-    return Data(pos=pos, jtype=jtype, score=cands.score, tag=cands.tag, pair_index=pairs,
-                edge_index=torch.cat([msg, msg.flip(0)], dim=1), num_nodes=pos.size(0),
+    data.pair_index, data.edge_index = pairs, torch.cat([msg, msg.flip(0)], dim=1)
+    return data
+
+
+def candidate_nodes(cands: Candidates, image_id: int = 0) -> Data:
+    """The candidates as the nodes of a graph without edges (what the AE decoder reads): pos
+    (M, 2) heatmap px, jtype (M,), score (M,), tag (M, D), image_id, map_size (1, 2) = (W, H),
+    factor/offset (1, 2) to image pixels."""
+    H, W = cands.heatmap_size
+    return Data(pos=cands.pos, jtype=cands.jtype, score=cands.score, tag=cands.tag, num_nodes=len(cands),
                 image_id=torch.tensor(image_id), map_size=torch.tensor([[W, H]], dtype=torch.float32),
                 factor=cands.factor, offset=cands.offset)
 

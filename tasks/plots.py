@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import matplotlib
 
@@ -10,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from core.atomic_io import atomic_write  # noqa: E402
+from datasets.coco import DATASET_SKELETONS  # noqa: E402
 
 
 def save_figure(fig, path):
@@ -78,36 +80,89 @@ def match_to_truth(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return match
 
 
-def plot_grouping(gt, image_id: int, results: list[dict], graph, skeleton, path):
-    """Predicted persons (left) and ground truth (right), limbs as lines, over all candidates
-    (grey dots). A predicted person has the colour of the ground-truth person it lies on (black:
-    none); persons of one or two keypoints are drawn small."""
-    img = gt.imgs[image_id]
-    W, H = img.get("width", 1), img.get("height", 1)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 6))
+def wrong_joints(person: np.ndarray, match: int, truth: list[np.ndarray]) -> np.ndarray:
+    """(K,) bool: the joints of a predicted person (K, 3) that lie on another ground-truth
+    person than the one it matches (`match`, -1: none): within a tenth of that person's box
+    diagonal (+2 px) of its keypoint of the same type, and not so near the matched one's."""
+    wrong = np.zeros(len(person), dtype=bool)
+    if match < 0:
+        return wrong
+    for g, t in enumerate(truth):
+        if g == match:
+            continue
+        vis = t[t[:, 2] > 0, :2]
+        if len(vis) < 2:
+            continue
+        radius = 0.1 * np.linalg.norm(vis.max(0) - vis.min(0)) + 2.0
+        both = (person[:, 2] > 0) & (t[:, 2] > 0)
+        d_other = np.linalg.norm(person[:, :2] - t[:, :2], axis=1)
+        own = truth[match]
+        d_own = np.where(own[:, 2] > 0, np.linalg.norm(person[:, :2] - own[:, :2], axis=1), np.inf)
+        wrong |= both & (d_other <= radius) & (d_other < d_own)
+    return wrong
+
+
+def plot_grouping(path, title: str, results: list[dict], skeleton, background=None, candidates=None,
+                  truth: list[np.ndarray] | None = None, image_size=None):
+    """Persons of one image drawn over its maps: predicted (left) and, when known, ground truth
+    (right). `background`: (heatmap maximum (H, W), its extent in image pixels) as grey;
+    `candidates` (M, 2) image pixels as small dots. A predicted person has the colour of the
+    ground-truth person it lies on (black: none), and its joints that lie on another person are
+    crossed out in red; persons of one or two keypoints are fragments, drawn small and counted
+    apart."""
     K = skeleton.num_joints
-    cand = (graph.pos * graph.factor + graph.offset).numpy()
-    truth = [np.asarray(a["keypoints"], dtype=float).reshape(K, 3)
-             for a in gt.imgToAnns.get(image_id, []) if not a.get("iscrowd", 0)]
     pred = [np.asarray(r["keypoints"], dtype=float).reshape(K, 3) for r in results]
+    panels = [("predicted", pred)] + ([("ground truth", truth)] if truth is not None else [])
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
     cmap = plt.get_cmap("tab20")
-    colours = ([cmap(g % 20) if g >= 0 else "black" for g in match_to_truth(pred, truth)],
-               [cmap(g % 20) for g in range(len(truth))])
-    for ax, people, colour, title in ((axes[0], pred, colours[0], "predicted"),
-                                      (axes[1], truth, colours[1], "ground truth")):
-        ax.scatter(cand[:, 0], cand[:, 1], s=6, c="lightgrey")
-        small = 0
-        for k, color in zip(people, colour):
+    match = match_to_truth(pred, truth) if truth is not None else np.arange(len(pred))
+    colours = [[cmap(g % 20) if g >= 0 else "black" for g in match], [cmap(g % 20) for g in range(len(truth or []))]]
+    for i, (ax, (name, people)) in enumerate(zip(axes[0], panels)):
+        if background is not None:
+            ax.imshow(background[0], extent=background[1], cmap="gray_r", vmin=0, vmax=1.5, interpolation="nearest")
+        if candidates is not None:
+            ax.scatter(candidates[:, 0], candidates[:, 1], s=4, c="silver", zorder=2)
+        fragments = 0
+        for p, (k, color) in enumerate(zip(people, colours[i])):
             vis = k[:, 2] > 0
             if vis.sum() < 3:
-                small += 1
-                ax.scatter(k[vis, 0], k[vis, 1], s=5, color=color)
+                fragments += 1
+                ax.scatter(k[vis, 0], k[vis, 1], s=5, color=color, zorder=3)
                 continue
             for a, b in skeleton.edges:
                 if vis[a] and vis[b]:
-                    ax.plot(k[[a, b], 0], k[[a, b], 1], color=color, lw=2)
-            ax.scatter(k[vis, 0], k[vis, 1], s=14, color=color)
-        ax.set_xlim(0, W), ax.set_ylim(H, 0), ax.set_aspect("equal")
-        ax.set_title(f"{title}: {len(people)} persons" + (f" ({small} of 1-2 keypoints, small)" if small else ""))
-    fig.suptitle(f"image {image_id}")
+                    ax.plot(k[[a, b], 0], k[[a, b], 1], color=color, lw=2, zorder=3)
+            ax.scatter(k[vis, 0], k[vis, 1], s=14, color=color, zorder=4)
+            if i == 0 and truth is not None:
+                bad = wrong_joints(k, match[p], truth) & vis
+                ax.scatter(k[bad, 0], k[bad, 1], s=70, marker="x", color="red", lw=2, zorder=5)
+        if image_size is not None:
+            ax.set_xlim(0, image_size[0]), ax.set_ylim(image_size[1], 0)
+        elif background is not None:
+            ax.set_xlim(background[1][0], background[1][1]), ax.set_ylim(background[1][2], background[1][3])
+        else:
+            ax.invert_yaxis()
+        ax.set_aspect("equal")
+        ax.set_title(f"{name}: {len(people) - fragments} persons" + (f" + {fragments} fragments" if fragments else ""))
+    fig.suptitle(title + ("  (red x: a joint on another person)" if truth is not None else ""))
     save_figure(fig, path)
+
+
+def plot_grouped_images(graphs, results: list[dict], out: Path, dataset: str, backgrounds: dict, gt=None) -> list[Path]:
+    """`grouping_<image_id>.png` for each graph: its persons over its maps (beside the ground
+    truth when `gt` is given)."""
+    skeleton, K = DATASET_SKELETONS[dataset], DATASET_SKELETONS[dataset].num_joints
+    paths = []
+    for g in graphs:
+        img_id = int(g.image_id)
+        truth = size = None
+        if gt is not None:
+            truth = [np.asarray(t["keypoints"], dtype=float).reshape(K, 3)
+                     for t in gt.imgToAnns.get(img_id, []) if not t.get("iscrowd", 0)]
+            size = (gt.imgs[img_id].get("width"), gt.imgs[img_id].get("height"))
+            size = size if None not in size else None
+        path = out / f"grouping_{img_id}.png"
+        plot_grouping(path, f"image {img_id}", [r for r in results if r["image_id"] == img_id], skeleton,
+                      backgrounds.get(img_id), (g.pos * g.factor + g.offset).numpy(), truth, size)
+        paths.append(path)
+    return paths

@@ -2,7 +2,7 @@
 built and labelled, the images split into training and validation; the built-in scenes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from core.atomic_io import write_json
 from core.errors import InputError
-from datasets.ae_maps import read_ae_maps, synthesize_maps
+from datasets.ae_maps import AEMaps, read_ae_maps, synthesize_maps
 from datasets.candidate_graph import build_graph
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
 from datasets.graph_features import finalize_features
@@ -27,6 +27,11 @@ class GroupingData:
     graphs: list[Data]  # one per image, raw (see finalize_features)
     train_ids: list[int]
     val_ids: list[int]
+    backgrounds: dict = field(default_factory=dict)  # image id -> its maps' heatmap maximum and extent
+
+    def split_ids(self, split: str) -> list[int]:
+        """The image ids of `split` (all | train | val), ascending."""
+        return sorted({"all": self.train_ids + self.val_ids, "val": self.val_ids, "train": self.train_ids}[split])
 
 
 def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
@@ -36,18 +41,19 @@ def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
 
 
 def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int,
-                          progress: bool = False) -> GroupingData:
-    """Read the annotations, get each image's maps (read or synthesised with `synth_seed`),
-    build its graph, and split the images into train / validation (seeded)."""
+                          progress: bool = False, backgrounds: int = 0, split: str = "all") -> GroupingData:
+    """Read the annotations, split the images into train / validation (seeded), get each image's
+    maps (read or synthesised with `synth_seed`) and build its labelled graph. `backgrounds`:
+    keep the heatmap backgrounds of the first N images of `split` (for drawings)."""
     gt = load_coco_gt(annotations_path, cfg.dataset)
-    graphs = _image_graphs(cfg, gt, annotations_path, sorted(gt.imgs), np.random.default_rng(synth_seed),
-                           progress, "graphs")
-    ids = [int(g.image_id) for g in graphs]
+    ids = sorted(gt.imgs)
     order = np.random.default_rng(cfg.seed).permutation(len(ids))
     n_val = int(round(cfg.val_fraction * len(ids)))
-    val = sorted(ids[i] for i in order[:n_val])
-    train = sorted(ids[i] for i in order[n_val:])
-    return GroupingData(gt, graphs, train, val)
+    data = GroupingData(gt, [], sorted(ids[i] for i in order[n_val:]), sorted(ids[i] for i in order[:n_val]))
+    keep = set(data.split_ids(split)[:backgrounds])
+    data.graphs = _image_graphs(cfg, gt, annotations_path, ids, np.random.default_rng(synth_seed), progress,
+                                "graphs", keep, data.backgrounds)
+    return data
 
 
 def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path, synth_seed: int,
@@ -62,7 +68,7 @@ def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path
 
 
 def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
-                  desc: str) -> list[Data]:
+                  desc: str, keep=frozenset(), backgrounds: Optional[dict] = None) -> list[Data]:
     skeleton = DATASET_SKELETONS[cfg.dataset]
     K = skeleton.num_joints
     people = persons_by_image(gt, K)
@@ -78,6 +84,8 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, pro
                                  f"(needed to synthesise maps)")
             maps = synthesize_maps(img["width"], img["height"], anns, K, cfg.synth, rng)
         graphs.append(label_graph(build_graph(maps, skeleton, cfg.graph, image_id), kps, areas, cfg.graph))
+        if image_id in keep:
+            backgrounds[image_id] = heatmap_background(maps)
     return graphs
 
 
@@ -90,3 +98,12 @@ def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict])
 def attributes_read(model: GroupingModelConfig) -> dict:
     """Which edge attributes the model reads: `finalize_features` computes only those."""
     return {"edge_attr": model.name == "edgeconv-attr", "pair_attr": model.pair_attr}
+
+
+def heatmap_background(maps: AEMaps) -> tuple[np.ndarray, list[float]]:
+    """The maximum over the heatmaps (H, W) and its extent in image pixels (left, right, bottom,
+    top), for drawing persons over the maps."""
+    hm = maps.heatmaps.max(axis=0)
+    H, W = hm.shape
+    (x0, y0), (x1, y1) = maps.to_image(np.array([[-0.5, -0.5], [W - 0.5, H - 0.5]]))
+    return hm, [float(x0), float(x1), float(y1), float(y0)]

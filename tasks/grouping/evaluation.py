@@ -1,5 +1,6 @@
-"""Evaluating a grouping checkpoint ('predict, then score'): predict persons on a split's images (decoded by the GNN,
-the AE decoder or the oracle), then score them (AP@OKS and, for the GNN, the edge metrics)."""
+"""Evaluating grouping ("predict, then score"): the persons of a split's images, decoded from
+their maps by the same stages as `prediction` (gnn, ae) or by the oracle, scored by AP@OKS and,
+for the GNN, by the edge metrics against the pair labels."""
 from __future__ import annotations
 
 import dataclasses
@@ -12,12 +13,14 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
-from core.checkpoint import rebuild_model
-from core.device import resolve_device
 from core.errors import InputError
-from tasks import grouping
 from tasks.coco_eval import oks_ap
 from tasks.grouping.config import GroupingConfig
+from tasks.grouping.data import GroupingData, finalize_all, prepare_grouping_data
+from tasks.grouping.decoders import decode_all
+from tasks.grouping.metrics import edge_metrics
+from tasks.grouping.probabilities import PairScorer
+from tasks.grouping.results import subset_gt
 
 SPLITS = ("all", "val", "train")
 
@@ -27,12 +30,20 @@ def default_synth_seed(saved: GroupingConfig) -> int:
     return saved.seed + 1
 
 
-def eval_config(saved: GroupingConfig, maps: Optional[str], device: str,
-                synth=None) -> GroupingConfig:
+def eval_config(saved: GroupingConfig, maps: Optional[str], device: str, synth=None) -> GroupingConfig:
     """The checkpoint's config for scoring: its model, graphs, decoding and split, with the maps
     read from `maps` (None: synthesised with `synth`, default the checkpoint's knobs)."""
     return dataclasses.replace(saved, maps=maps, device=device, synth=synth or saved.synth,
                                annotations=None, synth_copies=1)
+
+
+def check_tag_dim(graphs: list[Data], tag_dim: Optional[int], source, checkpoint_path) -> None:
+    """The maps' tag dimension must be the one the checkpoint's model reads."""
+    if tag_dim is None:
+        raise InputError(f"{checkpoint_path}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
+    if graphs and graphs[0].tag.size(1) != tag_dim:
+        raise InputError(f"{source}: tags have {graphs[0].tag.size(1)} dimension(s), the model of "
+                         f"{Path(checkpoint_path).name} reads {tag_dim}")
 
 
 @dataclass
@@ -41,40 +52,34 @@ class GroupingEvaluation:
     metrics: dict  # AP, AP50, ... (pycocotools), edge metrics (gnn), decode_images_per_s, ...
     summary: str  # pycocotools' printed summary
     graphs: list[Data]  # the scored images' graphs
-    data: grouping.GroupingData
+    data: GroupingData
 
 
 @torch.inference_mode()  # inference only: no autograd bookkeeping on any tensor
-def evaluate_grouping(ckpt: dict, checkpoint_path, cfg: GroupingConfig, annotations,
-                      synth_seed: int, split: str = "all", decoder: str = "gnn",
-                      progress: bool = False) -> GroupingEvaluation:
-    """Decode the images of `split` of `annotations` with `decoder` and score them."""
-    device = resolve_device(cfg.device)
-    data = grouping.prepare_grouping_data(cfg, annotations, synth_seed, progress=progress)
-    ids = set({"all": data.train_ids + data.val_ids, "val": data.val_ids, "train": data.train_ids}[split])
+def evaluate_grouping(cfg: GroupingConfig, annotations, synth_seed: int, split: str = "all",
+                      decoder: str = "gnn", scorer: Optional[PairScorer] = None, ckpt: Optional[dict] = None,
+                      checkpoint_path=None, progress: bool = False, backgrounds: int = 0) -> GroupingEvaluation:
+    """Decode the images of `split` of `annotations` with `decoder` (gnn: `scorer`, the
+    checkpoint `ckpt`'s classifier) and score them."""
+    data = prepare_grouping_data(cfg, annotations, synth_seed, progress, backgrounds, split)
+    ids = set(data.split_ids(split))
     graphs = [g for g in data.graphs if int(g.image_id) in ids]
     if not graphs:
         raise InputError(f"{annotations}: no images in split '{split}'")
-    tag_dim, read = graphs[0].tag.size(1), ckpt.get("tag_dim")
-    if read is None:
-        raise InputError(f"{checkpoint_path}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
-    if tag_dim != read:
-        raise InputError(f"{cfg.maps or 'synthesised maps'}: tags have {tag_dim} dimension(s), the model of "
-                         f"{Path(checkpoint_path).name} reads {read}")
-    grouping.finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
-    if decoder == "gnn":  # loading, folding and tracing the classifier are not timed
-        model = grouping.inference_classifier(rebuild_model(ckpt, checkpoint_path, grouping.model_from_spec),
-                                              graphs, device)
+    if ckpt is not None:  # the maps must suit the checkpoint's model, whichever decoder runs
+        check_tag_dim(graphs, ckpt.get("tag_dim"), cfg.maps or "synthesised maps", checkpoint_path)
+    if decoder == "gnn":
+        finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
     start = time.perf_counter()
-    probs = grouping.edge_probabilities(model, graphs, device) if decoder == "gnn" else None
-    results = grouping.decode_all(graphs, decoder, cfg, probs)
+    probs = [scorer(g) for g in graphs] if decoder == "gnn" else None
+    results = decode_all(graphs, decoder, cfg, probs)
     seconds = time.perf_counter() - start
     edge = {}
     if decoder == "gnn":
         labels = torch.cat([g.y for g in graphs]).numpy()
-        edge = grouping.edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold)
+        edge = edge_metrics(np.concatenate(probs), labels, cfg.decode_threshold)
     if results:
-        stats, summary = oks_ap(grouping.subset_gt(data.gt, ids), results, cfg.dataset)
+        stats, summary = oks_ap(subset_gt(data.gt, ids), results, cfg.dataset)
     else:
         stats, summary = {k: 0.0 for k in ("AP", "AP50", "AP75", "APm", "APl", "AR")}, "no persons decoded: AP 0"
     metrics = {**stats, **edge, "decode_images_per_s": len(graphs) / seconds,

@@ -1,16 +1,11 @@
-"""The edge classifier of a grouping run: its spec (stored in checkpoints), its inputs, and the
-inference copy decoding runs (BatchNorms folded, traced)."""
+"""The edge classifier of a grouping run: its spec (stored in checkpoints) and its inputs."""
 from __future__ import annotations
 
-import copy
-
 from torch import Tensor, nn
-from torch_geometric.data import Data
 
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph_features import edge_dim, vertex_dim
 from gnn.models import MODEL_CLASSES
-from gnn.trace import Traced
 from tasks.grouping.config import GroupingConfig
 
 
@@ -36,14 +31,3 @@ def classifier_inputs(batch) -> tuple:
 
 def edge_logits(model: nn.Module, batch) -> Tensor:
     return model(*classifier_inputs(batch))
-
-
-def inference_classifier(model: nn.Module, graphs: list[Data], device) -> nn.Module:
-    """The classifier as decoding runs it: on `device`, eval mode, BatchNorms folded (`fused`),
-    and traced with TorchScript (`gnn.trace.Traced`) on the first of `graphs` (finalized) with
-    message edges and pairs; the eager fused copy when there is none."""
-    fused = model.to(device).fused()
-    for g in graphs:
-        if g.edge_index.size(1) > 0 and g.pair_index.size(1) > 0:
-            return Traced(fused, classifier_inputs(copy.copy(g).to(device)))
-    return fused

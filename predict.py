@@ -1,0 +1,85 @@
+"""Predict without ground truth: `python predict.py grouping --maps DIR [--checkpoint CKPT]`
+(README.md; `--help` of each task)."""
+from __future__ import annotations
+
+import sys
+import time
+
+import torch
+
+from core.atomic_io import prepare_out_dir, write_json
+from core.checkpoint import load_checkpoint
+from core.cli import ArgumentParser, run_cli, run_task, task_parser
+from core.device import resolve_device
+from core.errors import InputError
+from datasets.coco import DATASET_SKELETONS
+from tasks.grouping.config import GroupingConfig
+from tasks.grouping.data import heatmap_background
+from tasks.grouping.prediction import predict_folder
+from tasks.grouping.probabilities import checkpoint_scorer
+from tasks.plots import plot_grouped_images
+
+TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco"}
+
+
+def add_grouping_args(p):
+    p.add_argument("--maps", required=True, help="folder of <image_id>.npz AE maps (heatmaps, tags, scale)")
+    p.add_argument("--checkpoint", help="best.pt of train.py grouping (needed by --decoder gnn)")
+    p.add_argument("--decoder", default="gnn", choices=["gnn", "ae"],
+                   help="gnn: the checkpoint's classifier; ae: associative-embedding grouping, no checkpoint")
+    p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
+                   help="keypoint set of the maps (None: the checkpoint's, else coco)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--out", default="runs/predict-grouping", help="writes OUT/results.json")
+    p.add_argument("--viz", type=int, default=0, help="draw the persons of the first N images")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@torch.inference_mode()
+def predict_grouping_cli(a):
+    ckpt = scorer = tag_stats = tag_dim = None
+    if a.decoder == "gnn" and not a.checkpoint:
+        raise InputError("{decoder} gnn: needs --checkpoint (or use --decoder ae)")
+    if a.checkpoint:
+        ckpt = load_checkpoint(a.checkpoint, "grouping")
+        cfg = GroupingConfig.from_dict(ckpt["config"])
+        if a.dataset and a.dataset != cfg.dataset:
+            raise InputError(f"{{dataset}} {a.dataset}: {a.checkpoint} is a {cfg.dataset} model")
+        tag_stats, tag_dim = ckpt["normalization"]["tag_stats"], ckpt.get("tag_dim")
+        if a.decoder == "gnn" and tag_dim is None:
+            raise InputError(f"{a.checkpoint}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
+    else:
+        cfg = GroupingConfig(dataset=a.dataset or "coco")
+    device = resolve_device(a.device)
+    out = prepare_out_dir(a.out)
+    if a.decoder == "gnn":
+        scorer = checkpoint_scorer(ckpt, a.checkpoint, device)
+    results, drawn, backgrounds = [], [], {}
+    start, images = time.perf_counter(), 0
+    progress = not a.no_progress and sys.stderr.isatty()
+    for maps, pred in predict_folder(a.maps, a.decoder, cfg, scorer, tag_stats, tag_dim, progress):
+        results += pred.results
+        images += 1
+        if len(drawn) < a.viz:
+            drawn.append(pred.graph)
+            backgrounds[pred.image_id] = heatmap_background(maps)
+    seconds = time.perf_counter() - start
+    write_json(out / "results.json", results)
+    written = [out / "results.json"] + plot_grouped_images(drawn, results, out, cfg.dataset, backgrounds)
+    print(f"{images} images, {len(results)} persons ({a.decoder} decoder), {images / seconds:.1f} images/s "
+          f"(reading the maps included)")
+    print("wrote " + ", ".join(str(p) for p in written))
+
+
+def build_parser() -> ArgumentParser:
+    parser, subs = task_parser("predict.py", "Predict with a PoseGraph model, no ground truth needed.", TASKS)
+    add_grouping_args(subs["grouping"])
+    return parser
+
+
+def main(argv):
+    return run_task(build_parser(), argv, {"grouping": predict_grouping_cli})
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
