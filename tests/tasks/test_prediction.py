@@ -1,0 +1,159 @@
+"""Grouping without ground truth: the stages on hand-built inputs, predict.py on a folder of maps,
+predict + `evaluate.py coco` == `evaluate.py grouping`, bad folders."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import evaluate
+import predict
+import train
+from core.cli import run_cli
+from datasets.ae_maps import AEMaps, SynthConfig, synthesize_maps
+from datasets.candidate_graph import build_graph
+from datasets.coco import persons_by_image, quiet_coco
+from datasets.graph_config import GraphConfig
+from datasets.graph_labels import label_graph
+from datasets.skeleton import COCO17
+from tasks.grouping import GroupingConfig, decode
+from tasks.grouping.data import heatmap_background
+from tasks.grouping.prediction import predict_image
+from tasks.plots import wrong_joints
+
+
+def _two_people_maps():
+    """Two people of 17 keypoints, far apart, tags 0 and 5: clean Gaussian peaks."""
+    K, H, W = 17, 64, 64
+    ys, xs = np.mgrid[0:H, 0:W]
+    hm = np.zeros((K, H, W), np.float32)
+    tags = np.zeros((K, 32, 32, 1), np.float32)
+    persons = np.zeros((2, K, 3))
+    for p, (x0, tag) in enumerate(((10, 0.0), (45, 5.0))):
+        for k in range(K):
+            x, y = x0 + (k % 3) * 3, 5 + k * 3
+            hm[k] = np.maximum(hm[k], np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * 1.5 ** 2)))
+            tags[k, y // 2 - 1:y // 2 + 2, x // 2 - 1:x // 2 + 2, 0] = tag
+            persons[p, k] = (x * 4 + 2, y * 4 + 2, 2)  # image = heatmap * 4 + 2
+    return AEMaps(hm, tags, np.array([4.0, 4.0]), np.array([2.0, 2.0])), persons
+
+
+def test_candidate_graph_has_no_ground_truth_and_labels_are_a_separate_step():
+    maps, persons = _two_people_maps()
+    g = build_graph(maps, COCO17, GraphConfig())
+    assert g.num_nodes == 34 and "person" not in g and "y" not in g
+    torch.testing.assert_close(g.pos * g.factor + g.offset, torch.tensor(persons[:, :, :2].reshape(34, 2)[
+        np.lexsort((np.arange(34), np.tile(np.arange(17), 2)))], dtype=torch.float32), atol=0.2, rtol=0)
+    label_graph(g, persons, np.full(2, 5000.0), GraphConfig())
+    assert sorted(g.person.tolist()) == [0] * 17 + [1] * 17
+    assert g.y.sum() > 0 and bool(((g.person[g.pair_index[0]] == g.person[g.pair_index[1]]).float() == g.y).all())
+
+
+def test_all_decoders_take_the_same_inputs():
+    maps, persons = _two_people_maps()
+    cfg = GroupingConfig()
+    g = label_graph(build_graph(maps, COCO17, cfg.graph), persons, np.full(2, 5000.0), cfg.graph)
+    probs = g.y.numpy()  # the true pair labels as probabilities
+    found = {name: decode(name, g, probs, cfg) for name in ("gnn", "ae", "oracle")}
+    for name, people in found.items():
+        assert len(people) == 2, name
+        got = sorted(np.round(kps[:, :2]).tolist() for kps, _ in people)
+        assert np.allclose(got, sorted(persons[:, :, :2].tolist()), atol=1), name
+    del g.person
+    with pytest.raises(ValueError, match="oracle: needs ground truth"):
+        decode("oracle", g, probs, cfg)
+
+
+def test_predict_image_ae_needs_no_pairs_and_no_truth():
+    maps, persons = _two_people_maps()
+    pred = predict_image(maps, 7, "ae", GroupingConfig())
+    assert [r["image_id"] for r in pred.results] == [7, 7] and "pair_index" not in pred.graph
+    assert all(len(r["keypoints"]) == 51 and r["category_id"] == 1 for r in pred.results)
+
+
+def test_heatmap_background_extent_and_wrong_joints():
+    maps, _ = _two_people_maps()
+    hm, extent = heatmap_background(maps)
+    assert hm.shape == (64, 64) and extent == [0.0, 256.0, 256.0, 0.0]  # (-0.5 * 4 + 2, 63.5 * 4 + 2)
+    a, b = np.zeros((17, 3)), np.zeros((17, 3))
+    a[:, 0], b[:, 0] = np.arange(17) * 10.0, np.arange(17) * 10.0 + 300
+    a[:, 1] = b[:, 1] = np.arange(17) * 20.0
+    a[:, 2] = b[:, 2] = 2
+    pred = a.copy()
+    pred[3, :2] = b[3, :2]  # joint 3 taken from person b
+    assert np.nonzero(wrong_joints(pred, 0, [a, b]))[0].tolist() == [3]
+    assert not wrong_joints(pred, -1, [a, b]).any()
+
+
+@pytest.fixture(scope="module")
+def run_with_maps(tmp_path_factory):
+    """A small trained classifier, and its annotations' maps written as a folder of files."""
+    root = tmp_path_factory.mktemp("pred")
+    out = root / "run"
+    assert run_cli(train.main, ["grouping", "--num-scenes", "8", "--epochs", "2", "--hidden", "16",
+                                "--model", "edgeconv-attr", "--pair-attr", "--out", str(out), "--no-progress"]) == 0
+    gt = quiet_coco(json.loads((out / "annotations.json").read_text()))
+    people = persons_by_image(gt, 17)
+    maps_dir = root / "maps"
+    maps_dir.mkdir()
+    rng = np.random.default_rng(5)
+    for i, img in sorted(gt.imgs.items()):
+        synthesize_maps(img["width"], img["height"], people[i][2], 17, SynthConfig(), rng).save(maps_dir / f"{i}.npz")
+    return out, maps_dir, root
+
+
+def test_predict_then_coco_equals_evaluate_grouping(run_with_maps, capsys):
+    out, maps_dir, root = run_with_maps
+    ann = str(out / "annotations.json")
+    for decoder in ("gnn", "ae"):
+        assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations", ann,
+                                       "--maps", str(maps_dir), "--decoder", decoder,
+                                       "--out", str(root / f"ev_{decoder}")]) == 0
+        ckpt = ["--checkpoint", str(out / "best.pt")] if decoder == "gnn" else []  # ae: no checkpoint at all
+        assert run_cli(predict.main, ["grouping", "--maps", str(maps_dir), "--decoder", decoder, *ckpt,
+                                      "--out", str(root / f"pr_{decoder}"), "--viz", "2"]) == 0
+        predicted = json.loads((root / f"pr_{decoder}" / "results.json").read_text())
+        assert predicted == json.loads((root / f"ev_{decoder}" / "results.json").read_text())
+        assert len(list((root / f"pr_{decoder}").glob("grouping_*.png"))) == 2
+        assert run_cli(evaluate.main, ["coco", "--gt", ann, "--results", str(root / f"pr_{decoder}" / "results.json"),
+                                       "--out", str(root / f"co_{decoder}")]) == 0
+        coco = json.loads((root / f"co_{decoder}" / "eval.json").read_text())
+        grouping = json.loads((root / f"ev_{decoder}" / "eval.json").read_text())
+        for key in ("AP", "AP50", "AP75", "AR"):
+            assert coco[key] == grouping[key], (decoder, key)
+    assert "8 images" in capsys.readouterr().out
+
+
+def test_bad_map_folders_give_one_line_errors(run_with_maps, tmp_path, capsys):
+    out, maps_dir, _ = run_with_maps
+    ckpt = ["--checkpoint", str(out / "best.pt")]
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "named").mkdir()
+    (tmp_path / "named" / "photo.npz").write_bytes(b"x")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "3.npz").write_text("not maps")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    rng = np.random.default_rng(0)
+    synthesize_maps(64, 64, [], 17, SynthConfig(), rng).save(mixed / "1.npz")
+    synthesize_maps(64, 64, [], 17, SynthConfig(tag_dim=2), rng).save(mixed / "2.npz")
+    lifting_ckpt = tmp_path / "lift"
+    assert run_cli(train.main, ["lifting", "--epochs", "1", "--downsample", "64", "--hidden", "8",
+                                "--out", str(lifting_ckpt), "--no-progress"]) == 0
+    capsys.readouterr()
+    for argv, message in (
+            (["--maps", str(tmp_path / "empty"), "--decoder", "ae"], "empty: no <image_id>.npz map files"),
+            (["--maps", str(tmp_path / "nowhere"), "--decoder", "ae"], "nowhere: not a folder of <image_id>.npz"),
+            (["--maps", str(tmp_path / "named"), "--decoder", "ae"], "photo.npz: the file name is not an image id"),
+            (["--maps", str(tmp_path / "junk"), "--decoder", "ae"], "3.npz: not a readable .npz file"),
+            (["--maps", str(mixed), "--decoder", "ae"], "2.npz: tags have 2 dimension(s), expected 1"),
+            (["--maps", str(mixed), *ckpt], "2.npz: tags have 2 dimension(s), expected 1"),
+            (["--maps", str(maps_dir)], "--decoder gnn: needs --checkpoint"),
+            (["--maps", str(maps_dir), "--checkpoint", str(lifting_ckpt / "best.pt")],
+             "best.pt: is a lifting checkpoint, expected grouping"),
+            (["--maps", str(maps_dir), *ckpt, "--dataset", "crowdpose"], "--dataset crowdpose:"),
+            (["--maps", str(maps_dir), "--decoder", "ae", "--dataset", "crowdpose"],
+             "1.npz: 17 heatmaps, expected 14 keypoint types")):
+        rc = run_cli(predict.main, ["grouping", *argv, "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
