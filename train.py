@@ -10,7 +10,9 @@ from torch_geometric.loader import DataLoader
 
 from core import distributed
 from core.atomic_io import prepare_out_dir
+from core.checkpoint import load_checkpoint
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
+from core.errors import InputError
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph_config import GraphConfig
@@ -147,6 +149,8 @@ def add_grouping_args(p):
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help="images per step")
     p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
     p.add_argument("--lr-schedule", default=d["lr_schedule"], help="constant | cosine")
+    p.add_argument("--optimizer", default=d["optimizer"], help="adam | sgd (momentum 0.9)")
+    p.add_argument("--init", default=None, help="start from this grouping checkpoint's classifier (fine-tuning)")
     add_common_args(p, d["out"], d["seed"], d["device"])
 
 
@@ -158,7 +162,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=a.synth_copies,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-        lr_schedule=a.lr_schedule, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
+        lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
 
 
 def train_grouping(a):
@@ -182,8 +186,15 @@ def train_grouping(a):
     pos_weight = grouping.pos_weight_of(train_graphs)
     tag_dim = data.graphs[0].tag.size(1)  # D of the maps' tags; evaluation checks its maps against it
     spec = grouping.model_spec(cfg, tag_dim=tag_dim)
-    model = grouping.model_from_spec(spec).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    model = grouping.model_from_spec(spec)
+    if cfg.init:
+        start = load_checkpoint(cfg.init, "grouping")
+        if start["model"] != spec:
+            raise InputError(f"{{init}} {cfg.init}: its classifier is not of these settings "
+                             f"({start['config']['model']['name']}, width {start['config']['model']['hidden']})")
+        model.load_state_dict(start["state_dict"])
+    model = model.to(device)
+    optimizer = grouping.make_optimizer(model, cfg)
     scheduler = grouping.make_scheduler(optimizer, cfg)
     generator = torch.Generator().manual_seed(cfg.seed)
 
@@ -199,8 +210,9 @@ def train_grouping(a):
         return {**stats_e, "lr": lr}
 
     def validate(m):
-        probs = grouping.edge_probabilities(m, val_graphs, device, dist_ctx=d)
-        return grouping.edge_metrics(np.concatenate(probs), val_labels, cfg.decode_threshold)
+        probs = np.concatenate(grouping.edge_probabilities(m, val_graphs, device, dist_ctx=d))
+        return {"val_loss": grouping.pair_bce(probs, val_labels, pos_weight),
+                **grouping.edge_metrics(probs, val_labels, cfg.decode_threshold)}
 
     run = TrainingRun(
         task="grouping", spec=spec, model=model, optimizer=optimizer, scheduler=scheduler,

@@ -25,8 +25,11 @@ def plot_loss_curve(records: list[dict], path, metric: str, loss_key: str = "los
     """Training loss and a validation metric per epoch, side by side."""
     epochs = [r["epoch"] for r in records]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
-    a.plot(epochs, [r[loss_key] for r in records], marker="o")
-    a.set_xlabel("epoch"), a.set_ylabel(f"training {loss_key}"), a.set_yscale("log")
+    a.plot(epochs, [r[loss_key] for r in records], marker="o", label="training")
+    if all(f"val_{loss_key}" in r for r in records):
+        a.plot(epochs, [r[f"val_{loss_key}"] for r in records], marker="o", label="validation")
+        a.legend()
+    a.set_xlabel("epoch"), a.set_ylabel(loss_key), a.set_yscale("log")
     b.plot(epochs, [r[metric] for r in records], marker="o", color="tab:red")
     b.set_xlabel("epoch"), b.set_ylabel(f"validation {metric}")
     for ax in (a, b):

@@ -14,6 +14,7 @@ MODEL_NAMES = ("edgeconv", "edgeconv-attr")
 
 
 LR_SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class GroupingConfig:
     batch_size: int = 5
     lr: float = 1e-3
     lr_schedule: str = "constant"  # "constant" (the reference design) | "cosine" (to 0 at the last epoch)
+    optimizer: str = "adam"  # "adam" (the reference design) | "sgd" (momentum 0.9)
+    init: Optional[str] = None  # a grouping checkpoint whose classifier weights training starts from
     seed: int = 0
     device: str = "auto"
     out: str = "runs/grouping"
@@ -64,6 +67,8 @@ class GroupingConfig:
             raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
         if not self.lr > 0:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
+        if self.optimizer not in OPTIMIZERS:
+            raise InputError(f"{{optimizer}} {self.optimizer}: expected one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
         if not 0 <= self.val_fraction < 1:

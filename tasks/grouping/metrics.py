@@ -5,6 +5,13 @@ import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 
+def pair_bce(probs: np.ndarray, labels: np.ndarray, pos_weight: float) -> float:
+    """The training loss (BCE with `pos_weight` on the positive pairs) from probabilities."""
+    p = np.clip(probs.astype(np.float64), 1e-7, 1 - 1e-7)
+    y = labels.astype(np.float64)
+    return float(np.mean(-(pos_weight * y * np.log(p) + (1 - y) * np.log1p(-p)))) if len(y) else float("nan")
+
+
 def edge_metrics(probs: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict:
     """accuracy, precision, recall, F1 at `threshold`; ROC-AUC and average precision."""
     pred = probs >= threshold

@@ -22,6 +22,13 @@ def pos_weight_of(graphs: list[Data]) -> float:
     return (len(y) - pos) / pos if pos > 0 else 1.0
 
 
+def make_optimizer(model: nn.Module, cfg: GroupingConfig) -> torch.optim.Optimizer:
+    """Adam (the reference design) or SGD with momentum 0.9, at `cfg.lr`."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr)
+
+
 def make_scheduler(optimizer, cfg: GroupingConfig):
     """Per-epoch learning-rate schedule: constant, or cosine annealing to 0 over `cfg.epochs`."""
     if cfg.lr_schedule == "cosine":

@@ -344,3 +344,27 @@ def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):
         rc = run_cli(main, argv + ["--out", str(tmp_path / "bad")])
         err = capsys.readouterr().err
         assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
+
+
+def test_init_fine_tunes_a_trained_classifier_and_logs_validation_loss(tmp_path, capsys):
+    """`--init CKPT` starts from a trained classifier (same settings only); `--optimizer sgd`;
+    metrics.jsonl carries the validation loss beside the training loss."""
+    base = ["grouping", "--num-scenes", "6", "--epochs", "1", "--hidden", "8", "--no-progress"]
+    assert run_cli(train.main, base + ["--out", str(tmp_path / "a")]) == 0
+    first = torch.load(tmp_path / "a" / "best.pt", weights_only=True)
+    assert run_cli(train.main, base + ["--init", str(tmp_path / "a" / "best.pt"), "--optimizer", "sgd",
+                                       "--lr", "1e-12", "--seed", "1", "--out", str(tmp_path / "b")]) == 0
+    tuned = torch.load(tmp_path / "b" / "best.pt", weights_only=True)
+    assert tuned["config"]["optimizer"] == "sgd" and tuned["optimizer"]["param_groups"][0]["momentum"] == 0.9
+    params = [k for k in first["state_dict"] if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    for k in params:  # lr 1e-12: the weights it started from, not a fresh initialisation
+        torch.testing.assert_close(tuned["state_dict"][k], first["state_dict"][k], rtol=0, atol=1e-6)
+    record = read_jsonl(tmp_path / "b" / "metrics.jsonl")[0]
+    assert list(record)[:4] == ["epoch", "lr", "loss", "val_loss"] and record["val_loss"] > 0
+    capsys.readouterr()
+    rc = run_cli(train.main, base + ["--hidden", "16", "--init", str(tmp_path / "a" / "best.pt"),
+                                     "--out", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--init " in err and "its classifier is not of these settings (edgeconv, width 8)" in err
+    assert run_cli(train.main, base + ["--optimizer", "rmsprop", "--out", str(tmp_path / "d")]) == 2
+    assert "--optimizer rmsprop: expected one of adam, sgd" in capsys.readouterr().err
