@@ -1,6 +1,7 @@
 """Train a model: `python train.py lifting|grouping [options]` (README.md; `--help` of each task)."""
 from __future__ import annotations
 
+import argparse
 import sys
 from dataclasses import fields
 
@@ -140,6 +141,11 @@ def add_grouping_args(p):
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=int, default=d["synth_copies"],
                    help="synthesise each training image's maps N times, each with new noise")
+    p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=d["synth_randomize"],
+                   help="draw each training image's synthesiser anew (peak widths, tag scale and noise, "
+                        "false positives, misses, resolutions), so the classifier does not learn one model's maps")
+    p.add_argument("--builtin-scenes", type=int, default=d["builtin_scenes"],
+                   help="mix N built-in scenes (synthesised maps) into the training images of --annotations")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
                    help="a synthesiser knob (repeatable), e.g. tag_noise=0.2, tag_dim=2, "
                         "heatmap_size=256,256; knobs: " + ", ".join(f.name for f in fields(SynthConfig)))
@@ -161,6 +167,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     return grouping.GroupingConfig(
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=a.synth_copies,
+        synth_randomize=a.synth_randomize, builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
 
@@ -178,11 +185,12 @@ def train_grouping(a):
     data = grouping.prepare_grouping_data(cfg, annotations, synth_seed=cfg.seed, progress=progress)
     by_id = {int(g.image_id): g for g in data.graphs}
     copies = grouping.synthesized_copies(cfg, data, annotations, cfg.seed, progress)
-    train_graphs = [by_id[i] for i in data.train_ids] + copies
+    mixed = grouping.builtin_training_graphs(cfg, out, cfg.seed, progress) if cfg.builtin_scenes else []
+    train_graphs = [by_id[i] for i in data.train_ids] + copies + mixed
     val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
     val_labels = torch.cat([g.y for g in val_graphs]).numpy()
     stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
-    grouping.finalize_all(data.graphs + copies, cfg, stats)
+    grouping.finalize_all(data.graphs + copies + mixed, cfg, stats)
     pos_weight = grouping.pos_weight_of(train_graphs)
     tag_dim = data.graphs[0].tag.size(1)  # D of the maps' tags; evaluation checks its maps against it
     spec = grouping.model_spec(cfg, tag_dim=tag_dim)
@@ -228,7 +236,9 @@ def train_grouping(a):
                             f"not of {{model.name}} {cfg.model.name}",
         metric="edge_ap", maximize=True, best_text=lambda b: f"best validation edge AP {b:.4f}")
     header = (f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
-              f"{len(data.train_ids)} train images x {cfg.synth_copies} / {len(data.val_ids)} val images, "
+              f"{len(data.train_ids)} train images x {cfg.synth_copies}"
+              + (f" + {cfg.builtin_scenes} built-in scenes" if cfg.builtin_scenes else "")
+              + f" / {len(data.val_ids)} val images, "
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
 

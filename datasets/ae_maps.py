@@ -16,6 +16,7 @@ pixel is heatmap pixel `* (w / W, h / H)`.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import zipfile
 from dataclasses import dataclass, fields
@@ -148,6 +149,7 @@ class SynthConfig:
     peak_range: tuple[float, float] = (0.6, 1.0)  # peak heights
     false_positives: float = 1.0  # mean false-positive blobs per keypoint type and image
     fp_peak_range: tuple[float, float] = (0.15, 0.6)
+    background_scale: float = 1.0  # std of the tags away from people, in units of tag_noise
 
     def __post_init__(self):
         def bad(name, why):
@@ -166,7 +168,7 @@ class SynthConfig:
         for name in ("sigma", "sigma_ref_size"):
             if not getattr(self, name) > 0:
                 bad(name, "must be positive")
-        for name in ("tag_spread", "tag_noise", "tag_radius", "jitter", "false_positives"):
+        for name in ("tag_spread", "tag_noise", "tag_radius", "jitter", "false_positives", "background_scale"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
         if not 0 <= self.miss_prob <= 1:
@@ -181,6 +183,24 @@ class SynthConfig:
         """No noise at all: every labelled keypoint a unit peak at its exact position."""
         return cls(tag_noise=0.0, miss_prob=0.0, jitter=0.0, peak_range=(1.0, 1.0),
                    false_positives=0.0, **kw)
+
+
+def randomized(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
+    """A synthesiser drawn for one image around `base`, so that a classifier trained on its maps
+    does not learn one model's maps: peak widths x0.6-1.6, tag spread 0.3-4 (the tag scale of
+    AE models differs widely), pixel tag noise 1-15% of it and 1-10x that away from people,
+    0-3 false positives per type, 0-15% misses, 0-1.2 px jitter, peak heights from 0.3-0.8 up
+    to 1, heatmaps of 96-192 px and tag maps of the same or half resolution. The tag dimension
+    and the person-size reference stay `base`'s."""
+    side = int(rng.choice([96, 128, 160, 192]))
+    tag_side = side if rng.random() < 0.5 else side // 2
+    spread = float(rng.uniform(0.3, 4.0))
+    return dataclasses.replace(
+        base, heatmap_size=(side, side), tag_size=(tag_side, tag_side), sigma=base.sigma * float(rng.uniform(0.6, 1.6)),
+        tag_spread=spread, tag_noise=spread * float(rng.uniform(0.01, 0.15)),
+        background_scale=float(rng.uniform(1.0, 10.0)), miss_prob=float(rng.uniform(0.0, 0.15)),
+        jitter=float(rng.uniform(0.0, 1.2)), peak_range=(float(rng.uniform(0.3, 0.8)), 1.0),
+        false_positives=float(rng.uniform(0.0, 3.0)))
 
 
 def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float):
@@ -203,7 +223,7 @@ def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoi
     K, D = num_keypoints, cfg.tag_dim
     factor = np.array([width / W, height / H], dtype=np.float64)
     hm = np.zeros((K, H, W), dtype=np.float32)
-    tags = (rng.normal(0, cfg.tag_noise, size=(K, h, w, D)) if cfg.tag_noise > 0
+    tags = (rng.normal(0, cfg.tag_noise * cfg.background_scale, size=(K, h, w, D)) if cfg.tag_noise > 0
             else np.zeros((K, h, w, D))).astype(np.float32)
     tag_scale = np.array([w / W, h / H])
     written = np.full((K, h, w), np.inf)  # distance of the keypoint that owns each tag pixel

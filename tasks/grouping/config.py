@@ -43,6 +43,8 @@ class GroupingConfig:
     dataset: str = "coco"
     num_scenes: int = 200
     synth_copies: int = 1  # synthesised maps per training image (augmentation)
+    synth_randomize: bool = False  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
+    builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     val_fraction: float = 0.2
     epochs: int = 50
     batch_size: int = 5
@@ -63,6 +65,14 @@ class GroupingConfig:
         for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies"):
             if getattr(self, name) < 1:
                 raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
+        if self.builtin_scenes < 0:
+            raise InputError(f"{{builtin_scenes}} {self.builtin_scenes}: must be >= 0")
+        if self.builtin_scenes and self.annotations is None:
+            raise InputError(f"{{builtin_scenes}} {self.builtin_scenes}: mixes built-in scenes into "
+                             f"{{annotations}}; without annotations the built-in scenes are the data")
+        if self.builtin_scenes and self.dataset != "coco":
+            raise InputError(f"{{builtin_scenes}} {self.builtin_scenes}: the built-in scenes have COCO's "
+                             f"17 keypoints, not {self.dataset}'s")
         if self.synth_copies > 1 and self.maps is not None:
             raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
         if not self.lr > 0:

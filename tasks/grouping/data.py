@@ -2,6 +2,7 @@
 built and labelled, the images split into training and validation; the built-in scenes."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -12,7 +13,7 @@ from tqdm import tqdm
 
 from core.atomic_io import write_json
 from core.errors import InputError
-from datasets.ae_maps import AEMaps, read_ae_maps, synthesize_maps
+from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps
 from datasets.candidate_graph import build_graph
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
 from datasets.graph_features import finalize_features
@@ -34,10 +35,20 @@ class GroupingData:
         return sorted({"all": self.train_ids + self.val_ids, "val": self.val_ids, "train": self.train_ids}[split])
 
 
-def write_builtin_annotations(cfg: GroupingConfig, folder: Path) -> Path:
-    path = folder / "annotations.json"
-    write_json(path, synthetic_scenes(cfg.num_scenes, seed=cfg.seed))
+def write_builtin_annotations(cfg: GroupingConfig, folder: Path, name: str = "annotations.json",
+                              num_scenes: Optional[int] = None) -> Path:
+    path = folder / name
+    write_json(path, synthetic_scenes(num_scenes or cfg.num_scenes, seed=cfg.seed))
     return path
+
+
+def builtin_training_graphs(cfg: GroupingConfig, folder: Path, synth_seed: int, progress: bool = False) -> list[Data]:
+    """`cfg.builtin_scenes` built-in scenes (written to `folder`/builtin_scenes.json) with
+    synthesised maps, `cfg.synth_copies` draws each: training images mixed into a user's own."""
+    path = write_builtin_annotations(cfg, folder, "builtin_scenes.json", cfg.builtin_scenes)
+    own = dataclasses.replace(cfg, annotations=None, maps=None, builtin_scenes=0, val_fraction=0.0)
+    data = prepare_grouping_data(own, path, synth_seed + 7919, progress)  # other noise than the user's images
+    return data.graphs + synthesized_copies(own, data, path, synth_seed + 7919, progress)
 
 
 def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int,
@@ -82,7 +93,8 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, pro
             if "width" not in img or "height" not in img:
                 raise InputError(f"{Path(annotations_path).name}: image {image_id} has no width/height "
                                  f"(needed to synthesise maps)")
-            maps = synthesize_maps(img["width"], img["height"], anns, K, cfg.synth, rng)
+            synth = randomized(cfg.synth, rng) if cfg.synth_randomize else cfg.synth
+            maps = synthesize_maps(img["width"], img["height"], anns, K, synth, rng)
         graphs.append(label_graph(build_graph(maps, skeleton, cfg.graph, image_id), kps, areas, cfg.graph))
         if image_id in keep:
             backgrounds[image_id] = heatmap_background(maps)
