@@ -156,6 +156,10 @@ def add_grouping_args(p):
     p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
     p.add_argument("--lr-schedule", default=d["lr_schedule"], help="constant | cosine")
     p.add_argument("--optimizer", default=d["optimizer"], help="adam | sgd (momentum 0.9)")
+    p.add_argument("--graph-cache", type=or_none(str), default=d["graph_cache"],
+                   help="folder where built graphs are kept for the next run (none: no cache)")
+    p.add_argument("--workers", type=int, default=d["workers"],
+                   help="DataLoader worker processes computing the training batches' features")
     p.add_argument("--init", default=None, help="start from this grouping checkpoint's classifier (fine-tuning)")
     add_common_args(p, d["out"], d["seed"], d["device"])
 
@@ -169,7 +173,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=a.synth_copies,
         synth_randomize=a.synth_randomize, builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
-        lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
+        lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,
+        workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
 
 
 def train_grouping(a):
@@ -190,7 +195,8 @@ def train_grouping(a):
     val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
     val_labels = torch.cat([g.y for g in val_graphs]).numpy()
     stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
-    grouping.finalize_all(data.graphs + copies + mixed, cfg, stats)
+    grouping.finalize_all(val_graphs, cfg, stats)  # the training graphs get theirs batch by batch
+    train_set = grouping.FeatureGraphs(train_graphs, cfg, stats)
     pos_weight = grouping.pos_weight_of(train_graphs)
     tag_dim = data.graphs[0].tag.size(1)  # D of the maps' tags; evaluation checks its maps against it
     spec = grouping.model_spec(cfg, tag_dim=tag_dim)
@@ -207,10 +213,11 @@ def train_grouping(a):
     generator = torch.Generator().manual_seed(cfg.seed)
 
     def train_epoch(net, epoch, sampler):
+        workers = {"num_workers": cfg.workers, "persistent_workers": False}
         if sampler is not None:
-            loader = DataLoader(train_graphs, batch_size=cfg.batch_size, sampler=sampler)
+            loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, **workers)
         else:
-            loader = DataLoader(train_graphs, batch_size=cfg.batch_size, shuffle=True, generator=generator)
+            loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=generator, **workers)
         stats_e = grouping.train_epoch(net, loader, optimizer, pos_weight, device, progress,
                                        desc=f"epoch {epoch}/{cfg.epochs}", dist_ctx=d)
         lr = optimizer.param_groups[0]["lr"]  # the rate this epoch trained with

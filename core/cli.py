@@ -45,7 +45,8 @@ class ArgumentParser(argparse.ArgumentParser):
                 for sub in action.choices.values():
                     flags.update(sub._flags())
             elif action.option_strings:
-                flags.setdefault(action.dest, (max(action.option_strings, key=len),
+                longs = [o for o in action.option_strings if o.startswith("--")] or action.option_strings
+                flags.setdefault(action.dest, (longs[0],
                                                isinstance(action, argparse._AppendAction)))
         return flags
 

@@ -116,7 +116,14 @@ def plot_grouping(path, title: str, results: list[dict], skeleton, background=No
     K = skeleton.num_joints
     pred = [np.asarray(r["keypoints"], dtype=float).reshape(K, 3) for r in results]
     panels = [("predicted", pred)] + ([("ground truth", truth)] if truth is not None else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6), squeeze=False)
+    if image_size is not None:
+        aspect = image_size[1] / image_size[0]
+    elif background is not None:
+        aspect = abs(background[1][2] - background[1][3]) / abs(background[1][1] - background[1][0])
+    else:
+        aspect = 1.0
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6 * min(max(aspect, 0.4), 1.6) + 0.8),
+                             squeeze=False)
     cmap = plt.get_cmap("tab20")
     match = match_to_truth(pred, truth) if truth is not None else np.arange(len(pred))
     colours = [[cmap(g % 20) if g >= 0 else "black" for g in match], [cmap(g % 20) for g in range(len(truth or []))]]

@@ -45,6 +45,8 @@ class GroupingConfig:
     synth_copies: int = 1  # synthesised maps per training image (augmentation)
     synth_randomize: bool = False  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
+    graph_cache: Optional[str] = ".cache/graphs"  # built graphs kept on disk (None: no cache)
+    workers: int = 0  # DataLoader worker processes computing the training batches' features
     val_fraction: float = 0.2
     epochs: int = 50
     batch_size: int = 5
@@ -65,6 +67,8 @@ class GroupingConfig:
         for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies"):
             if getattr(self, name) < 1:
                 raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
+        if self.workers < 0:
+            raise InputError(f"{{workers}} {self.workers}: must be >= 0")
         if self.builtin_scenes < 0:
             raise InputError(f"{{builtin_scenes}} {self.builtin_scenes}: must be >= 0")
         if self.builtin_scenes and self.annotations is None:

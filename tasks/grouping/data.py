@@ -2,12 +2,14 @@
 built and labelled, the images split into training and validation; the built-in scenes."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import torch
 from torch_geometric.data import Data
 from tqdm import tqdm
 
@@ -16,6 +18,7 @@ from core.errors import InputError
 from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps
 from datasets.candidate_graph import build_graph
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
+from datasets.graph_cache import cached_graphs, file_digest, folder_fingerprint
 from datasets.graph_features import finalize_features
 from datasets.graph_labels import label_graph
 from datasets.synthetic_scenes import synthetic_scenes
@@ -62,8 +65,8 @@ def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int
     n_val = int(round(cfg.val_fraction * len(ids)))
     data = GroupingData(gt, [], sorted(ids[i] for i in order[n_val:]), sorted(ids[i] for i in order[:n_val]))
     keep = set(data.split_ids(split)[:backgrounds])
-    data.graphs = _image_graphs(cfg, gt, annotations_path, ids, np.random.default_rng(synth_seed), progress,
-                                "graphs", keep, data.backgrounds)
+    data.graphs = _image_graphs(cfg, gt, annotations_path, ids, synth_seed, progress, "graphs", keep,
+                                data.backgrounds)
     return data
 
 
@@ -73,13 +76,29 @@ def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path
     each with new noise (seeded by (`synth_seed`, copy)): data augmentation for training."""
     graphs = []
     for c in range(1, cfg.synth_copies):
-        graphs += _image_graphs(cfg, data.gt, annotations_path, data.train_ids,
-                                np.random.default_rng([synth_seed, c]), progress, f"copy {c}")
+        graphs += _image_graphs(cfg, data.gt, annotations_path, data.train_ids, [synth_seed, c], progress,
+                                f"copy {c}")
     return graphs
 
 
-def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
+def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, progress: bool,
                   desc: str, keep=frozenset(), backgrounds: Optional[dict] = None) -> list[Data]:
+    """The labelled graphs of `image_ids`, from the map files or synthesised (rng seeded by
+    `seed`); from the graph cache when built before (not when backgrounds are kept)."""
+    def build():
+        return _build_image_graphs(cfg, gt, annotations_path, image_ids, np.random.default_rng(seed), progress,
+                                   desc, keep, backgrounds)
+    parts = {"annotations": file_digest(annotations_path), "ids": image_ids, "graph": dataclasses.asdict(cfg.graph),
+             "dataset": cfg.dataset}
+    if cfg.maps is not None:
+        parts["maps"] = [str(Path(cfg.maps).resolve()), folder_fingerprint(cfg.maps)]
+    else:
+        parts.update(synth=dataclasses.asdict(cfg.synth), randomize=cfg.synth_randomize, seed=seed)
+    return cached_graphs(None if keep else cfg.graph_cache, parts, build)
+
+
+def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
+                        desc: str, keep=frozenset(), backgrounds: Optional[dict] = None) -> list[Data]:
     skeleton = DATASET_SKELETONS[cfg.dataset]
     K = skeleton.num_joints
     people = persons_by_image(gt, K)
@@ -99,6 +118,22 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, pro
         if image_id in keep:
             backgrounds[image_id] = heatmap_background(maps)
     return graphs
+
+
+class FeatureGraphs(torch.utils.data.Dataset):
+    """Raw graphs whose features are computed when a batch takes them (in the DataLoader's
+    worker processes when it has any), so that only the small raw graphs stay in memory."""
+
+    def __init__(self, graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]):
+        self.graphs, self.stats = graphs, stats
+        self.K, self.norm, self.reads = DATASET_SKELETONS[cfg.dataset].num_joints, cfg.graph.feature_norm, \
+            attributes_read(cfg.model)
+
+    def __len__(self) -> int:
+        return len(self.graphs)
+
+    def __getitem__(self, i: int) -> Data:
+        return finalize_features(copy.copy(self.graphs[i]), self.K, self.norm, self.stats, **self.reads)
 
 
 def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:

@@ -80,7 +80,7 @@ def test_every_option_shows_its_default(module):
     sub = next(a for a in module.build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     for task, parser in sub.choices.items():
         blocks = _option_blocks(parser.format_help())
-        flags = [max(a.option_strings, key=len) for a in parser._actions
+        flags = [a.option_strings[-1] if a.option_strings[0] == "-h" else a.option_strings[0] for a in parser._actions
                  if a.option_strings and a.default is not argparse.SUPPRESS]
         assert flags and set(flags) <= set(blocks), (task, set(flags) - set(blocks))
         for flag in flags:

@@ -1,0 +1,83 @@
+"""datasets/graph_cache.py: graphs built once, read back equal, rebuilt when anything they depend
+on changes or the file is unreadable."""
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+
+import tasks.grouping.data as grouping_data
+from datasets.ae_maps import SynthConfig, synthesize_maps
+from datasets.graph_cache import cached_graphs
+from tasks.grouping import GroupingConfig, prepare_grouping_data, write_builtin_annotations
+
+
+def _graphs():
+    return [Data(x=torch.randn(4, 3), edge_index=torch.tensor([[0, 1], [1, 2]]), image_id=torch.tensor(i))
+            for i in range(3)]
+
+
+def _equal(u, v) -> bool:
+    return torch.equal(u, v) if isinstance(u, torch.Tensor) else u == v
+
+
+def _same(a, b):
+    return len(a) == len(b) and all(sorted(x.keys()) == sorted(y.keys()) and all(_equal(x[k], y[k]) for k in x.keys())
+                                    for x, y in zip(a, b))
+
+
+def test_built_once_read_back_equal_and_rebuilt_on_change(tmp_path):
+    calls, made = [], _graphs()
+
+    def build():
+        calls.append(1)
+        return made
+
+    first = cached_graphs(str(tmp_path), {"a": 1}, build)
+    again = cached_graphs(str(tmp_path), {"a": 1}, build)
+    assert len(calls) == 1 and _same(first, again) and _same(again, made)
+    cached_graphs(str(tmp_path), {"a": 2}, build)
+    assert len(calls) == 2
+    cached_graphs(None, {"a": 1}, build)  # no cache: always built
+    assert len(calls) == 3
+    for f in tmp_path.glob("*.pt"):
+        f.write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="unreadable graph cache"):
+        assert _same(cached_graphs(str(tmp_path), {"a": 1}, build), made)
+    assert len(calls) == 4
+    assert _same(cached_graphs(str(tmp_path), {"a": 1}, build), made) and len(calls) == 4  # rewritten
+
+
+def test_a_second_run_does_not_build_graphs_again(tmp_path, monkeypatch):
+    cfg = GroupingConfig(num_scenes=4, graph_cache=str(tmp_path / "cache"))
+    ann = write_builtin_annotations(cfg, tmp_path)
+    first = prepare_grouping_data(cfg, ann, synth_seed=3)
+
+    def no_building(*args, **kwargs):
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(grouping_data, "build_graph", no_building)
+    second = prepare_grouping_data(cfg, ann, synth_seed=3)
+    assert _same(first.graphs, second.graphs) and "y" in second.graphs[0] and "person" in second.graphs[0]
+    with pytest.raises(AssertionError, match="built again"):  # another seed: other maps, other graphs
+        prepare_grouping_data(cfg, ann, synth_seed=4)
+
+
+def test_map_folders_are_keyed_by_their_files(tmp_path, monkeypatch):
+    cfg = GroupingConfig(num_scenes=3, graph_cache=str(tmp_path / "cache"))
+    ann = write_builtin_annotations(cfg, tmp_path)
+    gt = prepare_grouping_data(cfg, ann, synth_seed=0).gt
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    rng = np.random.default_rng(0)
+    for i, img in gt.imgs.items():
+        synthesize_maps(img["width"], img["height"], gt.imgToAnns[i], 17, SynthConfig(), rng).save(maps / f"{i}.npz")
+    with_maps = GroupingConfig(num_scenes=3, maps=str(maps), graph_cache=cfg.graph_cache)
+    before = prepare_grouping_data(with_maps, ann, synth_seed=0)
+    built = []
+    real = grouping_data.build_graph
+    monkeypatch.setattr(grouping_data, "build_graph", lambda *a, **k: built.append(1) or real(*a, **k))
+    assert _same(prepare_grouping_data(with_maps, ann, synth_seed=0).graphs, before.graphs) and not built
+    first = sorted(gt.imgs)[0]
+    synthesize_maps(512, 512, [], 17, SynthConfig(), rng).save(maps / f"{first}.npz")  # a map file changes
+    prepare_grouping_data(with_maps, ann, synth_seed=0)
+    assert len(built) == 3
