@@ -125,10 +125,15 @@ def add_grouping_args(p):
                    "synthetic scenes written to OUT/annotations.json)")
     p.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised from the annotations)")
     p.add_argument("--dataset", default=d["dataset"], help="coco | crowdpose")
-    p.add_argument("--model", default=m["name"], help=" | ".join(grouping.MODEL_NAMES))
+    p.add_argument("--preset", default="default", choices=list(grouping.PRESETS),
+                   help="starting settings: default (the best measured) or reference (the reference design: "
+                        "edgeconv, no pair attributes, one draw); the flags below override them")
+    p.add_argument("--model", default=None, help=" | ".join(grouping.MODEL_NAMES) + f" (None: the preset's, "
+                   f"default {m['name']})")
     p.add_argument("--hidden", type=int, default=m["hidden"], help="channels of every layer")
-    p.add_argument("--pair-attr", action="store_true",
-                   help="the edge classifier also takes the pair's attributes [h_i, h_j, e_ij]")
+    p.add_argument("--pair-attr", action=argparse.BooleanOptionalAction, default=None,
+                   help=f"the edge classifier also takes the pair's attributes [h_i, h_j, e_ij] (None: the "
+                        f"preset's, default {m['pair_attr']})")
     p.add_argument("--edges", default=g["edges"], help="message-passing edges: skeleton | skeleton2 | knn")
     p.add_argument("--pairs", default=g["pairs"], help="classified candidate pairs: skeleton | skeleton2 | knn")
     p.add_argument("--type-nearest", type=or_none(int), default=g["type_nearest"],
@@ -139,8 +144,9 @@ def add_grouping_args(p):
     p.add_argument("--min-keypoints", type=int, default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
-    p.add_argument("--synth-copies", type=int, default=d["synth_copies"],
-                   help="synthesise each training image's maps N times, each with new noise")
+    p.add_argument("--synth-copies", type=int, default=None,
+                   help=f"synthesise each training image's maps N times, each with new noise (None: the "
+                        f"preset's, default {d['synth_copies']})")
     p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=d["synth_randomize"],
                    help="draw each training image's synthesiser anew (peak widths, tag scale and noise, "
                         "false positives, misses, resolutions), so the classifier does not learn one model's maps")
@@ -165,12 +171,19 @@ def add_grouping_args(p):
 
 
 def grouping_config_from_args(a) -> grouping.GroupingConfig:
-    model = grouping.GroupingModelConfig(name=a.model, hidden=a.hidden, pair_attr=a.pair_attr)
+    preset = {**field_defaults(grouping.GroupingConfig), "model": grouping.GroupingModelConfig(),
+              **grouping.PRESETS[a.preset]}
+
+    def given(value, default):
+        return default if value is None else value
+
+    model = grouping.GroupingModelConfig(name=given(a.model, preset["model"].name), hidden=a.hidden,
+                                         pair_attr=given(a.pair_attr, preset["model"].pair_attr))
     graph = GraphConfig(edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest, radius=a.radius,
                         feature_norm=a.feature_norm)
     return grouping.GroupingConfig(
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
-        maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=a.synth_copies,
+        maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),
         synth_randomize=a.synth_randomize, builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,

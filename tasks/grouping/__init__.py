@@ -7,7 +7,8 @@
 Ground truth enters only through `datasets.graph_labels` (training and scoring). The names
 below are the package's public interface.
 """
-from tasks.grouping.config import LR_SCHEDULES, MODEL_NAMES, OPTIMIZERS, GroupingConfig, GroupingModelConfig
+from tasks.grouping.config import (LR_SCHEDULES, MODEL_NAMES, OPTIMIZERS, PRESETS, GroupingConfig,
+                                   GroupingModelConfig)
 from tasks.grouping.data import (FeatureGraphs, GroupingData, attributes_read, builtin_training_graphs, finalize_all,
                                  prepare_grouping_data, synthesized_copies, write_builtin_annotations)
 from tasks.grouping.decoders import DECODERS, decode, decode_ae, decode_all, decode_gnn, decode_oracle
@@ -17,7 +18,7 @@ from tasks.grouping.probabilities import PairScorer, checkpoint_scorer, edge_pro
 from tasks.grouping.results import coco_results, subset_gt
 from tasks.grouping.training import grouping_loss, make_optimizer, make_scheduler, pos_weight_of, train_epoch
 
-__all__ = ["LR_SCHEDULES", "MODEL_NAMES", "OPTIMIZERS", "pair_bce", "make_optimizer", "GroupingConfig", "GroupingModelConfig", "FeatureGraphs", "GroupingData",
+__all__ = ["LR_SCHEDULES", "MODEL_NAMES", "OPTIMIZERS", "PRESETS", "pair_bce", "make_optimizer", "GroupingConfig", "GroupingModelConfig", "FeatureGraphs", "GroupingData",
            "attributes_read", "builtin_training_graphs", "finalize_all", "prepare_grouping_data", "synthesized_copies",
            "write_builtin_annotations", "DECODERS", "decode", "decode_ae", "decode_all", "decode_gnn",
            "decode_oracle", "edge_metrics", "classifier_inputs", "edge_logits", "PairScorer", "checkpoint_scorer",

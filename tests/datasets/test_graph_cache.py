@@ -71,7 +71,7 @@ def test_map_folders_are_keyed_by_their_files(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     for i, img in gt.imgs.items():
         synthesize_maps(img["width"], img["height"], gt.imgToAnns[i], 17, SynthConfig(), rng).save(maps / f"{i}.npz")
-    with_maps = GroupingConfig(num_scenes=3, maps=str(maps), graph_cache=cfg.graph_cache)
+    with_maps = GroupingConfig(num_scenes=3, maps=str(maps), synth_copies=1, graph_cache=cfg.graph_cache)
     before = prepare_grouping_data(with_maps, ann, synth_seed=0)
     built = []
     real = grouping_data.build_graph

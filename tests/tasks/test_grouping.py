@@ -365,6 +365,6 @@ def test_init_fine_tunes_a_trained_classifier_and_logs_validation_loss(tmp_path,
     rc = run_cli(train.main, base + ["--hidden", "16", "--init", str(tmp_path / "a" / "best.pt"),
                                      "--out", str(tmp_path / "c")])
     err = capsys.readouterr().err
-    assert rc == 2 and "--init " in err and "its classifier is not of these settings (edgeconv, width 8)" in err
+    assert rc == 2 and "--init " in err and "its classifier is not of these settings (edgeconv-attr, width 8)" in err
     assert run_cli(train.main, base + ["--optimizer", "rmsprop", "--out", str(tmp_path / "d")]) == 2
     assert "--optimizer rmsprop: expected one of adam, sgd" in capsys.readouterr().err
