@@ -6,7 +6,6 @@ settings and seed, the graph settings, and the source code of the modules that b
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import warnings
 from pathlib import Path
@@ -54,7 +53,5 @@ def cached_graphs(folder: Optional[str], parts: dict, build: Callable[[], list[D
             warnings.warn(f"{path}: unreadable graph cache ({type(e).__name__}); building the graphs again")
     graphs = build()
     path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    torch.save([g.to_dict() for g in graphs], buf)
-    atomic_write(path, lambda f: f.write(buf.getvalue()))
+    atomic_write(path, lambda f: torch.save([g.to_dict() for g in graphs], f))  # streamed: no second copy
     return graphs
