@@ -39,7 +39,7 @@ def _lifting_setup():
 
 
 def _grouping_setup(tmp):
-    cfg = grouping.GroupingConfig(num_scenes=9, val_fraction=0.0, graph=GraphConfig())
+    cfg = grouping.GroupingConfig(num_scenes=9, val_fraction=0.0, graph=GraphConfig(), graph_cache=None)
     tmp.mkdir(parents=True, exist_ok=True)
     ann = grouping.write_builtin_annotations(cfg, tmp)
     data = grouping.prepare_grouping_data(cfg, ann, synth_seed=0)

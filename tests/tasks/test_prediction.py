@@ -157,3 +157,16 @@ def test_bad_map_folders_give_one_line_errors(run_with_maps, tmp_path, capsys):
         rc = run_cli(predict.main, ["grouping", *argv, "--out", str(tmp_path / "o")])
         err = capsys.readouterr().err
         assert rc == 2 and message in err and err.count("\n") == 1, (argv, err)
+
+
+def test_coco_results_round_every_person_of_an_image():
+    from tasks.grouping.results import coco_results
+
+    a = np.zeros((17, 3))
+    a[0] = (10.12345, 20.98765, 0.876543)
+    b = np.full((17, 3), 1.00049)
+    got = coco_results(7, [(a, 0.1234567), (b, 2.0)])
+    assert [r["score"] for r in got] == [0.12346, 2.0] and [r["image_id"] for r in got] == [7, 7]
+    assert got[0]["keypoints"][:3] == [10.123, 20.988, 0.877] and got[0]["keypoints"][3:] == [0.0] * 48
+    assert got[1]["keypoints"] == [1.0] * 51 and all(isinstance(v, float) for v in got[1]["keypoints"])
+    assert coco_results(7, []) == []
