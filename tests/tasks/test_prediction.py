@@ -170,3 +170,15 @@ def test_coco_results_round_every_person_of_an_image():
     assert got[0]["keypoints"][:3] == [10.123, 20.988, 0.877] and got[0]["keypoints"][3:] == [0.0] * 48
     assert got[1]["keypoints"] == [1.0] * 51 and all(isinstance(v, float) for v in got[1]["keypoints"])
     assert coco_results(7, []) == []
+
+
+def test_features_do_not_depend_on_a_models_tag_scale():
+    """Per-map tag normalisation: tags scaled and shifted (another model's tag unit) give the
+    same vertex features and edge / pair attributes, so the same pair probabilities."""
+    from datasets.graph_features import finalize_features
+
+    maps, _ = _two_people_maps()
+    other = AEMaps(maps.heatmaps, maps.tags * 7.0 + 3.0, maps.factor, maps.offset)
+    a, b = (finalize_features(build_graph(m, COCO17, GraphConfig()), 17, "per-map") for m in (maps, other))
+    for key in ("x", "edge_attr", "pair_attr"):
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-5)
