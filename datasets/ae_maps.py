@@ -43,9 +43,6 @@ class AEMaps:
         """(..., 2) heatmap pixels -> image pixels."""
         return xy * self.factor + self.offset
 
-    def from_image(self, xy: np.ndarray) -> np.ndarray:
-        return (xy - self.offset) / self.factor
-
     def save(self, path):
         atomic_write(path, lambda f: np.savez_compressed(
             f, heatmaps=self.heatmaps, tags=self.tags, scale_factor=self.factor, offset=self.offset))

@@ -16,9 +16,6 @@ from torch_geometric.data import Batch, Data
 
 from datasets.skeleton import Skeleton
 
-SCALAR_FIELDS = ("subject", "action", "camera")
-
-
 def pose_data(x2d: Tensor, y3d: Optional[Tensor], skeleton: Skeleton, **scalars) -> Data:
     """One pose -> PyG `Data` (x (J, 2), y (J, 3), edge_index (2, E),
     edge_type (E,), joint (J,), and 0-d long tensors for `scalars`)."""
