@@ -141,6 +141,8 @@ def add_grouping_args(p):
     p.add_argument("--radius", type=or_none(float), default=g["radius"],
                    help="max edge/pair length, fraction of the heatmap width (none: any)")
     p.add_argument("--feature-norm", default=g["feature_norm"], help="tag normalisation: per-map | dataset")
+    p.add_argument("--score-norm", default=g["score_norm"],
+                   help="heatmap score feature: raw | per-map (divided by the image's highest score)")
     p.add_argument("--min-keypoints", type=int, default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
     p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
@@ -180,7 +182,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     model = grouping.GroupingModelConfig(name=given(a.model, preset["model"].name), hidden=a.hidden,
                                          pair_attr=given(a.pair_attr, preset["model"].pair_attr))
     graph = GraphConfig(edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest, radius=a.radius,
-                        feature_norm=a.feature_norm)
+                        feature_norm=a.feature_norm, score_norm=a.score_norm)
     return grouping.GroupingConfig(
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),

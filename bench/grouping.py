@@ -28,6 +28,7 @@ from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
 from datasets.candidate_graph import build_graph  # noqa: E402
 from datasets.graph_features import finalize_features  # noqa: E402
+from tasks.grouping.data import feature_settings  # noqa: E402
 from tasks.grouping.prediction import predict_image  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402
 from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
@@ -67,7 +68,7 @@ def main():
     # As evaluate.py runs it: eval mode, BatchNorms folded, traced on one example graph.
     example = _maps_of(synthetic_scenes(1, seed=99, num_people=5), cfg, np.random.default_rng(99))[0][0]
     g = build_graph(example, COCO17, cfg.graph)
-    g = finalize_features(g, 17, cfg.graph.feature_norm, stats, **grouping.attributes_read(cfg.model))
+    g = finalize_features(g, 17, stats=stats, **feature_settings(cfg))
     scorer = grouping.PairScorer(model, device)
     if not a.eager:
         scorer(g)  # traced on this example graph, as evaluate.py and predict.py trace on their first

@@ -9,6 +9,7 @@ from core.errors import InputError
 
 EDGE_MODES = ("skeleton", "skeleton2", "knn")
 NORM_MODES = ("per-map", "dataset")
+SCORE_NORMS = ("raw", "per-map")
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class GraphConfig:
     match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
     match_min_px: float = 4.0
     feature_norm: str = "per-map"  # tag normalisation: "per-map" | "dataset"
+    score_norm: str = "raw"  # heatmap score feature: "raw" | "per-map" (divided by the image's highest)
 
     def __post_init__(self):
+        if self.score_norm not in SCORE_NORMS:
+            raise InputError(f"{{graph.score_norm}} {self.score_norm}: expected one of {', '.join(SCORE_NORMS)}")
         if self.edges not in EDGE_MODES:
             raise InputError(f"{{graph.edges}} {self.edges}: expected one of {', '.join(EDGE_MODES)}")
         if self.pairs not in EDGE_MODES:

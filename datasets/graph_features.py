@@ -18,7 +18,7 @@ def tag_statistics(graphs: list[Data]) -> dict:
 
 
 def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional[dict] = None,
-                      edge_attr: bool = True, pair_attr: bool = True) -> Data:
+                      edge_attr: bool = True, pair_attr: bool = True, score_norm: str = "raw") -> Data:
     """Add `x` (M, 2 + K + 1 + D), `edge_attr` (2E', 4 + K) of the message edges and `pair_attr`
     (E, 4 + K) of the classified pairs, with tags normalised per map or with dataset-wide
     `stats` (from `tag_statistics` of the training graphs). `edge_attr` / `pair_attr` False:
@@ -32,7 +32,10 @@ def finalize_features(data: Data, num_keypoints: int, mode: str, stats: Optional
     tag_n = (tag - mean) / std  # (M, D)
     pos_n = data.pos / data.map_size * 2 - 1  # (M, 2) in [-1, 1]
     onehot = _eye(num_keypoints).index_select(0, data.jtype)  # (M, K)
-    data.x = torch.cat([pos_n, onehot, data.score.unsqueeze(1), tag_n], dim=1)
+    score = data.score.unsqueeze(1)  # (M, 1)
+    if score_norm == "per-map" and score.numel():  # a model's heatmap calibration left out
+        score = score / score.max().clamp_min(1e-6)
+    data.x = torch.cat([pos_n, onehot, score, tag_n], dim=1)
     if not (edge_attr or pair_attr):
         return data
     # One pass over the pairs and the message edges the model reads. Message edges come in both

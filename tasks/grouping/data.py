@@ -126,20 +126,24 @@ class FeatureGraphs(torch.utils.data.Dataset):
 
     def __init__(self, graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]):
         self.graphs, self.stats = graphs, stats
-        self.K, self.norm, self.reads = DATASET_SKELETONS[cfg.dataset].num_joints, cfg.graph.feature_norm, \
-            attributes_read(cfg.model)
+        self.K, self.settings = DATASET_SKELETONS[cfg.dataset].num_joints, feature_settings(cfg)
 
     def __len__(self) -> int:
         return len(self.graphs)
 
     def __getitem__(self, i: int) -> Data:
-        return finalize_features(copy.copy(self.graphs[i]), self.K, self.norm, self.stats, **self.reads)
+        return finalize_features(copy.copy(self.graphs[i]), self.K, stats=self.stats, **self.settings)
 
 
 def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict]) -> list[Data]:
     K = DATASET_SKELETONS[cfg.dataset].num_joints
-    return [finalize_features(g, K, cfg.graph.feature_norm, stats, **attributes_read(cfg.model))
+    return [finalize_features(g, K, stats=stats, **feature_settings(cfg))
             for g in graphs]
+
+
+def feature_settings(cfg: GroupingConfig) -> dict:
+    """How `finalize_features` computes the features of `cfg`'s classifier."""
+    return {"mode": cfg.graph.feature_norm, "score_norm": cfg.graph.score_norm, **attributes_read(cfg.model)}
 
 
 def attributes_read(model: GroupingModelConfig) -> dict:

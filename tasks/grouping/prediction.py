@@ -17,7 +17,7 @@ from datasets.candidates import extract_candidates
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph_features import finalize_features
 from tasks.grouping.config import GroupingConfig
-from tasks.grouping.data import attributes_read
+from tasks.grouping.data import feature_settings
 from tasks.grouping.decoders import decode
 from tasks.grouping.probabilities import PairScorer
 from tasks.grouping.results import coco_results
@@ -39,7 +39,7 @@ def predict_image(maps: AEMaps, image_id: int, decoder: str, cfg: GroupingConfig
     else:
         skeleton = DATASET_SKELETONS[cfg.dataset]
         graph = candidate_graph(cands, skeleton, cfg.graph, image_id)
-        finalize_features(graph, skeleton.num_joints, cfg.graph.feature_norm, tag_stats, **attributes_read(cfg.model))
+        finalize_features(graph, skeleton.num_joints, stats=tag_stats, **feature_settings(cfg))
         probs = scorer(graph)
     return Prediction(image_id, coco_results(image_id, decode(decoder, graph, probs, cfg)), graph)
 

@@ -182,3 +182,19 @@ def test_features_do_not_depend_on_a_models_tag_scale():
     a, b = (finalize_features(build_graph(m, COCO17, GraphConfig()), 17, "per-map") for m in (maps, other))
     for key in ("x", "edge_attr", "pair_attr"):
         torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-5)
+
+
+def test_score_feature_per_map_leaves_out_a_models_heatmap_calibration():
+    from datasets.graph_features import finalize_features
+
+    maps, _ = _two_people_maps()
+    lower = AEMaps(maps.heatmaps * 0.5, maps.tags, maps.factor, maps.offset)  # peaks half as high
+    raw, per_map = (finalize_features(build_graph(maps, COCO17, GraphConfig()), 17, "per-map", score_norm=s)
+                    for s in ("raw", "per-map"))
+    low = finalize_features(build_graph(lower, COCO17, GraphConfig(threshold=0.05)), 17, "per-map", score_norm="per-map")
+    col = 2 + 17  # position (2), type one-hot (17), then the score
+    assert float(per_map.x[:, col].max()) == 1.0
+    torch.testing.assert_close(per_map.x[:, col], raw.x[:, col] / raw.x[:, col].max())
+    torch.testing.assert_close(low.x, per_map.x, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="graph.score_norm max: expected one of raw, per-map"):
+        GraphConfig(score_norm="max")
