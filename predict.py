@@ -15,6 +15,7 @@ from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import heatmap_background
+from tasks.grouping.model import checkpoint_tag_dim
 from tasks.grouping.prediction import predict_folder
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.plots import plot_grouped_images
@@ -45,9 +46,8 @@ def predict_grouping_cli(a):
         cfg = GroupingConfig.from_dict(ckpt["config"])
         if a.dataset and a.dataset != cfg.dataset:
             raise InputError(f"{{dataset}} {a.dataset}: {a.checkpoint} is a {cfg.dataset} model")
-        tag_stats, tag_dim = ckpt["normalization"]["tag_stats"], ckpt.get("tag_dim")
-        if a.decoder == "gnn" and tag_dim is None:
-            raise InputError(f"{a.checkpoint}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
+        tag_stats = ckpt["normalization"]["tag_stats"]
+        tag_dim = checkpoint_tag_dim(ckpt, a.checkpoint) if a.decoder == "gnn" else None
     else:
         cfg = GroupingConfig(dataset=a.dataset or "coco")
     device = resolve_device(a.device)

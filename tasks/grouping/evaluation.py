@@ -19,6 +19,7 @@ from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import GroupingData, finalize_all, prepare_grouping_data
 from tasks.grouping.decoders import decode_all
 from tasks.grouping.metrics import edge_metrics
+from tasks.grouping.model import checkpoint_tag_dim
 from tasks.grouping.probabilities import PairScorer
 from tasks.grouping.results import subset_gt
 
@@ -37,10 +38,8 @@ def eval_config(saved: GroupingConfig, maps: Optional[str], device: str, synth=N
                                annotations=None, synth_copies=1, synth_randomize=False, builtin_scenes=0)
 
 
-def check_tag_dim(graphs: list[Data], tag_dim: Optional[int], source, checkpoint_path) -> None:
+def check_tag_dim(graphs: list[Data], tag_dim: int, source, checkpoint_path) -> None:
     """The maps' tag dimension must be the one the checkpoint's model reads."""
-    if tag_dim is None:
-        raise InputError(f"{checkpoint_path}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
     if graphs and graphs[0].tag.size(1) != tag_dim:
         raise InputError(f"{source}: tags have {graphs[0].tag.size(1)} dimension(s), the model of "
                          f"{Path(checkpoint_path).name} reads {tag_dim}")
@@ -67,7 +66,7 @@ def evaluate_grouping(cfg: GroupingConfig, annotations, synth_seed: int, split: 
     if not graphs:
         raise InputError(f"{annotations}: no images in split '{split}'")
     if ckpt is not None:  # the maps must suit the checkpoint's model, whichever decoder runs
-        check_tag_dim(graphs, ckpt.get("tag_dim"), cfg.maps or "synthesised maps", checkpoint_path)
+        check_tag_dim(graphs, checkpoint_tag_dim(ckpt, checkpoint_path), cfg.maps or "synthesised maps", checkpoint_path)
     if decoder == "gnn":
         finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
     start = time.perf_counter()

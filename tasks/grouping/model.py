@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph_features import edge_dim, vertex_dim
 from gnn.models import MODEL_CLASSES
@@ -31,3 +32,10 @@ def classifier_inputs(batch) -> tuple:
 
 def edge_logits(model: nn.Module, batch) -> Tensor:
     return model(*classifier_inputs(batch))
+
+
+def checkpoint_tag_dim(ckpt: dict, path) -> int:
+    """The tag dimension D the checkpoint's classifier reads (stored by train.py)."""
+    if "tag_dim" not in ckpt:
+        raise InputError(f"{path}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
+    return ckpt["tag_dim"]

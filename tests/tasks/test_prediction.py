@@ -198,3 +198,18 @@ def test_score_feature_per_map_leaves_out_a_models_heatmap_calibration():
     torch.testing.assert_close(low.x, per_map.x, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="graph.score_norm max: expected one of raw, per-map"):
         GraphConfig(score_norm="max")
+
+
+def test_a_checkpoint_without_tag_dim_is_a_one_line_error(run_with_maps, tmp_path, capsys):
+    out, maps_dir, _ = run_with_maps
+    ckpt = torch.load(out / "best.pt", weights_only=False)
+    del ckpt["tag_dim"]
+    from core.checkpoint import save_checkpoint
+    save_checkpoint(tmp_path / "old.pt", ckpt)
+    capsys.readouterr()
+    for main, argv in ((predict.main, ["grouping", "--maps", str(maps_dir)]),
+                       (evaluate.main, ["grouping", "--annotations", str(out / "annotations.json")])):
+        rc = run_cli(main, argv + ["--checkpoint", str(tmp_path / "old.pt"), "--out", str(tmp_path / "o")])
+        err = capsys.readouterr().err
+        assert rc == 2 and "old.pt: checkpoint has no 'tag_dim' (written by an older version; retrain)" in err, err
+        assert err.count("\n") == 1
