@@ -185,7 +185,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
                         feature_norm=a.feature_norm, score_norm=a.score_norm)
     return grouping.GroupingConfig(
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
-        maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes, synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),
+        maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes,
+        synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),  # copies: synthesised maps only
         synth_randomize=a.synth_randomize, builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,

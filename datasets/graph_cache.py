@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -21,6 +22,14 @@ _BUILDERS = ("ae_maps.py", "ae_maps_second.py", "candidates.py", "candidate_grap
 
 
 def file_digest(path) -> str:
+    """SHA-1 of a file's bytes, computed once per (path, size, modification time) and process."""
+    path = Path(path).resolve()
+    st = path.stat()
+    return _digest(str(path), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha1()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -36,7 +45,7 @@ def folder_fingerprint(folder) -> list:
 def cache_key(parts: dict) -> str:
     here = Path(__file__).parent
     code = [file_digest(here / name) for name in _BUILDERS if (here / name).exists()]
-    text = json.dumps({"parts": parts, "code": code}, sort_keys=True, default=str)
+    text = json.dumps({"parts": parts, "code": code}, sort_keys=True, default=str)  # digests memoised
     return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 

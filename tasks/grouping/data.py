@@ -88,13 +88,15 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, pr
     def build():
         return _build_image_graphs(cfg, gt, annotations_path, image_ids, np.random.default_rng(seed), progress,
                                    desc, keep, backgrounds)
+    if keep or cfg.graph_cache is None:  # no cache: no digests of the inputs either
+        return build()
     parts = {"annotations": file_digest(annotations_path), "ids": image_ids, "graph": dataclasses.asdict(cfg.graph),
              "dataset": cfg.dataset}
     if cfg.maps is not None:
         parts["maps"] = [str(Path(cfg.maps).resolve()), folder_fingerprint(cfg.maps)]
     else:
         parts.update(synth=dataclasses.asdict(cfg.synth), randomize=cfg.synth_randomize, seed=seed)
-    return cached_graphs(None if keep else cfg.graph_cache, parts, build)
+    return cached_graphs(cfg.graph_cache, parts, build)
 
 
 def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
