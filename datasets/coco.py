@@ -92,7 +92,7 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
             raise InputError(f"{name}: no '{key}' field (not a COCO annotation file)")
         if not isinstance(d[key], list):
             raise InputError(f"{name}: '{key}' is not a list")
-    image_ids = set()
+    image_ids = {}
     for i, img in enumerate(d["images"]):
         _require_fields(img, ("id",), f"images[{i}]", name)
         _check_int(img, "id", f"images[{i}]", name)
@@ -101,10 +101,19 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
                 raise InputError(f"{name}: images[{i}] '{key}' is not a positive number")
         if "crowdIndex" in img and not _is_number(img["crowdIndex"]):
             raise InputError(f"{name}: images[{i}] 'crowdIndex' is not a number")
-        image_ids.add(img["id"])
+        if img["id"] in image_ids:
+            raise InputError(f"{name}: images[{i}] and images[{image_ids[img['id']]}] have the same id {img['id']}")
+        image_ids[img["id"]] = i
+    if not d["categories"]:
+        raise InputError(f"{name}: 'categories' is empty (pycocotools scores no category; COCO's "
+                         f"person is {{\"id\": 1, \"name\": \"person\"}})")
+    category_ids = {}
     for i, cat in enumerate(d["categories"]):
         _require_fields(cat, ("id",), f"categories[{i}]", name)
         _check_int(cat, "id", f"categories[{i}]", name)
+        if cat["id"] in category_ids:
+            raise InputError(f"{name}: categories[{i}] and categories[{category_ids[cat['id']]}] have the same id {cat['id']}")
+        category_ids[cat["id"]] = i
     d = copy.copy(d)
     d["annotations"] = anns = [dict(a) if isinstance(a, dict) else a for a in d["annotations"]]
     for i, a in enumerate(anns):
@@ -117,6 +126,8 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
         _check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
         if not (isinstance(a["bbox"], list) and len(a["bbox"]) == 4 and all(map(_is_number, a["bbox"]))):
             raise InputError(f"{name}: {where} bbox is not [x, y, w, h]")
+        if a["bbox"][2] < 0 or a["bbox"][3] < 0:
+            raise InputError(f"{name}: {where} bbox has a negative width or height ({a['bbox'][2]}, {a['bbox'][3]})")
         if "area" in a and not (_is_number(a["area"]) and a["area"] >= 0):
             raise InputError(f"{name}: {where} area is not a non-negative number")
         if dataset == "crowdpose":
@@ -126,17 +137,51 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
                              f"CrowdPose files)")
         a.setdefault("iscrowd", 0)
         a.setdefault("category_id", 1)
+        if a["category_id"] not in category_ids:
+            raise InputError(f"{name}: {where} category_id {a['category_id']} is not in 'categories'")
         a.setdefault("num_keypoints", sum(1 for v in a["keypoints"][2::3] if v > 0))
-        a.setdefault("id", i + 1)
+        if a["num_keypoints"] > 0 and not a["iscrowd"] and a["area"] <= 0:
+            raise InputError(f"{name}: {where} has labelled keypoints but area 0 (OKS divides by the area; "
+                             f"its box is {a['bbox'][2]} x {a['bbox'][3]})")
+    _number_annotations(anns, name)
+    return quiet_coco(d)
+
+
+def _number_annotations(anns: list[dict], name: str) -> None:
+    """Annotation ids must be unique (pycocotools indexes annotations and matches by id: a
+    duplicate silently overwrites another person). Annotations without one get fresh ids above
+    the largest present (1..N when none has one), said in a warning when others have ids."""
+    seen = {}
+    for i, a in enumerate(anns):
+        if "id" in a:
+            if a["id"] in seen:
+                raise InputError(f"{name}: annotations[{i}] and annotations[{seen[a['id']]}] have the same id {a['id']}")
+            seen[a["id"]] = i
+    missing = [a for a in anns if "id" not in a]
+    if missing and seen:
+        first = next(i for i, a in enumerate(anns) if "id" not in a)
+        warnings.warn(f"{name}: {len(missing)} annotation(s) have no id (the first: annotations[{first}]); "
+                      f"numbered from {max(seen) + 1}, above the ids present")
+    start = max(seen, default=0) + 1
+    for k, a in enumerate(missing):
+        a["id"] = start + k
     zero = [i for i, a in enumerate(anns) if a["id"] == 0]
     if zero:  # scored as pycocotools and crowdposetools score it, but say so
         warnings.warn(f"{name}: annotations[{zero[0]}] has id 0: pycocotools (and CrowdPose's evaluator) "
                       f"count a detection matched to it as a false positive; number annotation ids from 1")
-    return quiet_coco(d)
+
+
+def person_category(gt: COCO) -> int:
+    """The category the ground truth's annotations are of (COCO's person: 1)."""
+    used = sorted({a["category_id"] for a in gt.dataset["annotations"]})
+    return used[0] if len(used) == 1 else 1
 
 
 def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
-    """A COCO results file (list of {image_id, category_id, keypoints, score}) -> checked list."""
+    """A COCO results file (list of {image_id, category_id, keypoints, score}) -> checked list.
+    A result without `category_id` is of the ground truth's person category; one of another
+    category is an error (pycocotools would score it against nothing). Other fields (bbox,
+    segmentation, ...) are ignored: only these four are scored (`tasks.coco_eval.load_res`)."""
     K = DATASET_SKELETONS[dataset].num_joints
     name = Path(path).name
     res = read_json(path)
@@ -145,11 +190,15 @@ def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
     if not res:
         raise InputError(f"{name}: no results (an empty list scores nothing)")
     unknown = []
+    person = person_category(gt)
     for i, r in enumerate(res):
         where = f"result [{i}]"
         _require_fields(r, ("image_id", "keypoints", "score"), where, name)
         _check_int(r, "image_id", where, name)
         _check_int(r, "category_id", where, name)
+        if r.get("category_id", person) != person:
+            raise InputError(f"{name}: {where} category_id {r['category_id']} is not the ground truth's "
+                             f"person category ({person}); it would score against nothing")
         _check_keypoints(r["keypoints"], K, where, name)
         if not isinstance(r["score"], (int, float)) or not math.isfinite(r["score"]):
             raise InputError(f"{name}: {where} score is not a finite number")

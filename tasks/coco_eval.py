@@ -10,15 +10,24 @@ import numpy as np
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from datasets.coco import DATASET_SKELETONS
+from datasets.coco import DATASET_SKELETONS, person_category
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 
 
+SCORED_FIELDS = ("image_id", "category_id", "keypoints", "score")
+
+
 def load_res(gt: COCO, results: list[dict]) -> COCO:
-    """pycocotools' `loadRes` for keypoint results, without its prints (results are copied)."""
+    """pycocotools' `loadRes` for keypoint results, without its prints. Each result is copied
+    with only the fields keypoint scoring reads (a missing category_id: the ground truth's
+    person category): pycocotools picks its code path from the first entry's fields, so a
+    `bbox` or `segmentation` on some entries would otherwise change the areas or fail."""
+    person = person_category(gt)
+    kept = [{"category_id": person, **{k: copy.deepcopy(r[k]) for k in SCORED_FIELDS if k in r}}
+            for r in results]
     with contextlib.redirect_stdout(io.StringIO()):
-        return gt.loadRes(copy.deepcopy(results))
+        return gt.loadRes(kept)
 
 
 def oks_ap(gt: COCO, results: list[dict], dataset: str = "coco") -> tuple[dict, str]:
