@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 
 from core.atomic_io import prepare_out_dir, write_json
-from core.checkpoint import load_checkpoint, rebuild_model
+from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
+from core.errors import InputError
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.device import resolve_device
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
@@ -41,12 +42,12 @@ def add_lifting_args(p):
 
 def evaluate_lifting_cli(a):
     ckpt = load_checkpoint(a.checkpoint, "lifting")
-    saved = lifting.LiftingConfig.from_dict(ckpt["config"])
+    saved = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
     cfg = lifting.LiftingConfig(**{
         **{k: getattr(saved, k) for k in ("model", "joints", "seed")},
         "data": a.data if a.data is not None else saved.data,
         "keypoints": a.keypoints or saved.keypoints,
-        "downsample": a.downsample or saved.downsample,
+        "downsample": saved.downsample if a.downsample is None else a.downsample,
         "actions": parse_actions(a.actions) or saved.actions, "device": a.device,
         "eval_batch_size": a.batch_size})
     device = resolve_device(cfg.device)
@@ -119,11 +120,13 @@ def add_grouping_args(p):
 
 def evaluate_grouping_cli(a):
     ckpt = load_checkpoint(a.checkpoint, "grouping")
-    saved = grouping.GroupingConfig.from_dict(ckpt["config"])
+    saved = checkpoint_config(ckpt, a.checkpoint, grouping.GroupingConfig.from_dict)
     cfg = grouping_evaluation.eval_config(saved, a.maps, a.device, synth_config(a.synth, saved.synth, a.maps))
     device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
     synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
+    if not 0 <= synth_seed < 2**32:
+        raise InputError(f"--seed {synth_seed}: must be in [0, 2**32)")
     scorer = checkpoint_scorer(ckpt, a.checkpoint, device) if a.decoder == "gnn" else None
     ev = grouping_evaluation.evaluate_grouping(cfg, a.annotations, synth_seed, a.split, a.decoder, scorer, ckpt,
                                                a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz)

@@ -8,7 +8,7 @@ import time
 import torch
 
 from core.atomic_io import prepare_out_dir, write_json
-from core.checkpoint import load_checkpoint
+from core.checkpoint import checkpoint_config, load_checkpoint
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.device import resolve_device
 from core.errors import InputError
@@ -43,7 +43,7 @@ def predict_grouping_cli(a):
         raise InputError("{decoder} gnn: needs --checkpoint (or use --decoder ae)")
     if a.checkpoint:
         ckpt = load_checkpoint(a.checkpoint, "grouping")
-        cfg = GroupingConfig.from_dict(ckpt["config"])
+        cfg = checkpoint_config(ckpt, a.checkpoint, GroupingConfig.from_dict)
         if a.dataset and a.dataset != cfg.dataset:
             raise InputError(f"{{dataset}} {a.dataset}: {a.checkpoint} is a {cfg.dataset} model")
         tag_stats = ckpt["normalization"]["tag_stats"]

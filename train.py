@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import fields
 
@@ -22,6 +23,7 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
+from tasks.resume import describe, resume_config
 from tasks.training import TrainingRun, fit
 
 TASKS = {"lifting": "2D -> 3D pose lifting (SemGCN and variants) on Human3.6M-format data",
@@ -69,8 +71,20 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
                                  seed=a.seed, device=a.device, out=a.out)
 
 
+def _resumed(a, task: str, cfg, from_args, from_dict, fixed_length=lambda c: True):
+    """The config to train with: the command line's, or with --resume the checkpoint's run with
+    the explicit flags on top (`tasks.resume`)."""
+    if not a.resume:
+        return cfg, []
+    cfg, r = resume_config(a, task, cfg, from_args(a._parser.parse_args([])), from_dict, fixed_length)
+    if os.environ.get("RANK", "0") == "0":
+        print(describe(r, a._parser.flag_for), flush=True)
+    return cfg, r.history
+
+
 def train_lifting(a):
-    cfg = lifting_config_from_args(a)
+    cfg, resumes = _resumed(a, "lifting", lifting_config_from_args(a), lifting_config_from_args,
+                            lifting.LiftingConfig.from_dict)
     d, device = distributed.setup(cfg.device)
     out = prepare_out_dir(cfg.out)
     torch.manual_seed(cfg.seed)
@@ -108,7 +122,7 @@ def train_lifting(a):
         checkpoint={"task": "lifting", "model": spec, "skeleton": skeleton.name,
                     "normalization": {"input_2d": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
                                       "target_3d": "camera frame, root-relative, metres"},
-                    "config": cfg.to_dict()},
+                    "config": cfg.to_dict(), "resumes": resumes},
         mismatch=lambda ck: f"is a checkpoint of {ck['model']['class']} {ck['config']['model']['name']}, "
                             f"not of {{model.name}} {cfg.model.name} with these settings",
         metric="MPJPE", maximize=False, best_text=lambda b: f"best MPJPE {b:.2f} mm")
@@ -194,7 +208,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
 
 
 def train_grouping(a):
-    cfg = grouping_config_from_args(a)
+    cfg, resumes = _resumed(a, "grouping", grouping_config_from_args(a), grouping_config_from_args,
+                            grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")
     d, device = distributed.setup(cfg.device)
     out = prepare_out_dir(cfg.out)
     torch.manual_seed(cfg.seed)
@@ -210,6 +225,12 @@ def train_grouping(a):
     train_graphs = [by_id[i] for i in data.train_ids] + copies + mixed
     val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
     val_labels = torch.cat([g.y for g in val_graphs]).numpy()
+    for split, labels in (("training", torch.cat([g.y for g in train_graphs]).numpy()), ("validation", val_labels)):
+        if labels.size == 0 or labels.min() == labels.max():  # no edge AP, no pos_weight: nothing to learn or pick by
+            kind = "no candidate pairs" if labels.size == 0 else \
+                f"only {'positive' if labels[0] else 'negative'} candidate pairs ({labels.size})"
+            raise InputError(f"{annotations}: the {split} images have {kind}; edge AP is undefined. "
+                             f"Use more images or another {{val_fraction}}")
     stats = tag_statistics(train_graphs) if cfg.graph.feature_norm == "dataset" else None
     grouping.finalize_all(val_graphs, cfg, stats)  # the training graphs get theirs batch by batch
     train_set = grouping.FeatureGraphs(train_graphs, cfg, stats)
@@ -217,7 +238,7 @@ def train_grouping(a):
     tag_dim = data.graphs[0].tag.size(1)  # D of the maps' tags; evaluation checks its maps against it
     spec = grouping.model_spec(cfg, tag_dim=tag_dim)
     model = grouping.model_from_spec(spec)
-    if cfg.init:
+    if cfg.init and not a.resume:  # a resume restores the weights the run reached
         start = load_checkpoint(cfg.init, "grouping")
         if start["model"] != spec:
             raise InputError(f"{{init}} {cfg.init}: its classifier is not of these settings "
@@ -254,7 +275,7 @@ def train_grouping(a):
         checkpoint={"task": "grouping", "model": spec, "skeleton": DATASET_SKELETONS[cfg.dataset].name,
                     "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
                     "config": cfg.to_dict(), "annotations": str(annotations), "pos_weight": pos_weight,
-                    "tag_dim": tag_dim},
+                    "tag_dim": tag_dim, "resumes": resumes},
         mismatch=lambda ck: f"is a checkpoint of another grouping model ({ck['config']['model']['name']}), "
                             f"not of {{model.name}} {cfg.model.name}",
         metric="edge_ap", maximize=True, best_text=lambda b: f"best validation edge AP {b:.4f}")

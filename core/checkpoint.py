@@ -42,6 +42,14 @@ def load_checkpoint(path, task: str) -> dict:
     return ckpt
 
 
+def checkpoint_config(ckpt: dict, path, from_dict: Callable):
+    """The run configuration a checkpoint recorded (`from_dict(ckpt["config"])`), one-line errors."""
+    try:
+        return from_dict(ckpt["config"])
+    except (TypeError, KeyError, AttributeError) as e:  # an unknown or missing field
+        raise InputError(f"{path}: its config does not fit this version's settings ({e})") from None
+
+
 def rebuild_model(ckpt: dict, path, from_spec: Callable[[dict], torch.nn.Module]) -> torch.nn.Module:
     """The model a checkpoint describes (`from_spec(ckpt["model"])`), with its weights."""
     try:
@@ -58,9 +66,14 @@ def restore_training(ckpt: dict, path, model, optimizer, generator, scheduler) -
     for key in ("optimizer", "scheduler", "rng", "epoch", "best_metric"):
         if key not in ckpt:
             raise InputError(f"{path}: checkpoint has no '{key}', so a run cannot resume from it")
-    model.load_state_dict(ckpt["state_dict"])
-    optimizer.load_state_dict(ckpt["optimizer"])
-    scheduler.load_state_dict(ckpt["scheduler"])
-    generator.set_state(ckpt["rng"]["shuffle"])
-    torch.set_rng_state(ckpt["rng"]["torch"])
-    return ckpt["epoch"] + 1, ckpt["best_metric"]
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        generator.set_state(ckpt["rng"]["shuffle"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        epoch, best = int(ckpt["epoch"]), float(ckpt["best_metric"])
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"{path}: its training state does not fit this run ({first[:120]})") from None
+    return epoch + 1, best

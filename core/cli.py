@@ -50,6 +50,31 @@ class ArgumentParser(argparse.ArgumentParser):
                                                isinstance(action, argparse._AppendAction)))
         return flags
 
+    def subparser(self, name: str) -> "ArgumentParser":
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action.choices[name]
+        raise KeyError(name)
+
+    def given_dests(self, argv: list[str]) -> set[str]:
+        """The argument dests that `argv` sets explicitly (not by their defaults)."""
+        saved = [(action, action.default) for action in self._actions]
+        try:
+            for action, _ in saved:
+                action.default = argparse.SUPPRESS
+            return set(vars(self.parse_args(argv)))
+        finally:
+            for action, default in saved:
+                action.default = default
+
+    def dest_of(self, field: str) -> str | None:
+        """The argument dest that sets a config field (`flag_for`'s rule), None if no flag does
+        or the flag collects KNOB=VALUE items."""
+        flags = self._flags()
+        name = field.split(".")[-1]
+        dest = self.renamed.get(field, self.renamed.get(name, name))
+        return dest if dest in flags and not flags[dest][1] else None
+
     def flag_for(self, field: str) -> str:
         """A config field's name on this command line: `batch_size` -> `--batch-size`,
         `graph.edges` -> `--edges`, `model.name` -> `--model` (by `renamed`), `synth.tag_noise`
@@ -92,6 +117,8 @@ def run_task(parser: ArgumentParser, argv, handlers: dict) -> int | None:
     a = parser.parse_args(argv)
     if a.task is None:
         parser.error("a task is required: " + " | ".join(handlers))
+    a._parser = parser.subparser(a.task)
+    a._given = a._parser.given_dests(argv[argv.index(a.task) + 1:])
     with parser.flag_names():
         handlers[a.task](a)
     return None

@@ -56,6 +56,8 @@ def _array(npz, key: str, name: str) -> np.ndarray:
         raise InputError(f"{name}: '{key}' is not numeric")
     if not np.all(np.isfinite(a)):
         raise InputError(f"{name}: '{key}' contains NaN or inf")
+    if key in ("heatmaps", "tags") and a.size and np.abs(a).max() > np.finfo(np.float32).max:
+        raise InputError(f"{name}: '{key}' has values beyond float32's range (up to {np.abs(a).max():.3g})")
     return a
 
 

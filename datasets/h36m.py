@@ -162,9 +162,16 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
             where = f"subject {subject} action {action}"
             p3 = _check_array(in3[action], n3, where, (32, 3), "metres")
             views = in2[action]
-            if not isinstance(views, (list, tuple)) or len(views) != 4:
-                count = len(views) if isinstance(views, (list, tuple, np.ndarray)) else "no list of"
-                raise InputError(f"{n2}: {where} has {count} cameras, expected 4")
+            if isinstance(views, np.ndarray) and (views.dtype == object or views.ndim == 4):
+                views = list(views)  # one array per camera, stacked
+            if not isinstance(views, (list, tuple)):
+                raise InputError(f"{n2}: {where} is not a list of one 2D array per camera")
+            if len(views) != 4:
+                raise InputError(f"{n2}: {where} has {len(views)} camera view(s), expected Human3.6M's 4")
+            reach = float(np.median(np.linalg.norm(p3 - p3[:, :1], axis=-1).max(axis=1)))
+            if reach > 10:  # a person's joints lie within about 1 m of the pelvis
+                raise InputError(f"{n3}: {where} has joints {reach:.0f} units from the pelvis: positions must "
+                                 f"be in metres (millimetres? divide by 1000)")
             base = base_action(action)
             if base not in action_names:
                 action_names.append(base)
@@ -175,6 +182,9 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
                     shape = tuple(view.shape) if isinstance(view, np.ndarray) else type(view).__name__
                     raise InputError(f"{n2}: {wc} has shape {shape}, expected (N, 17, 2) or (N, 16, 2)")
                 view = _check_array(view, n2, wc, (view.shape[1], 2), "pixels")
+                if np.abs(view).max() <= 2:  # normalised coordinates, not the camera's pixels
+                    raise InputError(f"{n2}: {wc} has coordinates within +-{np.abs(view).max():.2g}: 2D "
+                                     f"positions must be in image pixels (the loader normalises them)")
                 if view.shape[1] == 16 and num_joints == 17:
                     raise InputError(f"{n2}: has 16 joints per pose, use {{joints}} 16")
                 if view.shape[1] == 17 and num_joints == 16:

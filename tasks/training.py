@@ -16,6 +16,7 @@ from core import distributed
 from core.atomic_io import append_jsonl, atomic_write, read_jsonl
 from core.checkpoint import load_checkpoint, restore_training, save_checkpoint
 from core.errors import InputError, NonFiniteLoss
+from core.faults import fault_point
 from tasks.plots import plot_loss_curve
 
 
@@ -87,6 +88,8 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
     if d.is_main:
         start_metrics_log(metrics_path, start_epoch)
         print(header)
+        if start_epoch > epochs:
+            print(f"nothing to train: {resume} is at epoch {start_epoch - 1} of {epochs}")
     for epoch in range(start_epoch, epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
@@ -105,9 +108,14 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
                     "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
                     "epoch": epoch, "best_metric": best, "metric_name": run.metric,
                     "rng": {"shuffle": run.generator.get_state(), "torch": torch.get_rng_state()}}
-            save_checkpoint(out / "last.pt", ckpt)
+            # last.pt is the commit point of an epoch and is written last: killed before it, a
+            # resume redoes the epoch (dropping its metrics line) and rewrites best.pt identically.
+            fault_point("metrics")
             if improved:
                 save_checkpoint(out / "best.pt", ckpt)
+                fault_point("best")
+            save_checkpoint(out / "last.pt", ckpt)
+            fault_point("last")
             plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric=run.metric)
         distributed.barrier(d)
     if d.is_main:

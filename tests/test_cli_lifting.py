@@ -113,7 +113,7 @@ def test_checkpoint_of_another_model(tiny_h36m, tmp_path, capsys):
     capsys.readouterr()
     _fails(train.main, ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--model", "gcn",
                         "--resume", str(out / "last.pt")] + FAST, capsys,
-           "last.pt: is a checkpoint of SemGCN semgcn, not of --model gcn")
+           "--model gcn: the run of " + str(out / "last.pt") + " has semgcn; a resume continues its settings")
     ckpt = torch.load(out / "last.pt", weights_only=True)
     ckpt["state_dict"] = {k: v for k, v in ckpt["state_dict"].items() if "output" not in k}
     save_checkpoint(tmp_path / "cut.pt", ckpt)

@@ -86,6 +86,8 @@ class GroupingConfig:
             raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
         if not self.lr > 0:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
+        if not 0 <= self.seed < 2**32:
+            raise InputError(f"{{seed}} {self.seed}: must be in [0, 2**32)")
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"{{optimizer}} {self.optimizer}: expected one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in LR_SCHEDULES:

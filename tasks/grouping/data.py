@@ -64,6 +64,9 @@ def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int
     order = np.random.default_rng(cfg.seed).permutation(len(ids))
     n_val = int(round(cfg.val_fraction * len(ids)))
     data = GroupingData(gt, [], sorted(ids[i] for i in order[n_val:]), sorted(ids[i] for i in order[:n_val]))
+    if not data.train_ids and split in ("all", "train"):
+        raise InputError(f"{{val_fraction}} {cfg.val_fraction}: leaves none of the {len(ids)} image(s) of "
+                         f"{Path(annotations_path).name} for training")
     keep = set(data.split_ids(split)[:backgrounds])
     data.graphs = _image_graphs(cfg, gt, annotations_path, ids, synth_seed, progress, "graphs", keep,
                                 data.backgrounds)
@@ -104,12 +107,17 @@ def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rn
     skeleton = DATASET_SKELETONS[cfg.dataset]
     K = skeleton.num_joints
     people = persons_by_image(gt, K)
-    graphs = []
+    graphs, tag_dim = [], None
     for image_id in tqdm(image_ids, desc=desc, disable=not progress, leave=False):
         img = gt.imgs[image_id]
         kps, areas, anns = people[image_id]
         if cfg.maps is not None:
             maps = read_ae_maps(cfg.maps, image_id, K)
+            D = maps.tags.shape[-1]
+            tag_dim = D if tag_dim is None else tag_dim
+            if D != tag_dim:  # the folder is one model's maps: one tag dimension
+                raise InputError(f"{Path(cfg.maps) / f'{image_id}.npz'}: tags have {D} dimension(s), the "
+                                 f"folder's first file {image_ids[0]}.npz has {tag_dim}")
         else:
             if "width" not in img or "height" not in img:
                 raise InputError(f"{Path(annotations_path).name}: image {image_id} has no width/height "

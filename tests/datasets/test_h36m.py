@@ -75,6 +75,15 @@ def test_missing_sequences_are_skipped_with_a_warning(h36m_copy):
     assert poses.skipped == ["S9/Eating 1 (missing from data_2d_h36m_gt.npz)"]
 
 
+def test_cameras_stacked_in_one_array_are_read_as_four_views(h36m_copy):
+    folder, p3, p2 = h36m_copy
+    before = load_h36m(folder, "gt", 16, ["S9"], actions=["Eating"])
+    p2["S9"]["Eating"] = np.stack(p2["S9"]["Eating"])  # (4, N, 17, 2): the message once said "4 cameras, expected 4"
+    _write(folder, "data_2d_h36m_gt.npz", positions_2d=p2)
+    after = load_h36m(folder, "gt", 16, ["S9"], actions=["Eating"])
+    np.testing.assert_array_equal(before.x2d, after.x2d)
+
+
 def test_longer_2d_is_cut_to_the_3d_length(h36m_copy):
     folder, p3, p2 = h36m_copy
     p2["S9"]["Eating"] = [np.concatenate([v, v[:3]]) for v in p2["S9"]["Eating"]]
@@ -85,6 +94,10 @@ def test_longer_2d_is_cut_to_the_3d_length(h36m_copy):
 def _corrupt(folder, p3, p2, what):
     if what == "3 cameras":
         p2["S9"]["Eating"] = p2["S9"]["Eating"][:3]
+    elif what == "millimetres":
+        p3["S9"]["Eating"] = p3["S9"]["Eating"] * 1000
+    elif what == "normalised 2d":
+        p2["S9"]["Eating"] = [np.clip(v / 1000 - 0.5, -1, 1) for v in p2["S9"]["Eating"]]
     elif what == "short 2d":
         p2["S9"]["Eating"] = [v[:5] for v in p2["S9"]["Eating"]]
     elif what == "nan":
@@ -102,7 +115,11 @@ def _corrupt(folder, p3, p2, what):
 
 
 @pytest.mark.parametrize("what,message", [
-    ("3 cameras", r"^data_2d_h36m_gt.npz: subject S9 action Eating has 3 cameras, expected 4$"),
+    ("3 cameras", r"^data_2d_h36m_gt.npz: subject S9 action Eating has 3 camera view\(s\), expected Human3.6M's 4$"),
+    ("millimetres", r"^data_3d_h36m.npz: subject S9 action Eating has joints \d+ units from the pelvis: positions "
+                    r"must be in metres \(millimetres\? divide by 1000\)$"),
+    ("normalised 2d", r"^data_2d_h36m_gt.npz: subject S9 action Eating camera 0 has coordinates within \+-[0-9.]+: 2D "
+                      r"positions must be in image pixels"),
     ("short 2d", r"^data_2d_h36m_gt.npz: subject S9 action Eating camera 0 has 5 frames, fewer than the 8 of data_3d_h36m.npz$"),
     ("nan", r"^data_3d_h36m.npz: subject S9 action Eating contains NaN or inf$"),
     ("inf 2d", r"^data_2d_h36m_gt.npz: subject S9 action Eating camera 1 contains NaN or inf$"),
