@@ -12,6 +12,7 @@ from torch_geometric.loader import DataLoader
 
 from core import distributed
 from core.atomic_io import prepare_out_dir
+from core.run_lock import run_lock
 from core.checkpoint import load_checkpoint
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.errors import InputError
@@ -87,6 +88,8 @@ def train_lifting(a):
                             lifting.LiftingConfig.from_dict)
     d, device = distributed.setup(cfg.device)
     out = prepare_out_dir(cfg.out)
+    if d.is_main:
+        a._exit_stack.enter_context(run_lock(out))
     torch.manual_seed(cfg.seed)
     skeleton = h36m_skeleton(cfg.joints)
     train_set = lifting.load_lifting_split(cfg, train=True)
@@ -179,7 +182,8 @@ def add_grouping_args(p):
     p.add_argument("--lr-schedule", default=d["lr_schedule"], help="constant | cosine")
     p.add_argument("--optimizer", default=d["optimizer"], help="adam | sgd (momentum 0.9)")
     p.add_argument("--graph-cache", type=or_none(str), default=d["graph_cache"],
-                   help="folder where built graphs are kept for the next run (none: no cache)")
+                   help="folder where built graphs are kept for the next run (auto: graphs/ in the user cache folder, "
+                        "$POSEGRAPH_CACHE or ~/.cache/posegraph; none: no cache)")
     p.add_argument("--workers", type=int, default=d["workers"],
                    help="DataLoader worker processes computing the training batches' features")
     p.add_argument("--init", default=None, help="start from this grouping checkpoint's classifier (fine-tuning)")
@@ -212,6 +216,8 @@ def train_grouping(a):
                             grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")
     d, device = distributed.setup(cfg.device)
     out = prepare_out_dir(cfg.out)
+    if d.is_main:
+        a._exit_stack.enter_context(run_lock(out))
     torch.manual_seed(cfg.seed)
     progress = _progress(a, d)
     annotations = cfg.annotations or (out / "annotations.json")

@@ -46,7 +46,7 @@ def _models(device):
 
 
 def _data(poses: int):
-    train = load_h36m(synthetic_h36m_dir(".cache"), "gt", 16, TRAIN_SUBJECTS)
+    train = load_h36m(synthetic_h36m_dir(), "gt", 16, TRAIN_SUBJECTS)
     x, y = torch.from_numpy(train.x2d), torch.from_numpy(train.y3d)
     reps = -(-poses // len(x))
     return x.repeat(reps, 1, 1)[:poses], y.repeat(reps, 1, 1)[:poses]
@@ -150,7 +150,7 @@ def main():
     devices = ["cpu", "cuda"] if a.device == "all" else [a.device]
     if "cuda" in devices and not torch.cuda.is_available():
         devices.remove("cuda")
-    synthetic_h36m_dir(".cache")
+    synthetic_h36m_dir()
     print(f"machine: {platform.processor() or platform.machine()}, {mp.cpu_count()} CPUs, "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     rows = []

@@ -119,7 +119,8 @@ def run_task(parser: ArgumentParser, argv, handlers: dict) -> int | None:
         parser.error("a task is required: " + " | ".join(handlers))
     a._parser = parser.subparser(a.task)
     a._given = a._parser.given_dests(argv[argv.index(a.task) + 1:])
-    with parser.flag_names():
+    with parser.flag_names(), contextlib.ExitStack() as stack:
+        a._exit_stack = stack  # what a handler holds until it returns (e.g. its output folder's lock)
         handlers[a.task](a)
     return None
 

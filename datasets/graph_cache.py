@@ -16,6 +16,8 @@ import torch
 from torch_geometric.data import Data
 
 from core.atomic_io import atomic_write
+from core.cache_dir import cache_dir
+from core.errors import InputError
 
 _BUILDERS = ("ae_maps.py", "ae_maps_second.py", "candidates.py", "candidate_graph.py", "graph_labels.py",
              "graph_config.py", "coco.py", "skeleton.py")
@@ -54,13 +56,16 @@ def cached_graphs(folder: Optional[str], parts: dict, build: Callable[[], list[D
     (None: no cache)."""
     if folder is None:
         return build()
-    path = Path(folder) / f"{cache_key(parts)}.pt"
+    path = (cache_dir() / "graphs" if folder == "auto" else Path(folder)) / f"{cache_key(parts)}.pt"
     if path.exists():
         try:
             return [Data.from_dict(d) for d in torch.load(path, weights_only=True)]
         except Exception as e:  # a truncated or foreign file: build again
             warnings.warn(f"{path}: unreadable graph cache ({type(e).__name__}); building the graphs again")
     graphs = build()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda f: torch.save([g.to_dict() for g in graphs], f))  # streamed: no second copy
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda f: torch.save([g.to_dict() for g in graphs], f))  # streamed: no second copy
+    except (OSError, InputError) as e:  # a cache that cannot be written costs only time
+        warnings.warn(f"{path.parent}: graphs not cached ({getattr(e, 'strerror', None) or e})")
     return graphs

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic_io import atomic_write
+from core.cache_dir import cache_dir
+from core.errors import InputError
 from datasets.cameras import h36m_cameras, project_to_pixels, world_to_camera
 from datasets.skeleton import H36M17
 
@@ -191,13 +193,19 @@ def _save_npz_atomic(path: Path, **arrays):
     atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
 
 
-def synthetic_h36m_dir(cache_root=".cache", seed: int = 0, frames: int = 40) -> Path:
-    """Write (once) and return a folder with `data_3d_h36m.npz` and `data_2d_h36m_gt.npz`."""
-    folder = Path(cache_root) / f"synthetic_h36m_v{GENERATOR_VERSION}_seed{seed}_f{frames}"
+def synthetic_h36m_dir(cache_root=None, seed: int = 0, frames: int = 40) -> Path:
+    """Write (once) and return a folder with `data_3d_h36m.npz` and `data_2d_h36m_gt.npz`, under
+    `cache_root` (None: the user cache folder, `core.cache_dir`)."""
+    root = Path(cache_root) if cache_root is not None else cache_dir()
+    folder = root / f"synthetic_h36m_v{GENERATOR_VERSION}_seed{seed}_f{frames}"
     f3, f2 = folder / "data_3d_h36m.npz", folder / "data_2d_h36m_gt.npz"
     if f3.exists() and f2.exists():
         return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"{folder}: cannot write the built-in data ({e.strerror}); set POSEGRAPH_CACHE "
+                         f"to a writable folder") from None
     pos3d, pos2d = generate(seed=seed, frames=frames)
     meta = {"layout_name": "h36m", "num_joints": 17,
             "keypoints_symmetry": [list(H36M17.left), list(H36M17.right)]}

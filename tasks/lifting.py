@@ -97,9 +97,6 @@ class LiftingConfig:
 # ---------------------------------------------------------------------------------------------
 # Data
 
-SYNTHETIC_CACHE = ".cache"
-
-
 def data_folder(data: Optional[str], keypoints: str):
     """The folder of the standard .npz files: `data`, or the built-in synthetic set."""
     if data is not None:
@@ -107,7 +104,7 @@ def data_folder(data: Optional[str], keypoints: str):
     if keypoints != "gt":
         raise InputError(f"{{keypoints}} {keypoints}: the built-in synthetic data has only gt "
                          f"keypoints; set {{data}} to the folder of your Human3.6M files")
-    return synthetic_h36m_dir(SYNTHETIC_CACHE)
+    return synthetic_h36m_dir()
 
 
 def load_lifting_split(cfg: LiftingConfig, train: bool) -> PoseSet:

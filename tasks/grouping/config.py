@@ -50,7 +50,7 @@ class GroupingConfig:
     synth_copies: int = 8  # synthesised maps per training image (augmentation)
     synth_randomize: bool = False  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
-    graph_cache: Optional[str] = ".cache/graphs"  # built graphs kept on disk (None: no cache)
+    graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)
     workers: int = 0  # DataLoader worker processes computing the training batches' features
     val_fraction: float = 0.2
     epochs: int = 50
