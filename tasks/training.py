@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -98,6 +99,8 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
         distributed.sync_buffers(run.model, d)
         metrics = run.validate(run.model)
         value = metrics[run.metric]
+        if not math.isfinite(value):
+            warnings.warn(f"epoch {epoch}: validation {run.metric} is {value}; best.pt is not updated")
         improved = value > best if run.maximize else value < best
         best = max(best, value) if run.maximize else min(best, value)
         if d.is_main:
@@ -119,7 +122,8 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
             plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric=run.metric)
         distributed.barrier(d)
     if d.is_main:
-        print(f"{run.best_text(best)}; wrote {out / 'best.pt'}, {out / 'last.pt'}, "
-              f"{metrics_path}, {out / 'loss_curve.png'}")
+        written = [str(p) for p in (out / "best.pt", out / "last.pt", metrics_path, out / "loss_curve.png")
+                   if p.exists()]
+        print(f"{run.best_text(best)}; wrote {', '.join(written)}")
     distributed.cleanup(d)
     return best
