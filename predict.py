@@ -1,5 +1,5 @@
-"""Predict without ground truth: `python predict.py grouping --maps DIR [--checkpoint CKPT]`
-(README.md; `--help` of each task)."""
+"""Predict without ground truth: `python predict.py grouping --maps DIR [--checkpoint CKPT]`,
+`python predict.py lifting --checkpoint CKPT --keypoints FILE` (README.md; `--help` of each task)."""
 from __future__ import annotations
 
 import sys
@@ -8,11 +8,16 @@ import time
 import torch
 
 from core.atomic_io import prepare_out_dir, write_json
-from core.checkpoint import checkpoint_config, load_checkpoint
+from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.device import resolve_device
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
+from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
+from datasets.skeleton import SKELETONS
+from tasks import lifting
+from tasks.lifting_plots import plot_lifted_pose
+from tasks.lifting_prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import heatmap_background
 from tasks.grouping.model import checkpoint_tag_dim
@@ -20,7 +25,52 @@ from tasks.grouping.prediction import predict_folder
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.plots import plot_grouped_images
 
-TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco"}
+TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
+         "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint"}
+
+
+def add_lifting_args(p):
+    p.add_argument("--checkpoint", required=True, help="best.pt of train.py lifting")
+    p.add_argument("--keypoints", required=True,
+                   help="COCO results .json (17 keypoints per person) or .npy/.npz array (P, J, 2|3)")
+    p.add_argument("--format", default=None, choices=list(FORMATS),
+                   help="joint order of the input (None: coco for .json; for arrays coco if J = 17, h36m16 if 16)")
+    p.add_argument("--images", default=None, help="COCO json whose 'images' give each image's width and height")
+    p.add_argument("--image-size", type=float, nargs=2, metavar=("W", "H"), default=None,
+                   help="one image size for every person (instead of --images)")
+    p.add_argument("--min-score", type=float, default=0.1,
+                   help="COCO keypoints scored lower count as missing (filled; a person with fewer than 13 is skipped)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--batch-size", type=int, default=1024, help="poses per forward pass")
+    p.add_argument("--out", default="runs/predict-lifting", help="writes OUT/poses3d.json")
+    p.add_argument("--viz", type=int, default=0, help="draw the first N persons (2D input beside 3D)")
+
+
+@torch.inference_mode()
+def predict_lifting_cli(a):
+    ckpt = load_checkpoint(a.checkpoint, "lifting")
+    skeleton = SKELETONS[ckpt["skeleton"]]
+    if a.images and a.image_size:
+        raise InputError("--images and --image-size: give one of them")
+    if a.image_size and min(a.image_size) <= 0:
+        raise InputError(f"--image-size {a.image_size[0]:g} {a.image_size[1]:g}: must be positive")
+    sizes = image_sizes(a.images) if a.images else None
+    persons = read_persons(a.keypoints, a.format, skeleton.num_joints, sizes,
+                           tuple(a.image_size) if a.image_size else None, a.min_score)
+    device = resolve_device(a.device)
+    model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
+    out = prepare_out_dir(a.out)
+    poses = lift(model, skeleton, persons, device, a.batch_size)
+    write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton))
+    written = [out / "poses3d.json"]
+    for i in range(min(a.viz, len(persons))):
+        path = out / f"person_{i:03d}_image_{persons.image_id[i]}.png"
+        plot_lifted_pose(path, persons.joints[i], persons.size[i], poses[i], skeleton,
+                         title=f"image {persons.image_id[i]}, person {i}, score {persons.score[i]:.2f}")
+        written.append(path)
+    print(f"{len(persons)} persons lifted, {persons.skipped} skipped (fewer than 13 of 17 keypoints with "
+          f"score >= {a.min_score:g}, or no shoulder and hip)")
+    print("wrote " + ", ".join(str(p) for p in written))
 
 
 def add_grouping_args(p):
@@ -74,11 +124,12 @@ def predict_grouping_cli(a):
 def build_parser() -> ArgumentParser:
     parser, subs = task_parser("predict.py", "Predict with a PoseGraph model, no ground truth needed.", TASKS)
     add_grouping_args(subs["grouping"])
+    add_lifting_args(subs["lifting"])
     return parser
 
 
 def main(argv):
-    return run_task(build_parser(), argv, {"grouping": predict_grouping_cli})
+    return run_task(build_parser(), argv, {"grouping": predict_grouping_cli, "lifting": predict_lifting_cli})
 
 
 if __name__ == "__main__":

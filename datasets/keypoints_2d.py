@@ -1,0 +1,153 @@
+"""2D poses to lift, from a user's files: a COCO results json (17 keypoints per person, as COCO
+detectors, mmpose and `predict.py grouping` write) or an `.npy` / `.npz` array (P, J, 2) or
+(P, J, 3) in COCO-17 or Human3.6M order; image sizes from a COCO images list or one size for all.
+Each person becomes the lifter's Human3.6M joints in pixels (`datasets.coco_to_h36m`)."""
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from core.errors import InputError
+from datasets.coco import read_json
+from datasets.coco_to_h36m import MIN_KEYPOINTS, convert_person
+from datasets.skeleton import H36M17_TO_16
+
+FORMATS = ("coco", "h36m17", "h36m16")
+
+
+@dataclass
+class Persons2D:
+    image_id: list[int] = field(default_factory=list)
+    score: list[float] = field(default_factory=list)
+    joints: list[np.ndarray] = field(default_factory=list)  # (J, 2) pixels, H36M order
+    size: list[tuple[float, float]] = field(default_factory=list)  # image (width, height)
+    filled: list[list[str]] = field(default_factory=list)  # COCO keypoints filled in
+    skipped: int = 0  # persons not lifted (too few keypoints, no torso)
+
+    def __len__(self) -> int:
+        return len(self.joints)
+
+
+def image_sizes(images_path) -> dict[int, tuple[float, float]]:
+    """A COCO file's `images` list -> {image id: (width, height)}."""
+    name = Path(images_path).name
+    d = read_json(images_path)
+    images = d.get("images") if isinstance(d, dict) else None
+    if not isinstance(images, list):
+        raise InputError(f"{name}: no 'images' list (expected a COCO annotation file)")
+    sizes = {}
+    for i, img in enumerate(images):
+        if not (isinstance(img, dict) and isinstance(img.get("id"), int)
+                and all(isinstance(img.get(k), (int, float)) and img[k] > 0 for k in ("width", "height"))):
+            raise InputError(f"{name}: images[{i}] needs an integer 'id' and positive 'width' and 'height'")
+        sizes[img["id"]] = (float(img["width"]), float(img["height"]))
+    return sizes
+
+
+def _read_array(path: Path) -> np.ndarray:
+    name = path.name
+    try:
+        if path.suffix == ".npz":
+            if not zipfile.is_zipfile(path):
+                raise InputError(f"{name}: not a readable .npz file")
+            with np.load(path, allow_pickle=False) as f:
+                keys = [k for k in ("keypoints", "poses_2d") if k in f.files] or f.files
+                if len(keys) != 1:
+                    raise InputError(f"{name}: expected one array or a 'keypoints' array, found {', '.join(f.files) or 'none'}")
+                arr = f[keys[0]]
+        else:
+            arr = np.load(path, allow_pickle=False)
+    except InputError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        raise InputError(f"{name}: not a readable array file ({type(e).__name__})") from None
+    if arr.dtype.kind not in "fiu" or arr.ndim != 3 or arr.shape[2] not in (2, 3) or arr.shape[1] not in (16, 17):
+        raise InputError(f"{name}: array has shape {arr.shape} ({arr.dtype}), expected (P, J, 2) or (P, J, 3) "
+                         f"numbers with J = 17 (COCO or Human3.6M order) or 16")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name}: array contains NaN or inf")
+    return arr.astype(np.float64)
+
+
+def _coco_results(path: Path) -> tuple[list[int], np.ndarray, list[float]]:
+    name = path.name
+    res = read_json(path)
+    if not isinstance(res, list) or not res:
+        raise InputError(f"{name}: expected a non-empty JSON list of COCO results")
+    ids, kps, scores = [], [], []
+    for i, r in enumerate(res):
+        if not isinstance(r, dict) or "image_id" not in r or "keypoints" not in r:
+            raise InputError(f"{name}: result [{i}] needs 'image_id' and 'keypoints'")
+        k = r["keypoints"]
+        if not isinstance(k, list) or len(k) != 51:
+            n = len(k) if isinstance(k, list) else type(k).__name__
+            raise InputError(f"{name}: result [{i}] has {n} keypoint values, expected 51 (17 COCO keypoints x "
+                             f"(x, y, score))")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in k):
+            raise InputError(f"{name}: result [{i}] has non-numeric or non-finite keypoint values")
+        ids.append(r["image_id"])
+        kps.append(k)
+        s = r.get("score")
+        scores.append(float(s) if isinstance(s, (int, float)) and np.isfinite(s) else float("nan"))
+    return ids, np.array(kps, dtype=np.float64).reshape(-1, 17, 3), scores
+
+
+def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict] = None,
+                 image_size: Optional[tuple[float, float]] = None, min_score: float = 0.1,
+                 min_keypoints: int = MIN_KEYPOINTS) -> Persons2D:
+    """The persons of a keypoint file -> `Persons2D` in the lifter's `num_joints` (16 or 17).
+    `fmt` coco | h36m17 | h36m16 (None: coco for a .json, else from the array's J: 17 -> coco,
+    16 -> h36m16). Arrays give image ids 0..P-1. Sizes: `sizes` (image id -> (w, h)) or
+    `image_size` for every image."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if fmt is not None and fmt not in FORMATS:
+        raise InputError(f"{{format}} {fmt}: expected one of {', '.join(FORMATS)}")
+    if path.suffix == ".json":
+        if fmt not in (None, "coco"):
+            raise InputError(f"{path.name}: a .json file is a COCO results list; {{format}} {fmt} is for arrays")
+        fmt = "coco"
+        ids, kps, scores = _coco_results(path)
+    else:
+        kps = _read_array(path)
+        J = kps.shape[1]
+        fmt = fmt or ("coco" if J == 17 else "h36m16")
+        expected = {"coco": 17, "h36m17": 17, "h36m16": 16}[fmt]
+        if J != expected:
+            raise InputError(f"{path.name}: array has {J} joints, {{format}} {fmt} has {expected}")
+        if kps.shape[2] == 2:
+            kps = np.concatenate([kps, np.ones(kps.shape[:2] + (1,))], axis=2)
+        ids = list(range(len(kps)))
+        scores = list(kps[:, :, 2].mean(1))
+    if fmt == "h36m16" and num_joints == 17:
+        raise InputError(f"{path.name}: has 16 joints per pose (no Neck/Nose); the model lifts 17")
+    out = Persons2D()
+    for n, (image_id, k, score) in enumerate(zip(ids, kps, scores)):
+        if sizes is not None:
+            if image_id not in sizes:
+                raise InputError(f"{path.name}: image {image_id} (person {n}) is not in the images list")
+            size = sizes[image_id]
+        elif image_size is not None:
+            size = image_size
+        else:
+            raise InputError("image sizes are needed to normalise the 2D input: give {images} or {image_size}")
+        if fmt == "coco":
+            conv = convert_person(k, min_score, num_joints, min_keypoints)
+            if conv is None:
+                out.skipped += 1
+                continue
+            joints, filled = conv.joints, conv.filled
+        else:
+            joints = k[:, :2][list(H36M17_TO_16)] if fmt == "h36m17" and num_joints == 16 else k[:, :2]
+            filled = []
+        out.image_id.append(int(image_id))
+        out.score.append(float(score) if np.isfinite(score) else float(np.mean(k[:, 2])))
+        out.joints.append(joints)
+        out.size.append(size)
+        out.filled.append(filled)
+    return out

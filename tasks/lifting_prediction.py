@@ -1,0 +1,39 @@
+"""Lifting without ground truth: 2D persons (pixels, Human3.6M joints) -> root-relative 3D joints
+(metres, camera frame) with a trained lifter, and the `poses3d.json` records."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from datasets.cameras import normalize_screen
+from datasets.keypoints_2d import Persons2D
+from datasets.pose_graph import SkeletonBatcher
+from datasets.skeleton import Skeleton
+from tasks.lifting import predict_all
+
+
+def normalized_inputs(persons: Persons2D) -> np.ndarray:
+    """(P, J, 2) pixels -> the lifter's input: SemGCN's screen coordinates of each person's image."""
+    return np.stack([normalize_screen(j, w, h) for j, (w, h) in zip(persons.joints, persons.size)]) \
+        if len(persons) else np.zeros((0, 0, 2))
+
+
+@torch.inference_mode()
+def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu", batch_size: int = 1024) -> np.ndarray:
+    """-> (P, J, 3) root-relative joints, metres, camera frame."""
+    if not len(persons):
+        return np.zeros((0, skeleton.num_joints, 3))
+    x = torch.from_numpy(normalized_inputs(persons).astype(np.float32))
+    return predict_all(model, SkeletonBatcher(skeleton, x), batch_size, device).numpy().astype(np.float64)
+
+
+def poses3d_records(persons: Persons2D, poses: np.ndarray, skeleton: Skeleton) -> list[dict]:
+    """One `poses3d.json` entry per person: image_id, score, the 2D input used (pixels, H36M
+    order), the 3D joints (root-relative, metres, camera frame), joint names, filled keypoints."""
+    return [{"image_id": persons.image_id[i], "score": round(persons.score[i], 5),
+             "joint_names": list(skeleton.joint_names),
+             "keypoints_2d": np.round(persons.joints[i], 2).tolist(),
+             "joints_3d": np.round(poses[i], 5).tolist(),
+             "filled": persons.filled[i]}
+            for i in range(len(persons))]

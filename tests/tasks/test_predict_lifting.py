@@ -1,0 +1,76 @@
+"""predict.py lifting: 3D from a COCO results file and from arrays, equal to the lifter on the
+same poses as training normalises them; bad input in one line."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import predict
+import train
+from core.cli import run_cli
+from datasets.cameras import h36m_cameras, unnormalize_screen
+from datasets.h36m import TEST_SUBJECTS, load_h36m
+from datasets.pose_graph import SkeletonBatcher
+from datasets.skeleton import H36M16
+from tasks import lifting
+from tests.datasets.test_coco_to_h36m import POSE
+
+
+@pytest.fixture(scope="module")
+def lifter(tiny_h36m, tmp_path_factory):
+    out = tmp_path_factory.mktemp("lift")
+    assert run_cli(train.main, ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--epochs", "1",
+                                "--hidden", "16", "--blocks", "1", "--actions", "Walking", "--no-progress"]) == 0
+    return out / "best.pt"
+
+
+def test_arrays_in_pixels_give_what_the_lifter_gives_on_the_test_poses(lifter, tiny_h36m, tmp_path):
+    test = load_h36m(tiny_h36m, "gt", 16, TEST_SUBJECTS, ["Walking"])
+    cam = h36m_cameras()["S9"][1]
+    pick = np.nonzero((test.subject == 0) & (test.camera == 1))[0]
+    pixels = unnormalize_screen(test.x2d[pick].astype(np.float64), cam.width, cam.height)
+    np.save(tmp_path / "poses.npy", pixels)
+    assert run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "poses.npy"),
+                                  "--format", "h36m16", "--image-size", str(cam.width), str(cam.height),
+                                  "--out", str(tmp_path / "o")]) == 0
+    got = json.loads((tmp_path / "o" / "poses3d.json").read_text())
+    ckpt = torch.load(lifter, weights_only=True)
+    model = lifting.model_from_spec(ckpt["model"])
+    model.load_state_dict(ckpt["state_dict"])
+    ref = lifting.predict_all(model, SkeletonBatcher(H36M16, torch.from_numpy(test.x2d[pick])), 64).numpy()
+    assert len(got) == len(pick) and got[0]["joint_names"] == list(H36M16.joint_names)
+    np.testing.assert_allclose(np.array([g["joints_3d"] for g in got]), ref, atol=2e-5)
+
+
+def test_coco_results_file_with_missing_keypoints(lifter, tmp_path, capsys):
+    full = np.c_[POSE * 4, np.full(17, 0.9)]
+    some = full.copy()
+    some[[9, 15], 2] = 0  # two missing: filled
+    few = full.copy()
+    few[:6, 2] = 0.01  # 11 present: skipped
+    res = [{"image_id": i, "category_id": 1, "keypoints": k.ravel().tolist(), "score": 0.7}
+           for i, k in enumerate((full, some, few))]
+    (tmp_path / "r.json").write_text(json.dumps(res))
+    (tmp_path / "gt.json").write_text(json.dumps({"images": [{"id": i, "width": 640, "height": 480} for i in range(3)]}))
+    assert run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "r.json"),
+                                  "--images", str(tmp_path / "gt.json"), "--out", str(tmp_path / "o"),
+                                  "--viz", "1"]) == 0
+    assert "2 persons lifted, 1 skipped" in capsys.readouterr().out
+    got = json.loads((tmp_path / "o" / "poses3d.json").read_text())
+    assert [g["image_id"] for g in got] == [0, 1] and got[1]["filled"] == ["left_wrist", "left_ankle"]
+    assert all(np.isfinite(g["joints_3d"]).all() and np.shape(g["joints_3d"]) == (16, 3) for g in got)
+    assert (tmp_path / "o" / "person_000_image_0.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("extra,pattern", [
+    (["--image-size", "640", "480", "--images", "x.json"], "--images and --image-size: give one of them"),
+    (["--image-size", "0", "480"], "--image-size 0 480: must be positive"),
+    ([], "image sizes are needed to normalise the 2D input: give --images or --image-size"),
+])
+def test_bad_input_one_line(lifter, tmp_path, capsys, extra, pattern):
+    np.save(tmp_path / "p.npy", np.ones((2, 17, 2)))
+    rc = run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "p.npy"),
+                                "--out", str(tmp_path / "o"), *extra])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and pattern in err, err
