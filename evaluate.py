@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from core.atomic_io import prepare_out_dir, write_json
@@ -16,10 +17,13 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import grouping, lifting
 from tasks.grouping import evaluation as grouping_evaluation
+from tasks.original_semgcn import load_lifting_checkpoint
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.coco_eval import oks_ap
 from tasks.cli import parse_actions, synth_config
-from tasks.plots import plot_grouped_images, plot_lifting_example
+from tasks.lifting_plots import plot_lifted_pose
+from tasks.plots import plot_grouped_images
+from datasets.cameras import h36m_cameras, unnormalize_screen
 
 TASKS = {"lifting": "MPJPE / P-MPJPE (action-wise) of a lifting checkpoint",
          "grouping": "AP@OKS of a grouping checkpoint (GNN) or of the AE / oracle decoders",
@@ -41,7 +45,7 @@ def add_lifting_args(p):
 
 
 def evaluate_lifting_cli(a):
-    ckpt = load_checkpoint(a.checkpoint, "lifting")
+    ckpt = load_lifting_checkpoint(a.checkpoint)
     saved = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
     cfg = lifting.LiftingConfig(**{
         **{k: getattr(saved, k) for k in ("model", "joints", "seed")},
@@ -73,11 +77,12 @@ def evaluate_lifting_cli(a):
         for k, i in enumerate(picks):
             path = out / f"example_{k:02d}.png"
             name = test_set.actions[int(test_set.action[i])]
-            err = float(lifting.mpjpe(pred[i:i + 1], batcher.y3d[i:i + 1])) * 1000
-            plot_lifting_example(test_set.x2d[i], batcher.y3d[i].numpy(),
-                                 (pred[i] - pred[i, :1]).numpy(), skeleton, path,
-                                 title=f"{test_set.subjects[int(test_set.subject[i])]} {name} "
-                                       f"camera {int(test_set.camera[i])}: MPJPE {err:.1f} mm")
+            subject = test_set.subjects[int(test_set.subject[i])]
+            cam = h36m_cameras()[subject][int(test_set.camera[i])]
+            pixels = unnormalize_screen(test_set.x2d[i].astype(np.float64), cam.width, cam.height)
+            plot_lifted_pose(path, pixels, (cam.width, cam.height), pred[i].numpy(), skeleton,
+                             title=f"{subject} {name}, camera {int(test_set.camera[i])} (test subject)",
+                             truth=batcher.y3d[i].numpy())
             written.append(path)
     print("wrote " + ", ".join(str(p) for p in written))
 

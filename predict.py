@@ -16,6 +16,7 @@ from datasets.coco import DATASET_SKELETONS
 from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
+from tasks.original_semgcn import load_lifting_checkpoint
 from tasks.lifting_plots import plot_lifted_pose
 from tasks.lifting_prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
@@ -48,7 +49,7 @@ def add_lifting_args(p):
 
 @torch.inference_mode()
 def predict_lifting_cli(a):
-    ckpt = load_checkpoint(a.checkpoint, "lifting")
+    ckpt = load_lifting_checkpoint(a.checkpoint)
     skeleton = SKELETONS[ckpt["skeleton"]]
     if a.images and a.image_size:
         raise InputError("--images and --image-size: give one of them")

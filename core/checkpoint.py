@@ -22,16 +22,41 @@ def save_checkpoint(path, checkpoint: dict) -> Path:
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
-def load_checkpoint(path, task: str) -> dict:
-    """Read a checkpoint written by `save_checkpoint` for `task`, with one-line errors."""
+def read_checkpoint_file(path):
+    """The object a torch checkpoint file holds (tensors and plain values only: `weights_only`,
+    numpy scalars allowed, as other projects' checkpoints store metrics so), one-line errors."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: checkpoint not found")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_NUMPY_SCALARS):
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for corrupt files
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{path}: not a readable checkpoint ({msg[:120]})") from None
+
+
+def _numpy_scalar_globals() -> list:
+    """numpy scalars and dtypes, under numpy 2's module names and numpy 1's (older pickles)."""
+    import numpy as np
+    try:
+        from numpy._core.multiarray import scalar
+    except ImportError:  # numpy 1
+        from numpy.core.multiarray import scalar
+    dtypes = [type(np.dtype(t)) for t in ("float64", "float32", "int64", "int32")]
+    return [scalar, (scalar, "numpy.core.multiarray.scalar"), np.dtype] + dtypes
+
+
+_NUMPY_SCALARS = _numpy_scalar_globals()
+
+
+def load_checkpoint(path, task: str) -> dict:
+    """Read a checkpoint written by `save_checkpoint` for `task`, with one-line errors."""
+    return validate_checkpoint(read_checkpoint_file(path), path, task)
+
+
+def validate_checkpoint(ckpt, path, task: str) -> dict:
+    """A checkpoint file's object checked as a PoseGraph checkpoint of `task`."""
     if not isinstance(ckpt, dict) or "format" not in ckpt or "task" not in ckpt:
         raise InputError(f"{path}: not a PoseGraph checkpoint")
     if ckpt["task"] != task:

@@ -37,34 +37,6 @@ def plot_loss_curve(records: list[dict], path, metric: str, loss_key: str = "los
     save_figure(fig, path)
 
 
-def _draw_bones(ax, pts, skeleton, three_d: bool):
-    left, right = set(skeleton.left), set(skeleton.right)
-    for a, b in skeleton.edges:
-        color = "tab:blue" if b in left else "tab:red" if b in right else "black"
-        seg = pts[[a, b]]
-        if three_d:
-            ax.plot(seg[:, 0], seg[:, 2], -seg[:, 1], color=color, lw=2)
-        else:
-            ax.plot(seg[:, 0], seg[:, 1], color=color, lw=2)
-
-
-def plot_lifting_example(x2d, y_true, y_pred, skeleton, path, title: str = ""):
-    """Input 2D, ground-truth 3D and predicted 3D skeleton side by side (camera frame)."""
-    fig = plt.figure(figsize=(12, 4))
-    ax = fig.add_subplot(1, 3, 1)
-    _draw_bones(ax, np.asarray(x2d), skeleton, False)
-    ax.invert_yaxis(), ax.set_aspect("equal"), ax.set_title("input 2D")
-    lim = float(np.abs(np.concatenate([y_true, y_pred])).max()) or 1.0
-    for i, (pts, name) in enumerate(((y_true, "ground truth 3D"), (y_pred, "predicted 3D"))):
-        ax = fig.add_subplot(1, 3, i + 2, projection="3d")
-        _draw_bones(ax, np.asarray(pts), skeleton, True)
-        ax.set_xlim(-lim, lim), ax.set_ylim(-lim, lim), ax.set_zlim(-lim, lim)
-        ax.view_init(elev=15, azim=-75)
-        ax.set_title(name)
-    fig.suptitle(title)
-    save_figure(fig, path)
-
-
 def match_to_truth(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """For each predicted person (P, K, 3), the ground-truth person (G, K, 3) whose labelled
     keypoints lie nearest on the keypoints both have (mean distance, within a tenth of that
