@@ -1,6 +1,7 @@
 """Evaluate: `python evaluate.py lifting|grouping|coco [options]` (README.md; `--help` of each task)."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def evaluate_lifting_cli(a):
     ckpt = load_lifting_checkpoint(a.checkpoint)
     saved = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
     cfg = lifting.LiftingConfig(**{
-        **{k: getattr(saved, k) for k in ("model", "joints", "seed")},
+        **{k: getattr(saved, k) for k in ("model", "joints", "seed", "input_norm")},
         "data": a.data if a.data is not None else saved.data,
         "keypoints": a.keypoints or saved.keypoints,
         "downsample": saved.downsample if a.downsample is None else a.downsample,
@@ -74,12 +75,14 @@ def evaluate_lifting_cli(a):
     written = [out / "eval.json"]
     if a.viz > 0:
         picks = torch.linspace(0, len(test_set) - 1, a.viz).long().tolist()
+        screen = test_set if cfg.input_norm == "screen" else \
+            lifting.load_lifting_split(dataclasses.replace(cfg, input_norm="screen"), train=False)
         for k, i in enumerate(picks):
             path = out / f"example_{k:02d}.png"
             name = test_set.actions[int(test_set.action[i])]
             subject = test_set.subjects[int(test_set.subject[i])]
             cam = h36m_cameras()[subject][int(test_set.camera[i])]
-            pixels = unnormalize_screen(test_set.x2d[i].astype(np.float64), cam.width, cam.height)
+            pixels = unnormalize_screen(screen.x2d[i].astype(np.float64), cam.width, cam.height)
             plot_lifted_pose(path, pixels, (cam.width, cam.height), pred[i].numpy(), skeleton,
                              title=f"{subject} {name}, camera {int(test_set.camera[i])} (test subject)",
                              truth=batcher.y3d[i].numpy())

@@ -61,7 +61,8 @@ def predict_lifting_cli(a):
     device = resolve_device(a.device)
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
     out = prepare_out_dir(a.out)
-    poses = lift(model, skeleton, persons, device, a.batch_size)
+    input_norm = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict).input_norm
+    poses = lift(model, skeleton, persons, device, a.batch_size, input_norm)
     write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton))
     written = [out / "poses3d.json"]
     for i in range(min(a.viz, len(persons))):

@@ -20,6 +20,7 @@ from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph_config import GraphConfig
 from datasets.graph_features import tag_statistics
+from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting
@@ -59,6 +60,9 @@ def add_lifting_args(p):
                    help=f"Adam learning rate, x{d['lr_decay']} every {d['lr_decay_steps']:,} steps")
     p.add_argument("--dropout", type=float, default=None,
                    help="None: 0 for the graph models, 0.5 for linear")
+    p.add_argument("--input-norm", default=d["input_norm"], choices=list(INPUT_NORMS),
+                   help="2D input: screen (SemGCN's x / w * 2 - [1, h / w]) or pose (centred on the pelvis, "
+                        "divided by the pose's size: camera-independent)")
     p.add_argument("--downsample", type=int, default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
     add_common_args(p, d["out"], d["seed"], d["device"])
@@ -67,7 +71,7 @@ def add_lifting_args(p):
 def lifting_config_from_args(a) -> lifting.LiftingConfig:
     model = lifting.LiftingModelConfig(name=a.model, hidden=a.hidden, blocks=a.blocks, dropout=a.dropout)
     return lifting.LiftingConfig(model=model, data=a.data, keypoints=a.keypoints, joints=a.joints,
-                                 epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+                                 epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, input_norm=a.input_norm,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
                                  seed=a.seed, device=a.device, out=a.out)
 
@@ -123,7 +127,7 @@ def train_lifting(a):
                         f"MPJPE {r['MPJPE']:7.2f} mm  P-MPJPE {r['P-MPJPE']:7.2f} mm  "
                         f"{r['seconds']:6.1f} s  {r['train_poses_per_s']:8.0f} poses/s"),
         checkpoint={"task": "lifting", "model": spec, "skeleton": skeleton.name,
-                    "normalization": {"input_2d": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
+                    "normalization": {"input_2d": DESCRIPTIONS[cfg.input_norm],
                                       "target_3d": "camera frame, root-relative, metres"},
                     "config": cfg.to_dict(), "resumes": resumes},
         mismatch=lambda ck: f"is a checkpoint of {ck['model']['class']} {ck['config']['model']['name']}, "

@@ -4,6 +4,7 @@ Units: 3D targets in metres (camera frame, root-relative); metrics in millimetre
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Optional
@@ -13,6 +14,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from core.errors import InputError
+from datasets.input_norm import INPUT_NORMS, apply_input_norm
 from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m
 from datasets.skeleton import Skeleton
 from datasets.synthetic_h36m import synthetic_h36m_dir
@@ -59,6 +61,7 @@ class LiftingConfig:
     lr_decay: float = 0.96
     lr_decay_steps: int = 100_000
     max_grad_norm: float = 1.0
+    input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
     downsample: int = 1
     actions: Optional[tuple[str, ...]] = None
     seed: int = 0
@@ -78,6 +81,8 @@ class LiftingConfig:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
         if not 0 <= self.seed < 2**32:
             raise InputError(f"{{seed}} {self.seed}: must be in [0, 2**32)")
+        if self.input_norm not in INPUT_NORMS:
+            raise InputError(f"{{input_norm}} {self.input_norm}: expected one of {', '.join(INPUT_NORMS)}")
         if self.device not in DEVICES:
             raise InputError(f"{{device}} {self.device}: expected one of {', '.join(DEVICES)}")
 
@@ -108,8 +113,10 @@ def data_folder(data: Optional[str], keypoints: str):
 
 
 def load_lifting_split(cfg: LiftingConfig, train: bool) -> PoseSet:
-    return load_h36m(data_folder(cfg.data, cfg.keypoints), cfg.keypoints, cfg.joints,
-                     TRAIN_SUBJECTS if train else TEST_SUBJECTS, cfg.actions, cfg.downsample)
+    """One split, its 2D in the lifter's input normalisation (`cfg.input_norm`)."""
+    poses = load_h36m(data_folder(cfg.data, cfg.keypoints), cfg.keypoints, cfg.joints,
+                      TRAIN_SUBJECTS if train else TEST_SUBJECTS, cfg.actions, cfg.downsample)
+    return dataclasses.replace(poses, x2d=apply_input_norm(poses.x2d, cfg.input_norm))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,24 +7,27 @@ import torch
 from torch import nn
 
 from datasets.cameras import normalize_screen
+from datasets.input_norm import apply_input_norm
 from datasets.keypoints_2d import Persons2D
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import Skeleton
 from tasks.lifting import predict_all
 
 
-def normalized_inputs(persons: Persons2D) -> np.ndarray:
-    """(P, J, 2) pixels -> the lifter's input: SemGCN's screen coordinates of each person's image."""
-    return np.stack([normalize_screen(j, w, h) for j, (w, h) in zip(persons.joints, persons.size)]) \
-        if len(persons) else np.zeros((0, 0, 2))
+def normalized_inputs(persons: Persons2D, input_norm: str = "screen") -> np.ndarray:
+    """(P, J, 2) pixels -> the lifter's input: screen coordinates of each person's image, then
+    the lifter's normalisation (`datasets.input_norm`)."""
+    x = np.stack([normalize_screen(j, w, h) for j, (w, h) in zip(persons.joints, persons.size)])
+    return apply_input_norm(x, input_norm)
 
 
 @torch.inference_mode()
-def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu", batch_size: int = 1024) -> np.ndarray:
+def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu", batch_size: int = 1024,
+         input_norm: str = "screen") -> np.ndarray:
     """-> (P, J, 3) root-relative joints, metres, camera frame."""
     if not len(persons):
         return np.zeros((0, skeleton.num_joints, 3))
-    x = torch.from_numpy(normalized_inputs(persons).astype(np.float32))
+    x = torch.from_numpy(normalized_inputs(persons, input_norm).astype(np.float32))
     return predict_all(model, SkeletonBatcher(skeleton, x), batch_size, device).numpy().astype(np.float64)
 
 
