@@ -20,7 +20,7 @@ endif
 RUN_STAMP := $(STAMPS)/.installed
 TEST_STAMP := $(STAMPS)/.installed-test
 
-.PHONY: demo demo-grouping test install bench env clean
+.PHONY: demo demo-grouping demo-pipeline test install bench env clean
 
 $(RUN_STAMP): requirements.txt Makefile
 ifneq ($(USE_ACTIVE),yes)
@@ -51,6 +51,14 @@ demo: $(RUN_STAMP)
 demo-grouping: $(RUN_STAMP)
 	$(PY) train.py grouping --out runs/demo-grouping
 	$(PY) evaluate.py grouping --checkpoint runs/demo-grouping/best.pt --annotations runs/demo-grouping/annotations.json --split val --viz 2
+
+# Multi-person 3D on 5 new built-in scenes, with the two demos' checkpoints (trained if missing).
+demo-pipeline: $(RUN_STAMP)
+	test -f runs/demo/best.pt || $(MAKE) demo
+	test -f runs/demo-grouping/best.pt || $(MAKE) demo-grouping
+	$(PY) bench/write_maps.py --scenes 5 --seed 7 --out runs/demo-pipeline/maps
+	$(PY) predict.py pipeline --grouping runs/demo-grouping/best.pt --lifting runs/demo/best.pt \
+		--maps runs/demo-pipeline/maps --out runs/demo-pipeline --viz 2
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest -q tests

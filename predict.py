@@ -1,5 +1,6 @@
 """Predict without ground truth: `python predict.py grouping --maps DIR [--checkpoint CKPT]`,
-`python predict.py lifting --checkpoint CKPT --keypoints FILE` (README.md; `--help` of each task)."""
+`python predict.py lifting --checkpoint CKPT --keypoints FILE`, `python predict.py pipeline
+--grouping G.pt --lifting L.pt --maps DIR` (README.md; `--help` of each task)."""
 from __future__ import annotations
 
 import sys
@@ -17,7 +18,8 @@ from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
 from tasks.original_semgcn import load_lifting_checkpoint
-from tasks.lifting_plots import plot_lifted_pose
+from tasks.lifting_plots import plot_lifted_pose, plot_persons_2d_3d
+from tasks.pipeline import image_size_of_maps, lift_results
 from tasks.lifting_prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import heatmap_background
@@ -27,7 +29,69 @@ from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.plots import plot_grouped_images
 
 TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
-         "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint"}
+         "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint",
+         "pipeline": "multi-person 3D from AE maps: grouping, then each person lifted"}
+
+
+def add_pipeline_args(p):
+    p.add_argument("--grouping", default=None, help="best.pt of train.py grouping (COCO or CrowdPose; needed by --decoder gnn)")
+    p.add_argument("--decoder", default="gnn", choices=["gnn", "ae"],
+                   help="gnn: the grouping checkpoint's classifier; ae: associative-embedding grouping, no checkpoint")
+    p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
+                   help="keypoint set of the maps (None: the grouping checkpoint's, else coco)")
+    p.add_argument("--lifting", required=True, help="best.pt of train.py lifting (or an original SemGCN checkpoint)")
+    p.add_argument("--maps", required=True, help="folder of <image_id>.npz AE maps")
+    p.add_argument("--min-score", type=float, default=0.1, help="keypoints scored lower count as missing")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--out", default="runs/predict-pipeline", help="writes OUT/results.json and OUT/poses3d.json")
+    p.add_argument("--viz", type=int, default=0, help="draw the first N images (2D persons and their 3D poses)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+@torch.inference_mode()
+def predict_pipeline_cli(a):
+    if a.decoder == "gnn" and not a.grouping:
+        raise InputError("{decoder} gnn: needs --grouping (or use --decoder ae)")
+    gckpt = load_checkpoint(a.grouping, "grouping") if a.grouping else None
+    gcfg = checkpoint_config(gckpt, a.grouping, GroupingConfig.from_dict) if gckpt else \
+        GroupingConfig(dataset=a.dataset or "coco")
+    if a.dataset and a.dataset != gcfg.dataset:
+        raise InputError(f"{{dataset}} {a.dataset}: {a.grouping} is a {gcfg.dataset} model")
+    lckpt = load_lifting_checkpoint(a.lifting)
+    lcfg = checkpoint_config(lckpt, a.lifting, lifting.LiftingConfig.from_dict)
+    device = resolve_device(a.device)
+    scorer = checkpoint_scorer(gckpt, a.grouping, device) if a.decoder == "gnn" else None
+    tag_stats = gckpt["normalization"]["tag_stats"] if gckpt else None
+    tag_dim = checkpoint_tag_dim(gckpt, a.grouping) if a.decoder == "gnn" else None
+    model = rebuild_model(lckpt, a.lifting, lifting.model_from_spec).to(device)
+    skeleton = SKELETONS[lckpt["skeleton"]]
+    out = prepare_out_dir(a.out)
+    results, sizes, backgrounds, drawn = [], {}, {}, []
+    progress = not a.no_progress and sys.stderr.isatty()
+    for maps, pred in predict_folder(a.maps, a.decoder, gcfg, scorer, tag_stats, tag_dim, progress):
+        results += pred.results
+        background = heatmap_background(maps)
+        sizes[pred.image_id] = image_size_of_maps(background[1])
+        if len(drawn) < a.viz:
+            drawn.append(pred.image_id)
+            backgrounds[pred.image_id] = background
+    persons, poses = lift_results(results, sizes, gcfg.dataset, model, skeleton, lcfg.input_norm, device, a.min_score)
+    records = poses3d_records(persons, poses, skeleton)
+    for rec, n in zip(records, persons.source):
+        rec["result"] = n  # the person's entry in results.json
+    write_json(out / "results.json", results)
+    write_json(out / "poses3d.json", records)
+    written = [out / "results.json", out / "poses3d.json"]
+    for image_id in drawn:
+        mine = [n for n, r in enumerate(results) if r["image_id"] == image_id]
+        lifted = [(mine.index(n), poses[i]) for i, n in enumerate(persons.source) if n in mine]
+        path = out / f"pipeline_{image_id}.png"
+        plot_persons_2d_3d(path, backgrounds[image_id], [results[n] for n in mine], lifted,
+                           DATASET_SKELETONS[gcfg.dataset], skeleton, title=f"image {image_id}")
+        written.append(path)
+    print(f"{len(sizes)} images, {len(results)} persons grouped, {len(persons)} lifted, {persons.skipped} not "
+          f"(too few keypoints or no torso)")
+    print("wrote " + ", ".join(str(p) for p in written))
 
 
 def add_lifting_args(p):
@@ -40,7 +104,7 @@ def add_lifting_args(p):
     p.add_argument("--image-size", type=float, nargs=2, metavar=("W", "H"), default=None,
                    help="one image size for every person (instead of --images)")
     p.add_argument("--min-score", type=float, default=0.1,
-                   help="COCO keypoints scored lower count as missing (filled; a person with fewer than 13 is skipped)")
+                   help="keypoints scored lower count as missing (filled; a person with fewer than 13 of COCO's 17 is skipped)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--batch-size", type=int, default=1024, help="poses per forward pass")
     p.add_argument("--out", default="runs/predict-lifting", help="writes OUT/poses3d.json")
@@ -127,11 +191,13 @@ def build_parser() -> ArgumentParser:
     parser, subs = task_parser("predict.py", "Predict with a PoseGraph model, no ground truth needed.", TASKS)
     add_grouping_args(subs["grouping"])
     add_lifting_args(subs["lifting"])
+    add_pipeline_args(subs["pipeline"])
     return parser
 
 
 def main(argv):
-    return run_task(build_parser(), argv, {"grouping": predict_grouping_cli, "lifting": predict_lifting_cli})
+    return run_task(build_parser(), argv, {"grouping": predict_grouping_cli, "lifting": predict_lifting_cli,
+                                              "pipeline": predict_pipeline_cli})
 
 
 if __name__ == "__main__":

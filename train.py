@@ -132,7 +132,9 @@ def train_lifting(a):
                     "config": cfg.to_dict(), "resumes": resumes},
         mismatch=lambda ck: f"is a checkpoint of {ck['model']['class']} {ck['config']['model']['name']}, "
                             f"not of {{model.name}} {cfg.model.name} with these settings",
-        metric="MPJPE", maximize=False, best_text=lambda b: f"best MPJPE {b:.2f} mm")
+        metric="MPJPE", maximize=False, best_text=lambda b: f"best MPJPE {b:.2f} mm",
+        loss_label="training loss (MSE, m²)",
+        metric_label=f"MPJPE on the test subjects {', '.join(lifting.TEST_SUBJECTS)} (mm)")
     header = (f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
               f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
               f"device {device}{distributed.describe(d)}, data {cfg.data or 'built-in synthetic'}")
@@ -288,7 +290,8 @@ def train_grouping(a):
                     "tag_dim": tag_dim, "resumes": resumes},
         mismatch=lambda ck: f"is a checkpoint of another grouping model ({ck['config']['model']['name']}), "
                             f"not of {{model.name}} {cfg.model.name}",
-        metric="edge_ap", maximize=True, best_text=lambda b: f"best validation edge AP {b:.4f}")
+        metric="edge_ap", maximize=True, best_text=lambda b: f"best validation edge AP {b:.4f}",
+        loss_label="loss (weighted BCE)", metric_label="validation edge AP")
     header = (f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
               f"{len(data.train_ids)} train images x {cfg.synth_copies}"
               + (f" + {cfg.builtin_scenes} built-in scenes" if cfg.builtin_scenes else "")

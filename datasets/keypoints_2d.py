@@ -13,10 +13,11 @@ import numpy as np
 
 from core.errors import InputError
 from datasets.coco import read_json
-from datasets.coco_to_h36m import MIN_KEYPOINTS, convert_person
+from datasets.coco_to_h36m import convert_person
 from datasets.skeleton import H36M17_TO_16
 
-FORMATS = ("coco", "h36m17", "h36m16")
+FORMATS = ("coco", "crowdpose", "h36m17", "h36m16")
+CONVERTED = {"coco": 17, "crowdpose": 14}  # keypoint sets converted to Human3.6M joints
 
 
 @dataclass
@@ -25,7 +26,8 @@ class Persons2D:
     score: list[float] = field(default_factory=list)
     joints: list[np.ndarray] = field(default_factory=list)  # (J, 2) pixels, H36M order
     size: list[tuple[float, float]] = field(default_factory=list)  # image (width, height)
-    filled: list[list[str]] = field(default_factory=list)  # COCO keypoints filled in
+    filled: list[list[str]] = field(default_factory=list)  # input keypoints filled in
+    source: list[int] = field(default_factory=list)  # index of each person in the input
     skipped: int = 0  # persons not lifted (too few keypoints, no torso)
 
     def __len__(self) -> int:
@@ -73,7 +75,7 @@ def _read_array(path: Path) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _coco_results(path: Path) -> tuple[list[int], np.ndarray, list[float]]:
+def _coco_results(path: Path, K: int) -> tuple[list[int], np.ndarray, list[float]]:
     name = path.name
     res = read_json(path)
     if not isinstance(res, list) or not res:
@@ -83,25 +85,25 @@ def _coco_results(path: Path) -> tuple[list[int], np.ndarray, list[float]]:
         if not isinstance(r, dict) or "image_id" not in r or "keypoints" not in r:
             raise InputError(f"{name}: result [{i}] needs 'image_id' and 'keypoints'")
         k = r["keypoints"]
-        if not isinstance(k, list) or len(k) != 51:
+        if not isinstance(k, list) or len(k) != 3 * K:
             n = len(k) if isinstance(k, list) else type(k).__name__
-            raise InputError(f"{name}: result [{i}] has {n} keypoint values, expected 51 (17 COCO keypoints x "
-                             f"(x, y, score))")
+            raise InputError(f"{name}: result [{i}] has {n} keypoint values, expected {3 * K} ({K} keypoints x "
+                             f"(x, y, score); {{format}} {'coco' if K == 17 else 'crowdpose'})")
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in k):
             raise InputError(f"{name}: result [{i}] has non-numeric or non-finite keypoint values")
         ids.append(r["image_id"])
         kps.append(k)
         s = r.get("score")
         scores.append(float(s) if isinstance(s, (int, float)) and np.isfinite(s) else float("nan"))
-    return ids, np.array(kps, dtype=np.float64).reshape(-1, 17, 3), scores
+    return ids, np.array(kps, dtype=np.float64).reshape(-1, K, 3), scores
 
 
 def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict] = None,
                  image_size: Optional[tuple[float, float]] = None, min_score: float = 0.1,
-                 min_keypoints: int = MIN_KEYPOINTS) -> Persons2D:
+                 min_keypoints: Optional[int] = None) -> Persons2D:
     """The persons of a keypoint file -> `Persons2D` in the lifter's `num_joints` (16 or 17).
-    `fmt` coco | h36m17 | h36m16 (None: coco for a .json, else from the array's J: 17 -> coco,
-    16 -> h36m16). Arrays give image ids 0..P-1. Sizes: `sizes` (image id -> (w, h)) or
+    `fmt` coco | crowdpose | h36m17 | h36m16 (None: coco for a .json, else from the array's J:
+    17 -> coco, 16 -> h36m16). Arrays give image ids 0..P-1. Sizes: `sizes` (image id -> (w, h)) or
     `image_size` for every image."""
     path = Path(path)
     if not path.exists():
@@ -109,15 +111,15 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"{{format}} {fmt}: expected one of {', '.join(FORMATS)}")
     if path.suffix == ".json":
-        if fmt not in (None, "coco"):
+        if fmt not in (None, *CONVERTED):
             raise InputError(f"{path.name}: a .json file is a COCO results list; {{format}} {fmt} is for arrays")
-        fmt = "coco"
-        ids, kps, scores = _coco_results(path)
+        fmt = fmt or "coco"
+        ids, kps, scores = _coco_results(path, CONVERTED[fmt])
     else:
         kps = _read_array(path)
         J = kps.shape[1]
         fmt = fmt or ("coco" if J == 17 else "h36m16")
-        expected = {"coco": 17, "h36m17": 17, "h36m16": 16}[fmt]
+        expected = {"coco": 17, "crowdpose": 14, "h36m17": 17, "h36m16": 16}[fmt]
         if J != expected:
             raise InputError(f"{path.name}: array has {J} joints, {{format}} {fmt} has {expected}")
         if kps.shape[2] == 2:
@@ -126,18 +128,28 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
         scores = list(kps[:, :, 2].mean(1))
     if fmt == "h36m16" and num_joints == 17:
         raise InputError(f"{path.name}: has 16 joints per pose (no Neck/Nose); the model lifts 17")
-    out = Persons2D()
-    for n, (image_id, k, score) in enumerate(zip(ids, kps, scores)):
+
+    def size_of(n: int, image_id) -> tuple[float, float]:
         if sizes is not None:
             if image_id not in sizes:
                 raise InputError(f"{path.name}: image {image_id} (person {n}) is not in the images list")
-            size = sizes[image_id]
-        elif image_size is not None:
-            size = image_size
-        else:
-            raise InputError("image sizes are needed to normalise the 2D input: give {images} or {image_size}")
-        if fmt == "coco":
-            conv = convert_person(k, min_score, num_joints, min_keypoints)
+            return sizes[image_id]
+        if image_size is not None:
+            return image_size
+        raise InputError("image sizes are needed to normalise the 2D input: give {images} or {image_size}")
+
+    return to_persons(ids, kps, scores, size_of, fmt, num_joints, min_score, min_keypoints)
+
+
+def to_persons(ids, kps: np.ndarray, scores, size_of, fmt: str, num_joints: int, min_score: float = 0.1,
+               min_keypoints: Optional[int] = None) -> Persons2D:
+    """Keypoints (P, K, 3) of `fmt`'s layout, their image ids and person scores -> `Persons2D`;
+    `size_of(n, image_id)` -> the image's (width, height)."""
+    out = Persons2D()
+    for n, (image_id, k, score) in enumerate(zip(ids, kps, scores)):
+        size = size_of(n, image_id)
+        if fmt in CONVERTED:
+            conv = convert_person(k, min_score, num_joints, min_keypoints, dataset=fmt)
             if conv is None:
                 out.skipped += 1
                 continue
@@ -150,4 +162,5 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
         out.joints.append(joints)
         out.size.append(size)
         out.filled.append(filled)
+        out.source.append(n)
     return out

@@ -11,6 +11,7 @@ from matplotlib.lines import Line2D
 from tasks.plots import plt, save_figure
 
 LEFT, RIGHT, CENTRE = "tab:blue", "tab:red", "black"
+FRAGMENT = 5  # a grouped "person" with fewer keypoints is drawn as a fragment
 
 
 def _side_colour(skeleton, joint: int) -> str:
@@ -38,20 +39,22 @@ def _bones_3d(ax, pts, skeleton, truth: bool = False):
 
 
 def _equal_box(ax, poses: list[np.ndarray]):
-    """Equal scales on the three axes, a ground grid at the lowest joint."""
+    """Equal scales on the three axes (the box shaped as the poses' extent), a ground grid (0.5 m)
+    at the lowest joint."""
     v = _to_view(np.concatenate(poses))
     centre = (v.max(0) + v.min(0)) / 2
-    half = max(float((v.max(0) - v.min(0)).max()) / 2, 0.3) * 1.1
-    ax.set_xlim(centre[0] - half, centre[0] + half)
-    ax.set_ylim(centre[1] - half, centre[1] + half)
-    ax.set_zlim(centre[2] - half, centre[2] + half)
-    ax.set_box_aspect((1, 1, 1))
+    half = np.maximum((v.max(0) - v.min(0)) / 2, 0.5) * 1.1  # per axis; the box's aspect keeps the scales equal
+    ax.set_xlim(centre[0] - half[0], centre[0] + half[0])
+    ax.set_ylim(centre[1] - half[1], centre[1] + half[1])
+    ax.set_zlim(centre[2] - half[2], centre[2] + half[2])
+    ax.set_box_aspect(tuple(half))
     floor = v[:, 2].min()
-    grid = np.linspace(-half, half, 7)
-    for g in grid:
-        ax.plot([centre[0] + g] * 2, [centre[1] - half, centre[1] + half], [floor] * 2, color="0.85", lw=0.8)
-        ax.plot([centre[0] - half, centre[0] + half], [centre[1] + g] * 2, [floor] * 2, color="0.85", lw=0.8)
+    for g in np.arange(-half[0], half[0] + 1e-9, 0.5):
+        ax.plot([centre[0] + g] * 2, [centre[1] - half[1], centre[1] + half[1]], [floor] * 2, color="0.85", lw=0.8)
+    for g in np.arange(-half[1], half[1] + 1e-9, 0.5):
+        ax.plot([centre[0] - half[0], centre[0] + half[0]], [centre[1] + g] * 2, [floor] * 2, color="0.85", lw=0.8)
     ax.set_xlabel("x (m)"), ax.set_ylabel("depth (m)"), ax.set_zlabel("up (m)")
+    ax.locator_params(nbins=4)
     ax.view_init(elev=15, azim=-75)  # from behind the camera, a little above and to the side
 
 
@@ -87,5 +90,49 @@ def plot_lifted_pose(path, joints_2d: np.ndarray, frame: tuple[float, float], po
         ax3.set_title("3D (root-relative, m), seen from the camera")
     _bones_3d(ax3, pose_3d, skeleton)
     _legend(ax3, truth is not None)
+    fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_persons_2d_3d(path, background, results: list[dict], lifted: list[tuple[int, np.ndarray]], skeleton_2d,
+                       skeleton_3d, title: str = ""):
+    """One image of the pipeline: its grouped persons over the heatmaps' maximum (grey), each in
+    its own colour, beside each lifted person's 3D pose in the same colour, side by side in
+    their left-to-right order in the image (1.2 m apart). `lifted`: (index in `results`, (J, 3))."""
+    fig = plt.figure(figsize=(12, 5))
+    ax = fig.add_subplot(1, 2, 1)
+    if background is not None:
+        hm, extent = background
+        ax.imshow(hm, cmap="gray_r", extent=extent, vmin=0, vmax=max(float(hm.max()), 1e-6), alpha=0.6)
+    colours = plt.get_cmap("tab20")
+    lifted_ids = {n for n, _ in lifted}
+    fragments = 0
+    for n, r in enumerate(results):
+        k = np.asarray(r["keypoints"], dtype=float).reshape(-1, 3)
+        if n not in lifted_ids and (k[:, 2] > 0).sum() < FRAGMENT:  # a stray candidate or two: grey, uncounted
+            ax.scatter(*k[k[:, 2] > 0, :2].T, color="0.5", marker="x", s=12)
+            fragments += 1
+            continue
+        c = colours(n % 20)
+        for a, b in skeleton_2d.edges:
+            if k[a, 2] > 0 and k[b, 2] > 0:
+                ax.plot(k[[a, b], 0], k[[a, b], 1], color=c, lw=2)
+        ax.scatter(*k[k[:, 2] > 0, :2].T, color=c, s=10, zorder=3)
+        ax.text(*k[k[:, 2] > 0, :2].min(0), str(n), color=c, fontsize=9, va="bottom")
+    if background is None:
+        ax.invert_yaxis()
+    ax.set_aspect("equal")
+    ax.set_title(f"{len(results) - fragments} persons grouped, {fragments} fragments (x: fewer than "
+                 f"{FRAGMENT} keypoints)", fontsize=10)
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    if lifted:
+        order = sorted(lifted, key=lambda item: np.mean(np.asarray(results[item[0]]["keypoints"])[0::3]))
+        placed = [(n, pose + np.array([1.2 * i, 0.0, 0.0])) for i, (n, pose) in enumerate(order)]
+        _equal_box(ax3, [p for _, p in placed])
+        for n, pose in placed:
+            v = _to_view(pose)
+            for a, b in skeleton_3d.edges:
+                ax3.plot(*v[[a, b]].T, color=colours(n % 20), lw=2.5)
+    ax3.set_title(f"{len(lifted)} lifted to 3D (root-relative, m; 1.2 m apart)")
     fig.suptitle(title)
     save_figure(fig, path)

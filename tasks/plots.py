@@ -21,19 +21,23 @@ def save_figure(fig, path):
     atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
-def plot_loss_curve(records: list[dict], path, metric: str, loss_key: str = "loss"):
-    """Training loss and a validation metric per epoch, side by side."""
+def plot_loss_curve(records: list[dict], path, metric: str, loss_key: str = "loss",
+                    loss_label: str = "loss", metric_label: str = ""):
+    """Training loss (and the validation loss when logged) and a held-out metric per epoch,
+    side by side, with whole-number epochs; the labels name what is plotted, with units."""
+    from matplotlib.ticker import MaxNLocator
     epochs = [r["epoch"] for r in records]
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
     a.plot(epochs, [r[loss_key] for r in records], marker="o", label="training")
     if all(f"val_{loss_key}" in r for r in records):
         a.plot(epochs, [r[f"val_{loss_key}"] for r in records], marker="o", label="validation")
         a.legend()
-    a.set_xlabel("epoch"), a.set_ylabel(loss_key), a.set_yscale("log")
+    a.set_xlabel("epoch"), a.set_ylabel(loss_label), a.set_yscale("log")
     b.plot(epochs, [r[metric] for r in records], marker="o", color="tab:red")
-    b.set_xlabel("epoch"), b.set_ylabel(f"validation {metric}")
+    b.set_xlabel("epoch"), b.set_ylabel(metric_label or f"validation {metric}")
     for ax in (a, b):
         ax.grid(alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     save_figure(fig, path)
 
 

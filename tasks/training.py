@@ -48,6 +48,8 @@ class TrainingRun:
     metric: str
     maximize: bool
     best_text: Callable[[float], str]
+    loss_label: str = "loss"  # the loss-curve picture's axis labels, with units
+    metric_label: str = ""
 
 
 def check_finite_loss(loss: float, epoch: int, out: Path) -> None:
@@ -119,7 +121,8 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
                 fault_point("best")
             save_checkpoint(out / "last.pt", ckpt)
             fault_point("last")
-            plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric=run.metric)
+            plot_loss_curve(read_jsonl(metrics_path), out / "loss_curve.png", metric=run.metric,
+                            loss_label=run.loss_label, metric_label=run.metric_label)
         distributed.barrier(d)
     if d.is_main:
         written = [str(p) for p in (out / "best.pt", out / "last.pt", metrics_path, out / "loss_curve.png")
