@@ -105,6 +105,9 @@ def add_lifting_args(p):
                    help="one image size for every person (instead of --images)")
     p.add_argument("--min-score", type=float, default=0.1,
                    help="keypoints scored lower count as missing (filled; a person with fewer than 13 of COCO's 17 is skipped)")
+    p.add_argument("--focal", type=float, default=None,
+                   help="the camera's focal length in pixels, if known (lifters of --input-norm pose): each person is "
+                        "seen by the camera turned to look at it, which removes most of the error off the image centre")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--batch-size", type=int, default=1024, help="poses per forward pass")
     p.add_argument("--out", default="runs/predict-lifting", help="writes OUT/poses3d.json")
@@ -126,7 +129,10 @@ def predict_lifting_cli(a):
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
     out = prepare_out_dir(a.out)
     input_norm = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict).input_norm
-    poses = lift(model, skeleton, persons, device, a.batch_size, input_norm)
+    if a.focal is not None and (input_norm != "pose" or a.focal <= 0):
+        raise InputError(f"--focal {a.focal:g}: needs a positive focal length and a lifter trained with "
+                         f"--input-norm pose ({a.checkpoint} uses {input_norm})")
+    poses = lift(model, skeleton, persons, device, a.batch_size, input_norm, a.focal)
     write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton))
     written = [out / "poses3d.json"]
     for i in range(min(a.viz, len(persons))):

@@ -28,3 +28,27 @@ def normalize_pose(x: np.ndarray) -> np.ndarray:
 def apply_input_norm(x_screen: np.ndarray, mode: str) -> np.ndarray:
     """Screen-normalised (..., J, 2) -> the lifter's input for `mode`."""
     return x_screen if mode == "screen" else normalize_pose(x_screen)
+
+
+def virtual_camera(pixels: np.ndarray, focal: float, centre) -> tuple[np.ndarray, np.ndarray]:
+    """A person off the optical axis seen by a camera turned to look at it: (J, 2) pixels of a
+    camera with `focal` length and principal point `centre` -> the pixels the turned camera
+    (same focal length and centre) would see, and the rotation R (3, 3) from the real camera's
+    frame to the turned one's (a 3D pose predicted in the turned frame is `pose @ R`, i.e.
+    R^T p, in the real frame). The turn brings the ray through the root joint onto the optical
+    axis: the 2D input then looks as if the person stood in the middle of the picture, the case
+    a lifter trained on Human3.6M has seen."""
+    c = np.asarray(centre, dtype=np.float64)
+    rays = np.c_[(pixels - c) / focal, np.ones(len(pixels))]  # (J, 3)
+    r = rays[0] / np.linalg.norm(rays[0])
+    z = np.array([0.0, 0.0, 1.0])
+    axis, cos = np.cross(r, z), float(np.dot(r, z))
+    sin = float(np.linalg.norm(axis))
+    if sin < 1e-12:
+        R = np.eye(3)
+    else:
+        k = axis / sin
+        K = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+        R = np.eye(3) + sin * K + (1 - cos) * K @ K  # Rodrigues: R r = z
+    turned = rays @ R.T
+    return turned[:, :2] / turned[:, 2:] * focal + c, R

@@ -2,12 +2,14 @@
 (metres, camera frame) with a trained lifter, and the `poses3d.json` records."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import torch
 from torch import nn
 
 from datasets.cameras import normalize_screen
-from datasets.input_norm import apply_input_norm
+from datasets.input_norm import apply_input_norm, normalize_pose, virtual_camera
 from datasets.keypoints_2d import Persons2D
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import Skeleton
@@ -23,12 +25,20 @@ def normalized_inputs(persons: Persons2D, input_norm: str = "screen") -> np.ndar
 
 @torch.inference_mode()
 def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu", batch_size: int = 1024,
-         input_norm: str = "screen") -> np.ndarray:
-    """-> (P, J, 3) root-relative joints, metres, camera frame."""
+         input_norm: str = "screen", focal: Optional[float] = None) -> np.ndarray:
+    """-> (P, J, 3) root-relative joints, metres, camera frame. `focal` (pixels; `pose` lifters):
+    each person seen by the camera turned to look at it (principal point at the image centre),
+    the prediction turned back (`datasets.input_norm.virtual_camera`)."""
     if not len(persons):
         return np.zeros((0, skeleton.num_joints, 3))
-    x = torch.from_numpy(normalized_inputs(persons, input_norm).astype(np.float32))
-    return predict_all(model, SkeletonBatcher(skeleton, x), batch_size, device).numpy().astype(np.float64)
+    if focal is not None:
+        turned = [virtual_camera(j, focal, (w / 2, h / 2)) for j, (w, h) in zip(persons.joints, persons.size)]
+        x = normalize_pose(np.stack([t[0] for t in turned]))
+    else:
+        x = normalized_inputs(persons, input_norm)
+    pred = predict_all(model, SkeletonBatcher(skeleton, torch.from_numpy(x.astype(np.float32))), batch_size,
+                       device).numpy().astype(np.float64)
+    return np.einsum("pjk,pkl->pjl", pred, np.stack([t[1] for t in turned])) if focal is not None else pred
 
 
 def poses3d_records(persons: Persons2D, poses: np.ndarray, skeleton: Skeleton) -> list[dict]:

@@ -74,3 +74,24 @@ def test_bad_input_one_line(lifter, tmp_path, capsys, extra, pattern):
                                 "--out", str(tmp_path / "o"), *extra])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and pattern in err, err
+
+
+def test_focal_turns_the_camera_for_pose_normalised_lifters(tiny_h36m, lifter, tmp_path, capsys):
+    out = tmp_path / "pose"
+    assert run_cli(train.main, ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--epochs", "1",
+                                "--hidden", "16", "--blocks", "1", "--actions", "Walking", "--input-norm", "pose",
+                                "--no-progress"]) == 0
+    j = POSE * 3
+    centred = j - (j[11] + j[12]) / 2 + np.array([320.0, 240.0])  # the pelvis at the image centre
+    np.save(tmp_path / "c.npy", np.c_[centred, np.ones(17)][None])
+    args = ["lifting", "--checkpoint", str(out / "best.pt"), "--keypoints", str(tmp_path / "c.npy"),
+            "--image-size", "640", "480"]
+    assert run_cli(predict.main, args + ["--out", str(tmp_path / "a")]) == 0
+    assert run_cli(predict.main, args + ["--focal", "600", "--out", str(tmp_path / "b")]) == 0
+    a, b = (json.loads((tmp_path / d / "poses3d.json").read_text())[0]["joints_3d"] for d in "ab")
+    np.testing.assert_allclose(a, b, atol=1e-5)  # on the axis nothing turns
+    capsys.readouterr()
+    rc = run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "c.npy"),
+                                "--image-size", "640", "480", "--focal", "600", "--out", str(tmp_path / "s")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "needs a positive focal length and a lifter trained with --input-norm pose" in err
