@@ -41,6 +41,8 @@ class LinearLifter(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor = None, edge_type: Tensor = None,
                 joint: Tensor = None, batch: Tensor = None) -> Tensor:
-        x = x.view(-1, self.num_joints * self.in_channels)  # (B, J*2)
+        """x (N, 2) -> (N, 3), or (B, J, 2) -> (B, J, 3) (the fixed-topology call)."""
+        B = x.size(0) if x.dim() == 3 else -1
+        x = x.reshape(B, self.num_joints * self.in_channels)  # (B, J*2)
         x = self.output(self.blocks(self.input(x)))  # (B, J*3)
-        return x.view(-1, self.out_channels)  # (N, 3)
+        return x.view(B, self.num_joints, self.out_channels) if B != -1 else x.view(-1, self.out_channels)

@@ -18,6 +18,18 @@ class _GCNConv(GCNConv):
                 joint: Optional[Tensor] = None) -> Tensor:
         return super().forward(x, edge_index)
 
+    def dense_adjacency(self, template_edge_index: Tensor) -> Tensor:
+        """The template's D^-1/2 (A + I) D^-1/2 (J, J), as `gcn_norm` weighs the edges."""
+        J = int(template_edge_index.max()) + 1
+        A = torch.eye(J, device=template_edge_index.device)
+        A[template_edge_index[1], template_edge_index[0]] = 1.0
+        d = A.sum(1).rsqrt()
+        return d[:, None] * A * d[None, :]
+
+    def forward_dense(self, x: Tensor, adjacency: Tensor) -> Tensor:
+        out = torch.matmul(adjacency, self.lin(x))
+        return out + self.bias if self.bias is not None else out
+
 
 def _make_conv(kind: str, in_channels: int, out_channels: int, num_joints: int,
                num_edge_types: int) -> nn.Module:
@@ -40,6 +52,12 @@ class _ConvBNReLU(nn.Module):
         x = torch.relu(self.bn(self.conv(x, edge_index, edge_type, joint)))
         return self.dropout(x) if self.dropout is not None else x
 
+    def forward_dense(self, x: Tensor, adjacency) -> Tensor:
+        x = self.conv.forward_dense(x, adjacency)  # (B, J, C)
+        B, J, C = x.shape
+        x = torch.relu(self.bn(x.reshape(B * J, C))).view(B, J, C)
+        return self.dropout(x) if self.dropout is not None else x
+
 
 class _ResBlock(nn.Module):
     def __init__(self, make_conv, channels: int, dropout: float):
@@ -50,6 +68,9 @@ class _ResBlock(nn.Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor) -> Tensor:
         h = self.layer1(x, edge_index, edge_type, joint)
         return x + self.layer2(h, edge_index, edge_type, joint)
+
+    def forward_dense(self, x: Tensor, adjacencies) -> Tensor:
+        return x + self.layer2.forward_dense(self.layer1.forward_dense(x, adjacencies[0]), adjacencies[1])
 
 
 class SemGCN(nn.Module):
@@ -98,8 +119,10 @@ class SemGCN(nn.Module):
             self.non_local = None
         self.output = make_conv(C, out_channels)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor,
-                batch: Tensor) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Optional[Tensor] = None,
+                joint: Optional[Tensor] = None, batch: Optional[Tensor] = None) -> Tensor:
+        if x.dim() == 3:  # (B, J, 2): every graph is the template `edge_index` (fixed topology)
+            return self.forward_dense(x, edge_index)
         x = self.input(x, edge_index, edge_type, joint)
         if self.non_local is not None:
             x = self.non_local[0](x, joint, batch)
@@ -108,3 +131,20 @@ class SemGCN(nn.Module):
             if self.non_local is not None:
                 x = self.non_local[i + 1](x, joint, batch)
         return self.output(x, edge_index, edge_type, joint)
+
+    def forward_dense(self, x: Tensor, template_edge_index: Tensor) -> Tensor:
+        """Fixed topology: x (B, J, 2), every pose the skeleton template whose directed bones
+        `template_edge_index` (2, E) lists in the order of the edge types -> (B, J, 3). The same
+        layers and parameters as the graph path, run on (B, J, C) tensors with each layer's
+        (J, J) weights computed once per call: outputs and gradients equal the graph path's."""
+        def adj(conv):
+            return conv.dense_adjacency(template_edge_index)
+
+        x = self.input.forward_dense(x, adj(self.input.conv))
+        if self.non_local is not None:
+            x = self.non_local[0].forward_dense(x)
+        for i, block in enumerate(self.blocks):
+            x = block.forward_dense(x, (adj(block.layer1.conv), adj(block.layer2.conv)))
+            if self.non_local is not None:
+                x = self.non_local[i + 1].forward_dense(x)
+        return self.output.forward_dense(x, adj(self.output))
