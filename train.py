@@ -60,6 +60,10 @@ def add_lifting_args(p):
                    help=f"Adam learning rate, x{d['lr_decay']} every {d['lr_decay_steps']:,} steps")
     p.add_argument("--dropout", type=float, default=None,
                    help="None: 0 for the graph models, 0.5 for linear")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=d["compile"],
+                   help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU)")
+    p.add_argument("--precision", default=d["precision"], choices=["fp32", "bf16"],
+                   help="bf16: autocast the forward to bfloat16 (CPU or GPU)")
     p.add_argument("--input-norm", default=d["input_norm"], choices=list(INPUT_NORMS),
                    help="2D input: screen (SemGCN's x / w * 2 - [1, h / w]) or pose (centred on the pelvis, "
                         "divided by the pose's size: camera-independent)")
@@ -72,6 +76,7 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
     model = lifting.LiftingModelConfig(name=a.model, hidden=a.hidden, blocks=a.blocks, dropout=a.dropout)
     return lifting.LiftingConfig(model=model, data=a.data, keypoints=a.keypoints, joints=a.joints,
                                  epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, input_norm=a.input_norm,
+                                 compile=a.compile, precision=a.precision,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
                                  seed=a.seed, device=a.device, out=a.out)
 
@@ -108,12 +113,22 @@ def train_lifting(a):
     generator = torch.Generator().manual_seed(cfg.seed)
     progress = _progress(a, d)
 
+    steps = {}  # the run's TrainStep, made for the network the loop trains (DDP-wrapped or not)
+
     def train_epoch(net, epoch, sampler):
         shard = None if sampler is None else torch.tensor(list(sampler), dtype=torch.long)
+        if "step" not in steps:
+            template = lifting.dense_data(train_batcher, device)[2]
+            steps["step"] = lifting.TrainStep(net, optimizer, scheduler, cfg.max_grad_norm, template,
+                                              compile=cfg.compile, bf16=cfg.precision == "bf16")
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
-                                    desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d)
-        return {**stats, "lr": optimizer.param_groups[0]["lr"]}
+                                    desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,
+                                    step=steps["step"])
+        first = steps["step"].first_call_seconds
+        extra = {"first_step_seconds": first} if first is not None and "reported" not in steps else {}
+        steps["reported"] = True
+        return {**stats, **extra, "lr": optimizer.param_groups[0]["lr"]}
 
     run = TrainingRun(
         task="lifting", spec=spec, model=model, optimizer=optimizer, scheduler=scheduler,
@@ -122,7 +137,8 @@ def train_lifting(a):
                                                     cfg.eval_batch_size, device, dist_ctx=d),
         record=lambda s, ev: {"lr": s["lr"], "loss": s["loss"], "MPJPE": ev["MPJPE"],
                               "P-MPJPE": ev["P-MPJPE"], "seconds": s["seconds"],
-                              "train_poses_per_s": s["poses_per_s"]},
+                              "train_poses_per_s": s["poses_per_s"],
+                              **({"first_step_seconds": s["first_step_seconds"]} if "first_step_seconds" in s else {})},
         line=lambda r: (f"epoch {r['epoch']:3d}  lr {r['lr']:.2e}  loss {r['loss']:.6f}  "
                         f"MPJPE {r['MPJPE']:7.2f} mm  P-MPJPE {r['P-MPJPE']:7.2f} mm  "
                         f"{r['seconds']:6.1f} s  {r['train_poses_per_s']:8.0f} poses/s"),

@@ -1,10 +1,11 @@
-"""Benchmark: the PyG SemGCN as `train.py lifting` runs it against a dense batched SemGCN.
+"""Benchmark: SemGCN as `train.py lifting` trains it against a dense batched SemGCN.
 
 In one run, for each device (CPU, and CUDA when present) and batch size (64, 1024):
 
-- training throughput (poses/s): ours = `tasks.lifting.train_epoch` over `SkeletonBatcher`
-  batches (batching, Adam, gradient clipping and the LR schedule included), against a plain loop
-  over pre-batched tensors with `DenseSemGCN` (same optimizer, clipping);
+- training throughput (poses/s): ours = `tasks.lifting.train_epoch` (the fixed-topology path,
+  data on the device, Adam, gradient clipping and the LR schedule included) eager fp32, compiled
+  (`--compile`), bf16 (`--precision bf16`) and both, against a plain eager loop over pre-batched
+  tensors with `DenseSemGCN` (same optimizer, clipping); compile time (the first step) reported;
 - inference throughput (poses/s), eval mode, no gradients;
 - peak memory: CUDA `max_memory_allocated`; on CPU the growth of the process's peak RSS over
   its resident size after data and model set-up (each measurement runs in its own process).
@@ -34,6 +35,9 @@ from datasets.skeleton import H36M16  # noqa: E402
 from datasets.synthetic_h36m import synthetic_h36m_dir  # noqa: E402
 from gnn.models import DenseSemGCN  # noqa: E402
 from tasks import lifting  # noqa: E402
+
+
+IMPLS = ("ours", "ours-compile", "ours-bf16", "ours-compile-bf16")
 
 
 def _models(device):
@@ -84,20 +88,25 @@ def measure(impl: str, mode: str, batch_size: int, poses: int, device_name: str,
     device = torch.device(device_name)
     pyg, dense = _models(device)
     x, y = _data(poses)
-    model = pyg if impl == "pyg" else dense
+    ours = impl.startswith("ours")
+    model = pyg if ours else dense
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    if impl == "pyg":
+    step = None
+    if ours:
         batcher = SkeletonBatcher(H36M16, x, y)
         sched = lifting.make_scheduler(opt, 0.96, 100_000)
+        if mode == "train":
+            step = lifting.TrainStep(model, opt, sched, 1.0, lifting.dense_data(batcher, device)[2],
+                                     compile="compile" in impl, bf16="bf16" in impl)
     else:
         xb = [t.to(device) for t in x.split(batch_size)]  # pre-batched, on the device
         yb = [t.to(device) for t in y.split(batch_size)]
 
     def run_once():
-        if impl == "pyg" and mode == "train":
+        if ours and mode == "train":
             lifting.train_epoch(model, batcher, opt, sched, batch_size, 1.0,
-                                torch.Generator().manual_seed(0), device, progress=False)
-        elif impl == "pyg":
+                                torch.Generator().manual_seed(0), device, progress=False, step=step)
+        elif ours:
             lifting.predict_all(model, batcher, batch_size, device)
         elif mode == "train":
             model.train()
@@ -127,7 +136,8 @@ def measure(impl: str, mode: str, batch_size: int, poses: int, device_name: str,
     else:
         peak_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss_kb) / 1024
     queue.put({"impl": impl, "mode": mode, "batch": batch_size, "device": device_name,
-               "poses_per_s": poses / seconds, "peak_mb": peak_mb, "seconds": seconds})
+               "poses_per_s": poses / seconds, "peak_mb": peak_mb, "seconds": seconds,
+               "first_step_seconds": step.first_call_seconds if step is not None else None})
 
 
 def run_isolated(*args):
@@ -146,6 +156,7 @@ def main():
     ap.add_argument("--poses", type=int, default=12_800, help="poses per measurement (CPU)")
     ap.add_argument("--cuda-poses", type=int, default=262_144, help="poses per measurement (CUDA)")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="also the bf16 variants")
     a = ap.parse_args()
     devices = ["cpu", "cuda"] if a.device == "all" else [a.device]
     if "cuda" in devices and not torch.cuda.is_available():
@@ -156,18 +167,23 @@ def main():
     rows = []
     for dev in devices:
         err = check_equal(torch.device(dev))
-        print(f"[{dev}] PyG SemGCN == dense SemGCN (max abs diff {err:.1e})")
+        print(f"[{dev}] SemGCN (graph path) == dense SemGCN (max abs diff {err:.1e})")
         poses = a.poses if dev == "cpu" else a.cuda_poses
         for mode in ("train", "infer"):
             for bs in (64, 1024):
                 n = poses if mode == "train" else poses * 4
-                ours = run_isolated("pyg", mode, bs, n, dev)
                 ref = run_isolated("dense", mode, bs, n, dev)
-                rows.append({"device": dev, "mode": mode, "batch": bs, "pyg": ours, "dense": ref,
-                             "speed_ratio": ours["poses_per_s"] / ref["poses_per_s"]})
-                print(f"[{dev}] {mode:5s} batch {bs:5d}: PyG {ours['poses_per_s']:10.0f} poses/s "
-                      f"({ours['peak_mb']:7.1f} MB)   dense {ref['poses_per_s']:10.0f} poses/s "
-                      f"({ref['peak_mb']:7.1f} MB)   ratio {rows[-1]['speed_ratio']:.2f}x", flush=True)
+                line = f"[{dev}] {mode:5s} batch {bs:5d}: dense reference {ref['poses_per_s']:8.0f} poses/s"
+                for impl in (IMPLS if mode == "train" else ("ours",)):
+                    if "bf16" in impl and not a.bf16:
+                        continue
+                    r = run_isolated(impl, mode, bs, n, dev)
+                    rows.append({"device": dev, "mode": mode, "batch": bs, "impl": impl, "ours": r, "dense": ref,
+                                 "speed_ratio": r["poses_per_s"] / ref["poses_per_s"]})
+                    first = f", first step {r['first_step_seconds']:.1f} s" if r["first_step_seconds"] else ""
+                    line += (f" | {impl} {r['poses_per_s']:8.0f} ({rows[-1]['speed_ratio']:.2f}x, "
+                             f"{r['peak_mb']:.0f} MB{first})")
+                print(line, flush=True)
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=2))
 

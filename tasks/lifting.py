@@ -61,6 +61,8 @@ class LiftingConfig:
     lr_decay: float = 0.96
     lr_decay_steps: int = 100_000
     max_grad_norm: float = 1.0
+    compile: bool = False  # torch.compile the training step (docs/speed.md)
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
     downsample: int = 1
     actions: Optional[tuple[str, ...]] = None
@@ -81,6 +83,8 @@ class LiftingConfig:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
         if not 0 <= self.seed < 2**32:
             raise InputError(f"{{seed}} {self.seed}: must be in [0, 2**32)")
+        if self.precision not in ("fp32", "bf16"):
+            raise InputError(f"{{precision}} {self.precision}: expected fp32 or bf16")
         if self.input_norm not in INPUT_NORMS:
             raise InputError(f"{{input_norm}} {self.input_norm}: expected one of {', '.join(INPUT_NORMS)}")
         if self.device not in DEVICES:
@@ -205,31 +209,85 @@ def make_scheduler(optimizer, decay: float, decay_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: decay ** (step // decay_steps))
 
 
+def dense_data(batcher, device) -> tuple[Tensor, Optional[Tensor], Tensor]:
+    """A batcher's poses on `device` as (P, J, 2), (P, J, 3) tensors (moved once and kept) and
+    its skeleton template's directed bones (2, E)."""
+    key = str(device)
+    cache = batcher.__dict__.setdefault("_dense", {})
+    if key not in cache:
+        y = batcher.y3d.to(device) if batcher.y3d is not None else None
+        cache[key] = (batcher.x2d.to(device), y, batcher.skeleton.edge_index().to(device))
+    return cache[key]
+
+
+class TrainStep:
+    """One optimisation step of the fixed-topology path: forward on (B, J, 2), MSE loss, backward,
+    gradient clipping, the optimizer and the schedule. `compile`: the forward and loss (with
+    their backward) compiled by `torch.compile` (on a GPU with CUDA graphs, `reduce-overhead`);
+    `bf16`: autocast to bfloat16 (CPU or GPU). Returns the loss as a 0-d tensor on the device
+    (no host sync)."""
+
+    def __init__(self, model: nn.Module, optimizer, scheduler, max_grad_norm: float, template: Tensor,
+                 compile: bool = False, bf16: bool = False):
+        self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.max_grad_norm, self.template, self.bf16 = max_grad_norm, template, bf16
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.forward_loss = self._forward_loss
+        if compile:
+            mode = "reduce-overhead" if template.is_cuda else None
+            self.forward_loss = torch.compile(self._forward_loss, mode=mode, dynamic=False)
+
+    def _forward_loss(self, x: Tensor, y: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            pred = self.model(x, self.template)
+        return lifting_loss(pred.float(), y)
+
+    first_call_seconds: Optional[float] = None  # the first step, compilation included
+
+    def __call__(self, x: Tensor, y: Tensor) -> Tensor:
+        if self.first_call_seconds is None:
+            start = time.perf_counter()
+            loss = self._step(x, y)
+            float(loss)  # wait for it
+            self.first_call_seconds = time.perf_counter() - start
+            return loss
+        return self._step(x, y)
+
+    def _step(self, x: Tensor, y: Tensor) -> Tensor:
+        loss = self.forward_loss(x, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(self.params, max_norm=self.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        self.scheduler.step()
+        return loss.detach()
+
+
 def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int,
                 max_grad_norm: float, generator: torch.Generator, device="cpu",
                 progress: bool = True, desc: str = "train", indices: Optional[Tensor] = None,
-                dist_ctx: Optional[Dist] = None) -> dict:
-    """One pass over the shuffled training poses (or over `indices`, this rank's shard).
-    -> {loss, seconds, poses_per_s}, summed over all ranks when distributed."""
+                dist_ctx: Optional[Dist] = None, step: Optional[TrainStep] = None) -> dict:
+    """One pass over the shuffled training poses (or over `indices`, this rank's shard), on the
+    fixed-topology path: the poses stay on the device, each batch is an index into them, the
+    loss is summed on the device and read once. `step`: a `TrainStep` (compiled, bf16) made once
+    per run; default an eager fp32 one. -> {loss, seconds, poses_per_s}, summed over all ranks
+    when distributed."""
     model.train()
     start = time.perf_counter()
-    total, count = torch.zeros((), device=device), 0
-    batches = batcher.iterate(batch_size, shuffle=True, generator=generator, device=device,
-                              indices=indices)
-    n = None if indices is None else len(indices)
-    bar = tqdm(batches, total=batcher.num_batches(batch_size, count=n), desc=desc, leave=False,
-               disable=not progress, mininterval=0.5)
-    for batch in bar:
-        pred = predict(model, batch)
-        loss = lifting_loss(pred, batch.y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if max_grad_norm > 0:
-            nn.utils.clip_grad_norm_(model.parameters(), max_norm=max_grad_norm)
-        optimizer.step()
-        scheduler.step()
-        total += loss.detach() * batch.num_graphs
-        count += batch.num_graphs
+    x_all, y_all, template = dense_data(batcher, device)
+    step = step or TrainStep(model, optimizer, scheduler, max_grad_norm, template)
+    if indices is not None:
+        order = torch.as_tensor(indices, dtype=torch.long)
+    else:
+        order = torch.randperm(len(batcher), generator=generator)  # the generator's sequence on every device
+    order = order.to(device)
+    total = torch.zeros((), device=device)
+    starts = range(0, order.numel(), batch_size)
+    for s in tqdm(starts, desc=desc, leave=False, disable=not progress, mininterval=0.5):
+        idx = order[s:s + batch_size]
+        total += step(x_all[idx], y_all[idx]) * idx.numel()
+    count = order.numel()
     seconds = time.perf_counter() - start
     total, count = all_sum([float(total), count], dist_ctx or Dist())
     return {"loss": total / max(count, 1), "seconds": seconds,
@@ -239,17 +297,16 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
 @torch.no_grad()
 def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
                 progress: bool = False, dist_ctx: Optional[Dist] = None) -> Tensor:
-    """(P, J, 3) predictions for every pose of `batcher`, in order. Distributed: each rank
-    predicts its block of the poses and the blocks are gathered."""
+    """(P, J, 3) predictions for every pose of `batcher`, in order, on the fixed-topology path.
+    Distributed: each rank predicts its block of the poses and the blocks are gathered."""
     model.eval()
     d = dist_ctx or Dist()
     J = batcher.skeleton.num_joints
     block = eval_block(len(batcher), d)
-    idx = torch.arange(block.start, block.stop) if d.enabled else None
-    outs = [predict(model, batch).view(-1, J, 3).cpu()  # (B, J, 3)
-            for batch in tqdm(batcher.iterate(batch_size, device=device, indices=idx), desc="eval",
-                              total=batcher.num_batches(batch_size, count=len(block)), leave=False,
-                              disable=not progress)]
+    x_all, _, template = dense_data(batcher, device)
+    starts = range(block.start, block.stop, batch_size)
+    outs = [model(x_all[s:min(s + batch_size, block.stop)], template).cpu()  # (B, J, 3)
+            for s in tqdm(starts, desc="eval", leave=False, disable=not progress)]
     pred = torch.cat(outs) if outs else torch.zeros(0, J, 3)
     return torch.cat(gather(pred, d)) if d.enabled else pred
 

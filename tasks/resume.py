@@ -14,7 +14,7 @@ from core.errors import InputError
 
 # Fields a resume may change: they do not alter the epochs already trained. `epochs` only where
 # the learning-rate schedule does not depend on it (`fixed_length`).
-CHANGEABLE = ("epochs", "device", "workers", "graph_cache", "data", "annotations", "maps")
+CHANGEABLE = ("epochs", "device", "workers", "graph_cache", "data", "annotations", "maps", "compile")
 
 
 @dataclass

@@ -16,7 +16,7 @@ from core.checkpoint import save_checkpoint
 from core.cli import run_cli
 from core.run_lock import run_lock
 
-TIMING = ("seconds", "train_poses_per_s")
+TIMING = ("seconds", "train_poses_per_s", "first_step_seconds")
 POINTS = ["metrics#2", "best#2", "last#2", "write last.pt#2", "write best.pt#2", "write metrics.jsonl#2"]
 
 
