@@ -87,17 +87,17 @@ class GraphNonLocal(MessagePassing):
         return x + self.bn(self.out(y))
 
     def forward_dense(self, x: Tensor) -> Tensor:
-        """Every graph a complete skeleton: x (B, J, C) -> (B, J, C), as `forward` on the batch."""
-        B, J, C = x.shape
+        """Every graph a complete skeleton, joint-major: x (J, B, C) -> (J, B, C), as `forward`."""
+        J, B, C = x.shape
         G, I = self.num_groups, self.inter_channels
         members = torch.argsort(self.group_of_joint, stable=True)  # joints by group, G groups of J / G
-        phi = self.phi(x[:, members]).view(B, G, J // G, I).amax(2)  # (B, G, I)
-        gamma = self.g(x[:, members]).view(B, G, J // G, I).amax(2)  # (B, G, I)
-        s_node = self.theta(x) @ self.concat_project[:I]  # (B, J)
-        s_group = phi @ self.concat_project[I:]  # (B, G)
-        f = torch.relu(s_node[:, :, None] + s_group[:, None, :]) / G  # (B, J, G)
-        y = self.out(torch.matmul(f, gamma))  # (B, J, C)
-        return x + self.bn(y.reshape(B * J, C)).view(B, J, C)
+        phi = self.phi(x)[members].view(G, J // G, B, I).amax(1)  # (G, B, I)
+        gamma = self.g(x)[members].view(G, J // G, B, I).amax(1)  # (G, B, I)
+        s_node = self.theta(x) @ self.concat_project[:I]  # (J, B)
+        s_group = phi @ self.concat_project[I:]  # (G, B)
+        f = torch.relu(s_node[:, None, :] + s_group[None]) / G  # (J, G, B)
+        y = self.out(torch.einsum("jgb,gbi->jbi", f, gamma))  # (J, B, C)
+        return x + self.bn(y.reshape(J * B, C)).view(J, B, C)
 
     def message(self, x_j: Tensor, s_i: Tensor, s_j: Tensor) -> Tensor:
         f = torch.relu(s_i + s_j) / self.num_groups  # (E,)

@@ -108,20 +108,19 @@ class SemGraphConv(MessagePassing):
         return w_self / denom, off
 
     def forward_dense(self, x: Tensor, adjacency: tuple[Tensor, Tensor]) -> Tensor:
-        """Every graph the template (`dense_adjacency`): x (B, J, C_in) -> (B, J, C_out), the same
-        outputs as `forward` on the batched graphs, in a few batched matrix products."""
+        """Every graph the template (`dense_adjacency`), joint-major: x (J, B, C_in) -> (J, B, C_out),
+        the outputs of `forward` on the batched graphs. Joint-major, the neighbour sums are one
+        (J, J) @ (J, B * C) product on contiguous memory."""
         a_self, off = adjacency
-        C_in, C_out = self.in_channels, self.out_channels
+        J, B, C_in = x.shape
+        C_out = self.out_channels
         if self.channelwise:
-            h = x @ self.weight.permute(1, 0, 2).reshape(C_in, 2 * C_out)  # (B, J, 2 C_out)
-            h0, h1 = h[..., :C_out], h[..., C_out:]
-            out = a_self * h0 + torch.einsum("cij,bjc->bic", off, h1)
-        elif C_in < C_out:  # aggregate the narrower inputs first
-            z = torch.cat([a_self * x, torch.matmul(off[0], x)], dim=-1)  # (B, J, 2 C_in)
+            h0, h1 = x @ self.weight[0], x @ self.weight[1]  # (J, B, C_out) each
+            out = a_self[:, None, :] * h0 + torch.einsum("cij,jbc->ibc", off, h1)
+        else:  # W0 (a_ii x_i) + W1 (sum_j a_ij x_j): the neighbours summed before the product
+            agg = (off[0] @ x.reshape(J, B * C_in)).view(J, B, C_in)
+            z = torch.cat([a_self[:, None, :] * x, agg], dim=-1)  # (J, B, 2 C_in): [W0; W1] in one product
             out = z @ self.weight.view(2 * C_in, C_out)
-        else:
-            h = x @ self.weight.permute(1, 0, 2).reshape(C_in, 2 * C_out)
-            out = a_self * h[..., :C_out] + torch.matmul(off[0], h[..., C_out:])
         return out + self.bias if self.bias is not None else out
 
     def message(self, x_j: Tensor, w: Tensor) -> Tensor:

@@ -27,7 +27,10 @@ class _GCNConv(GCNConv):
         return d[:, None] * A * d[None, :]
 
     def forward_dense(self, x: Tensor, adjacency: Tensor) -> Tensor:
-        out = torch.matmul(adjacency, self.lin(x))
+        """Joint-major: x (J, B, C_in) -> (J, B, C_out)."""
+        h = self.lin(x)
+        J, B, C = h.shape
+        out = (adjacency @ h.reshape(J, B * C)).view(J, B, C)
         return out + self.bias if self.bias is not None else out
 
 
@@ -53,9 +56,9 @@ class _ConvBNReLU(nn.Module):
         return self.dropout(x) if self.dropout is not None else x
 
     def forward_dense(self, x: Tensor, adjacency) -> Tensor:
-        x = self.conv.forward_dense(x, adjacency)  # (B, J, C)
-        B, J, C = x.shape
-        x = torch.relu(self.bn(x.reshape(B * J, C))).view(B, J, C)
+        x = self.conv.forward_dense(x, adjacency)  # (J, B, C)
+        J, B, C = x.shape
+        x = torch.relu(self.bn(x.reshape(J * B, C))).view(J, B, C)
         return self.dropout(x) if self.dropout is not None else x
 
 
@@ -140,6 +143,7 @@ class SemGCN(nn.Module):
         def adj(conv):
             return conv.dense_adjacency(template_edge_index)
 
+        x = x.transpose(0, 1).contiguous()  # joint-major (J, B, 2): neighbour sums are plain products
         x = self.input.forward_dense(x, adj(self.input.conv))
         if self.non_local is not None:
             x = self.non_local[0].forward_dense(x)
@@ -147,4 +151,4 @@ class SemGCN(nn.Module):
             x = block.forward_dense(x, (adj(block.layer1.conv), adj(block.layer2.conv)))
             if self.non_local is not None:
                 x = self.non_local[i + 1].forward_dense(x)
-        return self.output.forward_dense(x, adj(self.output))
+        return self.output.forward_dense(x, adj(self.output)).transpose(0, 1)  # (B, J, 3)
