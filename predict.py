@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 import time
 
 import torch
@@ -18,6 +19,7 @@ from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
 from tasks.original_semgcn import load_lifting_checkpoint
+from tasks.lifting_export import export_lifter
 from tasks.lifting_plots import plot_lifted_pose, plot_persons_2d_3d
 from tasks.pipeline import image_size_of_maps, lift_results
 from tasks.lifting_prediction import lift, poses3d_records
@@ -30,7 +32,26 @@ from tasks.plots import plot_grouped_images
 
 TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
          "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint",
-         "pipeline": "multi-person 3D from AE maps: grouping, then each person lifted"}
+         "pipeline": "multi-person 3D from AE maps: grouping, then each person lifted",
+         "export": "a lifting checkpoint as ONNX (.onnx) or torch.export (.pt2), dynamic batch"}
+
+
+def add_export_args(p):
+    p.add_argument("--checkpoint", required=True, help="a lifting checkpoint (ours or the original SemGCN's)")
+    p.add_argument("--out", required=True, help="model.onnx or model.pt2")
+
+
+def export_cli(a):
+    ckpt = load_lifting_checkpoint(a.checkpoint)
+    cfg = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
+    model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec)
+    skeleton = SKELETONS[ckpt["skeleton"]]
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    path = export_lifter(model, skeleton, a.out, {"model": cfg.model.name, "input_norm": cfg.input_norm,
+                                                  "joint_names": ",".join(skeleton.joint_names),
+                                                  "output": "root-relative joints, metres, camera frame"})
+    print(f"wrote {path}: input x (B, {skeleton.num_joints}, 2) in the {cfg.input_norm} normalisation, "
+          f"output (B, {skeleton.num_joints}, 3) metres")
 
 
 def add_pipeline_args(p):
@@ -198,12 +219,13 @@ def build_parser() -> ArgumentParser:
     add_grouping_args(subs["grouping"])
     add_lifting_args(subs["lifting"])
     add_pipeline_args(subs["pipeline"])
+    add_export_args(subs["export"])
     return parser
 
 
 def main(argv):
     return run_task(build_parser(), argv, {"grouping": predict_grouping_cli, "lifting": predict_lifting_cli,
-                                              "pipeline": predict_pipeline_cli})
+                                              "pipeline": predict_pipeline_cli, "export": export_cli})
 
 
 if __name__ == "__main__":

@@ -60,8 +60,9 @@ def add_lifting_args(p):
                    help=f"Adam learning rate, x{d['lr_decay']} every {d['lr_decay_steps']:,} steps")
     p.add_argument("--dropout", type=float, default=None,
                    help="None: 0 for the graph models, 0.5 for linear")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=d["compile"],
-                   help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU)")
+    p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
+                   help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU); auto: "
+                        f"for runs of at least {lifting.COMPILE_MIN_STEPS:,} steps")
     p.add_argument("--precision", default=d["precision"], choices=["fp32", "bf16"],
                    help="bf16: autocast the forward to bfloat16 (CPU or GPU)")
     p.add_argument("--input-norm", default=d["input_norm"], choices=list(INPUT_NORMS),
@@ -119,8 +120,10 @@ def train_lifting(a):
         shard = None if sampler is None else torch.tensor(list(sampler), dtype=torch.long)
         if "step" not in steps:
             template = lifting.dense_data(train_batcher, device)[2]
+            total = cfg.epochs * -(-len(train_batcher) // (cfg.batch_size * d.world_size))
             steps["step"] = lifting.TrainStep(net, optimizer, scheduler, cfg.max_grad_norm, template,
-                                              compile=cfg.compile, bf16=cfg.precision == "bf16")
+                                              compile=lifting.compile_wanted(cfg.compile, total),
+                                              bf16=cfg.precision == "bf16")
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
                                     desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,

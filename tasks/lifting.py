@@ -61,7 +61,7 @@ class LiftingConfig:
     lr_decay: float = 0.96
     lr_decay_steps: int = 100_000
     max_grad_norm: float = 1.0
-    compile: bool = False  # torch.compile the training step (docs/speed.md)
+    compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
     precision: str = "fp32"  # fp32 | bf16 (autocast)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
     downsample: int = 1
@@ -83,6 +83,8 @@ class LiftingConfig:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
         if not 0 <= self.seed < 2**32:
             raise InputError(f"{{seed}} {self.seed}: must be in [0, 2**32)")
+        if self.compile not in ("auto", "on", "off"):
+            raise InputError(f"{{compile}} {self.compile}: expected auto, on or off")
         if self.precision not in ("fp32", "bf16"):
             raise InputError(f"{{precision}} {self.precision}: expected fp32 or bf16")
         if self.input_norm not in INPUT_NORMS:
@@ -218,6 +220,14 @@ def dense_data(batcher, device) -> tuple[Tensor, Optional[Tensor], Tensor]:
         y = batcher.y3d.to(device) if batcher.y3d is not None else None
         cache[key] = (batcher.x2d.to(device), y, batcher.skeleton.edge_index().to(device))
     return cache[key]
+
+
+COMPILE_MIN_STEPS = 5000  # compiling takes 10-30 s on a CPU: worth it for runs this long (docs/speed.md)
+
+
+def compile_wanted(setting: str, steps: int) -> bool:
+    """Whether `--compile setting` compiles a run of `steps` optimisation steps."""
+    return setting == "on" or (setting == "auto" and steps >= COMPILE_MIN_STEPS)
 
 
 class TrainStep:

@@ -113,3 +113,23 @@ def test_grouping_cli_on_cuda_evaluates_as_on_cpu(model, tmp_path):
         scores[dev] = json.loads((tmp_path / dev / "eval.json").read_text())
     for key in ("AP", "AP50", "edge_accuracy", "persons"):
         assert scores["cuda"][key] == pytest.approx(scores["cpu"][key], abs=1e-3), key
+
+
+@pytest.mark.parametrize("conv,groups", [("sem", None), ("sem-ch", None), ("gcn", None), ("sem", H36M16.joint_groups)])
+def test_fixed_topology_path_on_cuda(conv, groups):
+    torch.manual_seed(0)
+    model = SemGCN(16, H36M16.edge_index().size(1), hidden_channels=32, num_blocks=2, conv=conv,
+                   joint_groups=groups)
+    _same_on_cuda(model, (torch.randn(6, 16, 2), H36M16.edge_index()))
+
+
+def test_compiled_bf16_training_step_on_cuda():
+    from tasks import lifting
+    torch.manual_seed(0)
+    model = SemGCN(16, H36M16.edge_index().size(1), hidden_channels=32, num_blocks=1).cuda()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    step = lifting.TrainStep(model, opt, lifting.make_scheduler(opt, 0.96, 10), 1.0, H36M16.edge_index().cuda(),
+                             compile=True, bf16=True)
+    x, y = torch.randn(64, 16, 2, device="cuda"), torch.randn(64, 16, 3, device="cuda") * 0.3
+    losses = [float(step(x, y)) for _ in range(5)]
+    assert all(torch.isfinite(torch.tensor(losses))) and losses[-1] < losses[0]

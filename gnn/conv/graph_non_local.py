@@ -50,6 +50,7 @@ class GraphNonLocal(MessagePassing):
         for gi, group in enumerate(joint_groups):
             group_of_joint[list(group)] = gi
         self.register_buffer("group_of_joint", group_of_joint, persistent=False)
+        self.register_buffer("members", torch.argsort(group_of_joint, stable=True), persistent=False)  # by group
         C, I = channels, self.inter_channels
         self.theta = Linear(C, I)
         self.phi = Linear(C, I)
@@ -90,7 +91,7 @@ class GraphNonLocal(MessagePassing):
         """Every graph a complete skeleton, joint-major: x (J, B, C) -> (J, B, C), as `forward`."""
         J, B, C = x.shape
         G, I = self.num_groups, self.inter_channels
-        members = torch.argsort(self.group_of_joint, stable=True)  # joints by group, G groups of J / G
+        members = self.members  # joints by group, G groups of J / G
         phi = self.phi(x)[members].view(G, J // G, B, I).amax(1)  # (G, B, I)
         gamma = self.g(x)[members].view(G, J // G, B, I).amax(1)  # (G, B, I)
         s_node = self.theta(x) @ self.concat_project[:I]  # (J, B)

@@ -1,4 +1,5 @@
 import math
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -93,7 +94,7 @@ class SemGraphConv(MessagePassing):
             out = out + self.bias
         return out
 
-    def dense_adjacency(self, template_edge_index: Tensor) -> tuple[Tensor, Tensor]:
+    def dense_adjacency(self, template_edge_index: Tensor, num_joints: Optional[int] = None) -> tuple[Tensor, Tensor]:
         """The softmax weights of one skeleton template (J joints, its E directed bones in the
         order of `edge_type`): self-loop weights (J, W) and the other weights (W, J, J), row i the
         joint aggregated into; W = 1, or C_out channel-wise. Differentiable in the logits."""

@@ -18,10 +18,9 @@ class _GCNConv(GCNConv):
                 joint: Optional[Tensor] = None) -> Tensor:
         return super().forward(x, edge_index)
 
-    def dense_adjacency(self, template_edge_index: Tensor) -> Tensor:
+    def dense_adjacency(self, template_edge_index: Tensor, num_joints: int) -> Tensor:
         """The template's D^-1/2 (A + I) D^-1/2 (J, J), as `gcn_norm` weighs the edges."""
-        J = int(template_edge_index.max()) + 1
-        A = torch.eye(J, device=template_edge_index.device)
+        A = torch.eye(num_joints, device=template_edge_index.device)
         A[template_edge_index[1], template_edge_index[0]] = 1.0
         d = A.sum(1).rsqrt()
         return d[:, None] * A * d[None, :]
@@ -141,7 +140,7 @@ class SemGCN(nn.Module):
         layers and parameters as the graph path, run on (B, J, C) tensors with each layer's
         (J, J) weights computed once per call: outputs and gradients equal the graph path's."""
         def adj(conv):
-            return conv.dense_adjacency(template_edge_index)
+            return conv.dense_adjacency(template_edge_index, x.size(0))
 
         x = x.transpose(0, 1).contiguous()  # joint-major (J, B, 2): neighbour sums are plain products
         x = self.input.forward_dense(x, adj(self.input.conv))

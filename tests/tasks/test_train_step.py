@@ -38,7 +38,7 @@ def test_compiled_training_equals_eager(tiny_h36m, tmp_path):
     args = ["lifting", "--data", str(tiny_h36m), "--epochs", "1", "--hidden", "16", "--blocks", "1",
             "--actions", "Walking", "--batch-size", "32", "--no-progress"]
     assert run_cli(train.main, args + ["--out", str(tmp_path / "eager")]) == 0
-    assert run_cli(train.main, args + ["--out", str(tmp_path / "compiled"), "--compile"]) == 0
+    assert run_cli(train.main, args + ["--out", str(tmp_path / "compiled"), "--compile", "on"]) == 0
     (e,), (c,) = read_jsonl(tmp_path / "eager" / "metrics.jsonl"), read_jsonl(tmp_path / "compiled" / "metrics.jsonl")
     assert c["loss"] == pytest.approx(e["loss"], rel=1e-4) and c["MPJPE"] == pytest.approx(e["MPJPE"], rel=1e-3)
     assert c["first_step_seconds"] > e["first_step_seconds"]

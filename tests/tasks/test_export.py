@@ -1,0 +1,51 @@
+"""predict.py export: every lifting model as ONNX (checked with onnxruntime against PyTorch, 1e-5)
+and as a torch.export program, with a dynamic batch axis."""
+import numpy as np
+import pytest
+import torch
+
+import predict
+from core.checkpoint import save_checkpoint
+from core.cli import run_cli
+from datasets.skeleton import H36M16, H36M17
+from tasks import lifting
+
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime (a test requirement) is not installed")
+pytest.importorskip("onnxscript", reason="onnxscript (torch's ONNX exporter needs it) is not installed")
+
+
+def _checkpoint(tmp_path, name, skeleton):
+    cfg = lifting.LiftingConfig(model=lifting.LiftingModelConfig(name=name, hidden=16, blocks=1),
+                                joints=skeleton.num_joints)
+    spec = lifting.model_spec(cfg.model, skeleton)
+    torch.manual_seed(0)
+    model = lifting.model_from_spec(spec)
+    for m in model.modules():  # non-trivial BatchNorm statistics
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.2, 0.2), m.running_var.uniform_(0.5, 1.5)
+    path = tmp_path / f"{name}.pt"
+    save_checkpoint(path, {"task": "lifting", "model": spec, "state_dict": model.state_dict(),
+                           "config": cfg.to_dict(), "skeleton": skeleton.name})
+    return path, model.eval()
+
+
+@pytest.mark.parametrize("name", lifting.MODEL_NAMES)
+def test_export_onnx_and_pt2_equal_pytorch(name, tmp_path):
+    skeleton = H36M17 if name == "gcn" else H36M16
+    ckpt, model = _checkpoint(tmp_path, name, skeleton)
+    x = torch.randn(37, skeleton.num_joints, 2)  # another batch size than the export's example
+    with torch.no_grad():
+        ref = model(x, skeleton.edge_index()).numpy()
+    assert run_cli(predict.main, ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.onnx")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x.numpy()})[0], ref, atol=1e-5, rtol=1e-5)
+    if name in ("semgcn", "linear"):  # the .pt2 path once per model family (it is slower to test)
+        assert run_cli(predict.main, ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.pt2")]) == 0
+        program = torch.export.load(str(tmp_path / "m.pt2"))
+        np.testing.assert_allclose(program.module()(x).detach().numpy(), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_export_needs_a_known_suffix(tmp_path, capsys):
+    ckpt, _ = _checkpoint(tmp_path, "semgcn", H36M16)
+    rc = run_cli(predict.main, ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.bin")])
+    assert rc == 2 and "expected a .onnx or .pt2 file name" in capsys.readouterr().err
