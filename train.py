@@ -14,6 +14,7 @@ from core import distributed
 from core.atomic_io import prepare_out_dir
 from core.run_lock import run_lock
 from core.checkpoint import load_checkpoint
+from core.device import resolve_precision
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
@@ -63,8 +64,9 @@ def add_lifting_args(p):
     p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
                    help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU); auto: "
                         f"for runs of at least {lifting.COMPILE_MIN_STEPS:,} steps")
-    p.add_argument("--precision", default=d["precision"], choices=["fp32", "bf16"],
-                   help="bf16: autocast the forward to bfloat16 (CPU or GPU)")
+    p.add_argument("--precision", default=d["precision"], choices=["auto", "fp32", "bf16"],
+                   help="bf16: autocast the forward to bfloat16; auto: bf16 where the hardware computes it "
+                        "(AVX-512 BF16 / AMX CPUs, bf16 GPUs), else fp32")
     p.add_argument("--input-norm", default=d["input_norm"], choices=list(INPUT_NORMS),
                    help="2D input: screen (SemGCN's x / w * 2 - [1, h / w]) or pose (centred on the pelvis, "
                         "divided by the pose's size: camera-independent)")
@@ -107,6 +109,7 @@ def train_lifting(a):
     train_batcher = SkeletonBatcher.from_poses(train_set, skeleton)
     test_batcher = SkeletonBatcher.from_poses(test_set, skeleton)
 
+    precision = resolve_precision(cfg.precision, device)
     spec = lifting.model_spec(cfg.model, skeleton)
     model = lifting.model_from_spec(spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -123,7 +126,7 @@ def train_lifting(a):
             total = cfg.epochs * -(-len(train_batcher) // (cfg.batch_size * d.world_size))
             steps["step"] = lifting.TrainStep(net, optimizer, scheduler, cfg.max_grad_norm, template,
                                               compile=lifting.compile_wanted(cfg.compile, total),
-                                              bf16=cfg.precision == "bf16")
+                                              bf16=precision == "bf16")
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
                                     desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,
@@ -156,7 +159,7 @@ def train_lifting(a):
         metric_label=f"MPJPE on the test subjects {', '.join(lifting.TEST_SUBJECTS)} (mm)")
     header = (f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
               f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
-              f"device {device}{distributed.describe(d)}, data {cfg.data or 'built-in synthetic'}")
+              f"device {device}{distributed.describe(d)}, {precision}, data {cfg.data or 'built-in synthetic'}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
 
 

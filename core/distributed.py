@@ -88,12 +88,15 @@ def train_sampler(n: int, d: Dist, seed: int) -> DistributedSampler:
                               seed=seed, drop_last=False)
 
 
-def eval_block(n: int, d: Dist) -> range:
+def eval_block(n: int, d: Dist, align: int = 1) -> range:
     """This rank's contiguous block of an evaluation over `n` items (no padding: the blocks of
-    ranks 0, 1, ... partition range(n) in order)."""
-    per, extra = divmod(n, d.world_size)
-    start = d.rank * per + min(d.rank, extra)
-    return range(start, start + per + (d.rank < extra))
+    ranks 0, 1, ... partition range(n) in order), made of whole chunks of `align` items (a
+    batch size: each rank's batches are then the single process's, to the bit)."""
+    chunks = -(-n // align)
+    per, extra = divmod(chunks, d.world_size)
+    first = d.rank * per + min(d.rank, extra)
+    last = first + per + (d.rank < extra)
+    return range(min(first * align, n), min(last * align, n))
 
 
 def gather(obj: Any, d: Dist) -> list[Any]:

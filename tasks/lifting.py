@@ -62,7 +62,7 @@ class LiftingConfig:
     lr_decay_steps: int = 100_000
     max_grad_norm: float = 1.0
     compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
-    precision: str = "fp32"  # fp32 | bf16 (autocast)
+    precision: str = "auto"  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it: core.device)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
     downsample: int = 1
     actions: Optional[tuple[str, ...]] = None
@@ -85,8 +85,8 @@ class LiftingConfig:
             raise InputError(f"{{seed}} {self.seed}: must be in [0, 2**32)")
         if self.compile not in ("auto", "on", "off"):
             raise InputError(f"{{compile}} {self.compile}: expected auto, on or off")
-        if self.precision not in ("fp32", "bf16"):
-            raise InputError(f"{{precision}} {self.precision}: expected fp32 or bf16")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise InputError(f"{{precision}} {self.precision}: expected auto, fp32 or bf16")
         if self.input_norm not in INPUT_NORMS:
             raise InputError(f"{{input_norm}} {self.input_norm}: expected one of {', '.join(INPUT_NORMS)}")
         if self.device not in DEVICES:
@@ -312,7 +312,7 @@ def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
     model.eval()
     d = dist_ctx or Dist()
     J = batcher.skeleton.num_joints
-    block = eval_block(len(batcher), d)
+    block = eval_block(len(batcher), d, align=batch_size)  # batches as a single process makes them
     x_all, _, template = dense_data(batcher, device)
     starts = range(block.start, block.stop, batch_size)
     outs = [model(x_all[s:min(s + batch_size, block.stop)], template).cpu()  # (B, J, 3)

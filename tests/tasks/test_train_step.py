@@ -35,7 +35,7 @@ def test_bf16_step_tracks_fp32():
 def test_compiled_training_equals_eager(tiny_h36m, tmp_path):
     """`train.py lifting --compile` (torch.compile of forward, loss and backward) trains as the eager
     step does, to float precision; the first step's time (compilation) is logged."""
-    args = ["lifting", "--data", str(tiny_h36m), "--epochs", "1", "--hidden", "16", "--blocks", "1",
+    args = ["lifting", "--data", str(tiny_h36m), "--epochs", "1", "--hidden", "16", "--blocks", "1", "--precision", "fp32",
             "--actions", "Walking", "--batch-size", "32", "--no-progress"]
     assert run_cli(train.main, args + ["--out", str(tmp_path / "eager")]) == 0
     assert run_cli(train.main, args + ["--out", str(tmp_path / "compiled"), "--compile", "on"]) == 0
