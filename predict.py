@@ -71,19 +71,10 @@ def add_pipeline_args(p):
 
 @torch.inference_mode()
 def predict_pipeline_cli(a):
-    if a.decoder == "gnn" and not a.grouping:
-        raise InputError("{decoder} gnn: needs --grouping (or use --decoder ae)")
-    gckpt = load_checkpoint(a.grouping, "grouping") if a.grouping else None
-    gcfg = checkpoint_config(gckpt, a.grouping, GroupingConfig.from_dict) if gckpt else \
-        GroupingConfig(dataset=a.dataset or "coco")
-    if a.dataset and a.dataset != gcfg.dataset:
-        raise InputError(f"{{dataset}} {a.dataset}: {a.grouping} is a {gcfg.dataset} model")
+    device = resolve_device(a.device)
+    gcfg, scorer, tag_stats, tag_dim = _grouping(a.grouping, "--grouping", a.decoder, a.dataset, device)
     lckpt = load_lifting_checkpoint(a.lifting)
     lcfg = checkpoint_config(lckpt, a.lifting, lifting.LiftingConfig.from_dict)
-    device = resolve_device(a.device)
-    scorer = checkpoint_scorer(gckpt, a.grouping, device) if a.decoder == "gnn" else None
-    tag_stats = gckpt["normalization"]["tag_stats"] if gckpt else None
-    tag_dim = checkpoint_tag_dim(gckpt, a.grouping) if a.decoder == "gnn" else None
     model = rebuild_model(lckpt, a.lifting, lifting.model_from_spec).to(device)
     skeleton = SKELETONS[lckpt["skeleton"]]
     out = prepare_out_dir(a.out)
@@ -179,24 +170,28 @@ def add_grouping_args(p):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _grouping(checkpoint, flag: str, decoder: str, dataset, device) -> tuple:
+    """A grouping checkpoint (needed by the gnn decoder) -> (config, pair scorer or None, tag
+    statistics, the tag dimension its maps must have)."""
+    if decoder == "gnn" and not checkpoint:
+        raise InputError(f"{{decoder}} gnn: needs {flag} (or use --decoder ae)")
+    if not checkpoint:
+        return GroupingConfig(dataset=dataset or "coco"), None, None, None
+    ckpt = load_checkpoint(checkpoint, "grouping")
+    cfg = checkpoint_config(ckpt, checkpoint, GroupingConfig.from_dict)
+    if dataset and dataset != cfg.dataset:
+        raise InputError(f"{{dataset}} {dataset}: {checkpoint} is a {cfg.dataset} model")
+    if decoder != "gnn":
+        return cfg, None, ckpt["normalization"]["tag_stats"], None
+    return (cfg, checkpoint_scorer(ckpt, checkpoint, device), ckpt["normalization"]["tag_stats"],
+            checkpoint_tag_dim(ckpt, checkpoint))
+
+
 @torch.inference_mode()
 def predict_grouping_cli(a):
-    ckpt = scorer = tag_stats = tag_dim = None
-    if a.decoder == "gnn" and not a.checkpoint:
-        raise InputError("{decoder} gnn: needs --checkpoint (or use --decoder ae)")
-    if a.checkpoint:
-        ckpt = load_checkpoint(a.checkpoint, "grouping")
-        cfg = checkpoint_config(ckpt, a.checkpoint, GroupingConfig.from_dict)
-        if a.dataset and a.dataset != cfg.dataset:
-            raise InputError(f"{{dataset}} {a.dataset}: {a.checkpoint} is a {cfg.dataset} model")
-        tag_stats = ckpt["normalization"]["tag_stats"]
-        tag_dim = checkpoint_tag_dim(ckpt, a.checkpoint) if a.decoder == "gnn" else None
-    else:
-        cfg = GroupingConfig(dataset=a.dataset or "coco")
     device = resolve_device(a.device)
+    cfg, scorer, tag_stats, tag_dim = _grouping(a.checkpoint, "--checkpoint", a.decoder, a.dataset, device)
     out = prepare_out_dir(a.out)
-    if a.decoder == "gnn":
-        scorer = checkpoint_scorer(ckpt, a.checkpoint, device)
     results, drawn, backgrounds = [], [], {}
     start, images = time.perf_counter(), 0
     progress = not a.no_progress and sys.stderr.isatty()
