@@ -36,11 +36,13 @@ def read_json(path):
         raise InputError(f"{path.name}: not valid JSON (line {e.lineno} column {e.colno}: {e.msg})") from None
 
 
-def _check_keypoints(kps, K: int, where: str, name: str):
+def check_keypoints(kps, K: int, where: str, name: str, hint: str = ""):
+    """A keypoint list of K (x, y, v) triples of finite numbers, or a one-line error (`hint`
+    appended to the length message, e.g. the flag that chooses K)."""
     if not isinstance(kps, list) or len(kps) != 3 * K:
         n = len(kps) if isinstance(kps, list) else type(kps).__name__
         raise InputError(f"{name}: {where} has {n} keypoint values, expected {3 * K} "
-                         f"({K} keypoints x (x, y, v))")
+                         f"({K} keypoints x (x, y, v){hint})")
     if not all(_is_number(v) for v in kps):
         raise InputError(f"{name}: {where} has non-numeric or non-finite keypoint values")
 
@@ -53,12 +55,12 @@ def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _check_int(obj: dict, key: str, where: str, name: str):
+def check_int(obj: dict, key: str, where: str, name: str):
     if key in obj and not _is_int(obj[key]):
         raise InputError(f"{name}: {where} '{key}' is not an integer ({json.dumps(obj[key])[:40]})")
 
 
-def _require_fields(obj, keys, where: str, name: str):
+def require_fields(obj, keys, where: str, name: str):
     if not isinstance(obj, dict):
         raise InputError(f"{name}: {where} is not an object")
     for key in keys:
@@ -94,8 +96,8 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
             raise InputError(f"{name}: '{key}' is not a list")
     image_ids = {}
     for i, img in enumerate(d["images"]):
-        _require_fields(img, ("id",), f"images[{i}]", name)
-        _check_int(img, "id", f"images[{i}]", name)
+        require_fields(img, ("id",), f"images[{i}]", name)
+        check_int(img, "id", f"images[{i}]", name)
         for key in ("width", "height"):
             if key in img and not (_is_number(img[key]) and img[key] > 0):
                 raise InputError(f"{name}: images[{i}] '{key}' is not a positive number")
@@ -109,8 +111,8 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
                          f"person is {{\"id\": 1, \"name\": \"person\"}})")
     category_ids = {}
     for i, cat in enumerate(d["categories"]):
-        _require_fields(cat, ("id",), f"categories[{i}]", name)
-        _check_int(cat, "id", f"categories[{i}]", name)
+        require_fields(cat, ("id",), f"categories[{i}]", name)
+        check_int(cat, "id", f"categories[{i}]", name)
         if cat["id"] in category_ids:
             raise InputError(f"{name}: categories[{i}] and categories[{category_ids[cat['id']]}] have the same id {cat['id']}")
         category_ids[cat["id"]] = i
@@ -118,12 +120,12 @@ def load_coco_gt(path, dataset: str = "coco") -> COCO:
     d["annotations"] = anns = [dict(a) if isinstance(a, dict) else a for a in d["annotations"]]
     for i, a in enumerate(anns):
         where = f"annotations[{i}]"
-        _require_fields(a, ("image_id", "keypoints", "bbox"), where, name)
+        require_fields(a, ("image_id", "keypoints", "bbox"), where, name)
         for key in ("image_id", "category_id", "id", "iscrowd", "num_keypoints"):
-            _check_int(a, key, where, name)
+            check_int(a, key, where, name)
         if a["image_id"] not in image_ids:
             raise InputError(f"{name}: {where} refers to image {a['image_id']}, not in 'images'")
-        _check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
+        check_keypoints(a["keypoints"], skeleton.num_joints, where, name)
         if not (isinstance(a["bbox"], list) and len(a["bbox"]) == 4 and all(map(_is_number, a["bbox"]))):
             raise InputError(f"{name}: {where} bbox is not [x, y, w, h]")
         if a["bbox"][2] < 0 or a["bbox"][3] < 0:
@@ -193,13 +195,13 @@ def load_results(path, gt: COCO, dataset: str = "coco") -> list[dict]:
     person = person_category(gt)
     for i, r in enumerate(res):
         where = f"result [{i}]"
-        _require_fields(r, ("image_id", "keypoints", "score"), where, name)
-        _check_int(r, "image_id", where, name)
-        _check_int(r, "category_id", where, name)
+        require_fields(r, ("image_id", "keypoints", "score"), where, name)
+        check_int(r, "image_id", where, name)
+        check_int(r, "category_id", where, name)
         if r.get("category_id", person) != person:
             raise InputError(f"{name}: {where} category_id {r['category_id']} is not the ground truth's "
                              f"person category ({person}); it would score against nothing")
-        _check_keypoints(r["keypoints"], K, where, name)
+        check_keypoints(r["keypoints"], K, where, name)
         if not isinstance(r["score"], (int, float)) or not math.isfinite(r["score"]):
             raise InputError(f"{name}: {where} score is not a finite number")
         if r["image_id"] not in gt.imgs:

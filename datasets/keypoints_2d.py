@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from core.errors import InputError
-from datasets.coco import read_json
+from datasets.coco import check_int, check_keypoints, read_json, require_fields
 from datasets.coco_to_h36m import convert_person
 from datasets.skeleton import H36M17_TO_16
 
@@ -82,17 +82,12 @@ def _coco_results(path: Path, K: int) -> tuple[list[int], np.ndarray, list[float
         raise InputError(f"{name}: expected a non-empty JSON list of COCO results")
     ids, kps, scores = [], [], []
     for i, r in enumerate(res):
-        if not isinstance(r, dict) or "image_id" not in r or "keypoints" not in r:
-            raise InputError(f"{name}: result [{i}] needs 'image_id' and 'keypoints'")
-        k = r["keypoints"]
-        if not isinstance(k, list) or len(k) != 3 * K:
-            n = len(k) if isinstance(k, list) else type(k).__name__
-            raise InputError(f"{name}: result [{i}] has {n} keypoint values, expected {3 * K} ({K} keypoints x "
-                             f"(x, y, score); {{format}} {'coco' if K == 17 else 'crowdpose'})")
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in k):
-            raise InputError(f"{name}: result [{i}] has non-numeric or non-finite keypoint values")
+        where = f"result [{i}]"
+        require_fields(r, ("image_id", "keypoints"), where, name)
+        check_int(r, "image_id", where, name)
+        check_keypoints(r["keypoints"], K, where, name, f"; {{format}} {'coco' if K == 17 else 'crowdpose'}")
         ids.append(r["image_id"])
-        kps.append(k)
+        kps.append(r["keypoints"])
         s = r.get("score")
         scores.append(float(s) if isinstance(s, (int, float)) and np.isfinite(s) else float("nan"))
     return ids, np.array(kps, dtype=np.float64).reshape(-1, K, 3), scores
