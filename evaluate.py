@@ -43,6 +43,8 @@ def add_lifting_args(p):
                    help="poses per forward pass")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval")
     p.add_argument("--viz", type=int, default=0, help="write N example PNGs")
+    p.add_argument("--flip-test", action="store_true",
+                   help="also score with test-time flipping (each pose averaged with its mirror image)")
 
 
 def evaluate_lifting_cli(a):
@@ -64,10 +66,20 @@ def evaluate_lifting_cli(a):
     pred = lifting.predict_all(model, batcher, cfg.eval_batch_size, device,
                                progress=sys.stderr.isatty())  # (P, J, 3)
     result = lifting.lifting_scores(pred, batcher, test_set.actions)
-    print(f"{'Action':<14}{'MPJPE (P1)':>12}{'P-MPJPE (P2)':>14}")
+    flipped = None
+    if a.flip_test:
+        flipped = lifting.lifting_scores(lifting.predict_all(model, batcher, cfg.eval_batch_size, device,
+                                                             progress=sys.stderr.isatty(), flip=True),
+                                         batcher, test_set.actions)
+    print(f"{'Action':<14}{'MPJPE (P1)':>12}{'P-MPJPE (P2)':>14}" + ("   with flip test: P1, P2" if flipped else ""))
     for action, m in result["per_action"].items():
-        print(f"{action:<14}{m['MPJPE']:12.2f}{m['P-MPJPE']:14.2f}")
-    print(f"{'Average':<14}{result['MPJPE']:12.2f}{result['P-MPJPE']:14.2f}")
+        extra = f"{flipped['per_action'][action]['MPJPE']:12.2f}{flipped['per_action'][action]['P-MPJPE']:14.2f}" \
+            if flipped else ""
+        print(f"{action:<14}{m['MPJPE']:12.2f}{m['P-MPJPE']:14.2f}{extra}")
+    extra = f"{flipped['MPJPE']:12.2f}{flipped['P-MPJPE']:14.2f}" if flipped else ""
+    print(f"{'Average':<14}{result['MPJPE']:12.2f}{result['P-MPJPE']:14.2f}{extra}")
+    if flipped:
+        result["flip_test"] = flipped
     result.update({"checkpoint": str(a.checkpoint), "model": cfg.model.name,
                    "epoch": ckpt.get("epoch"), "data": cfg.data or "built-in synthetic",
                    "keypoints": cfg.keypoints, "units": "mm"})

@@ -124,6 +124,8 @@ def add_lifting_args(p):
     p.add_argument("--batch-size", type=int, default=1024, help="poses per forward pass")
     p.add_argument("--out", default="runs/predict-lifting", help="writes OUT/poses3d.json")
     p.add_argument("--viz", type=int, default=0, help="draw the first N persons (2D input beside 3D)")
+    p.add_argument("--flip-test", action="store_true",
+                   help="test-time flipping: average each pose's prediction with that of its mirror image")
 
 
 @torch.inference_mode()
@@ -144,7 +146,7 @@ def predict_lifting_cli(a):
     if a.focal is not None and (input_norm != "pose" or a.focal <= 0):
         raise InputError(f"--focal {a.focal:g}: needs a positive focal length and a lifter trained with "
                          f"--input-norm pose ({a.checkpoint} uses {input_norm})")
-    poses = lift(model, skeleton, persons, device, a.batch_size, input_norm, a.focal)
+    poses = lift(model, skeleton, persons, device, a.batch_size, input_norm, a.focal, a.flip_test)
     write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton))
     written = [out / "poses3d.json"]
     for i in range(min(a.viz, len(persons))):

@@ -53,14 +53,16 @@ def add_lifting_args(p):
                    help="gt | cpn_ft_h36m_dbb | sh_ft_h36m | path.npz")
     p.add_argument("--joints", type=int, default=d["joints"], help="16 (SemGCN) or 17")
     p.add_argument("--model", default=m["name"], help=" | ".join(lifting.MODEL_NAMES))
-    p.add_argument("--hidden", type=int, default=m["hidden"], help="channels of the graph layers")
-    p.add_argument("--blocks", type=int, default=m["blocks"], help="residual blocks")
+    p.add_argument("--hidden", type=int, default=m["hidden"],
+                   help="channels of the graph layers (None: the model's, 128; graformer 96)")
+    p.add_argument("--blocks", type=int, default=m["blocks"],
+                   help="residual blocks (None: the model's, 4; graformer 5 attention + Chebyshev layers)")
     p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help="poses per step")
     p.add_argument("--lr", type=float, default=d["lr"],
                    help=f"Adam learning rate, x{d['lr_decay']} every {d['lr_decay_steps']:,} steps")
     p.add_argument("--dropout", type=float, default=None,
-                   help="None: 0 for the graph models, 0.5 for linear")
+                   help="None: 0 for the graph models, 0.25 for graformer, 0.5 for linear")
     p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
                    help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU); auto: "
                         f"for runs of at least {lifting.COMPILE_MIN_STEPS:,} steps")

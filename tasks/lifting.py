@@ -21,30 +21,39 @@ from datasets.synthetic_h36m import synthetic_h36m_dir
 from gnn.models import MODEL_CLASSES
 from core.distributed import Dist, all_sum, eval_block, gather
 
-MODEL_NAMES = ("semgcn", "semgcn-nonlocal", "semgcn-ch", "gcn", "linear")
+MODEL_NAMES = ("semgcn", "semgcn-nonlocal", "semgcn-ch", "gcn", "modulated", "graformer", "linear")
+# Each model's own defaults (its paper's sizes) for the settings left at None.
+MODEL_DEFAULTS = {"graformer": {"hidden": 96, "blocks": 5, "dropout": 0.25},
+                  "linear": {"dropout": 0.5}}
+GRAPH_DEFAULTS = {"hidden": 128, "blocks": 4, "dropout": 0.0}  # SemGCN's, Modulated GCN's
 DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
 class LiftingModelConfig:
     name: str = "semgcn"
-    hidden: int = 128
-    blocks: int = 4
-    dropout: Optional[float] = None  # None: 0 for the graph models (SemGCN), 0.5 for linear
+    hidden: Optional[int] = None  # None: the model's own (MODEL_DEFAULTS, else GRAPH_DEFAULTS)
+    blocks: Optional[int] = None  # residual blocks; graformer: attention + Chebyshev layers
+    dropout: Optional[float] = None  # None: 0 for the graph models, 0.25 for graformer, 0.5 for linear
 
     def __post_init__(self):
         if self.name not in MODEL_NAMES:
             raise InputError(f"{{model.name}} {self.name}: unknown model (expected {', '.join(MODEL_NAMES)})")
-        if self.hidden < 1 or self.blocks < 0:
+        if (self.hidden is not None and self.hidden < 1) or (self.blocks is not None and self.blocks < 0):
             raise InputError(f"{{model.hidden}} {self.hidden} / {{model.blocks}} {self.blocks}: must be positive")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise InputError(f"{{model.dropout}} {self.dropout}: must be in [0, 1)")
+        if self.name == "graformer" and self.effective("hidden") % 4:
+            raise InputError(f"{{model.hidden}} {self.hidden}: graformer needs a multiple of its 4 heads")
+
+    def effective(self, key: str):
+        """A setting's value: the given one, else the model's default."""
+        value = getattr(self, key)
+        return value if value is not None else MODEL_DEFAULTS.get(self.name, {}).get(key, GRAPH_DEFAULTS[key])
 
     @property
     def effective_dropout(self) -> float:
-        if self.dropout is not None:
-            return self.dropout
-        return 0.5 if self.name == "linear" else 0.0
+        return self.effective("dropout")
 
 
 @dataclass(frozen=True)
@@ -134,13 +143,20 @@ def model_spec(cfg: LiftingModelConfig, skeleton: Skeleton) -> dict:
     if cfg.name == "linear":
         return {"class": "LinearLifter",
                 "kwargs": {"num_joints": J, "dropout": cfg.effective_dropout}}
+    d = cfg.effective_dropout
+    if cfg.name == "graformer":
+        return {"class": "GraFormer",
+                "kwargs": {"num_joints": J, "hidden_channels": cfg.effective("hidden"),
+                           "num_layers": cfg.effective("blocks"), "dropout": d, "inner_dropout": min(d, 0.1)}}
     kwargs = {"num_joints": J, "num_edge_types": skeleton.edge_index().size(1),
-              "hidden_channels": cfg.hidden, "num_blocks": cfg.blocks,
-              "dropout": cfg.effective_dropout,
+              "hidden_channels": cfg.effective("hidden"), "num_blocks": cfg.effective("blocks"),
+              "dropout": d,
               "conv": {"semgcn": "sem", "semgcn-nonlocal": "sem", "semgcn-ch": "sem-ch",
-                       "gcn": "gcn"}[cfg.name]}
+                       "gcn": "gcn", "modulated": "modulated"}[cfg.name]}
     if cfg.name == "semgcn-nonlocal":
         kwargs["joint_groups"] = [list(g) for g in skeleton.joint_groups]
+    if cfg.name == "modulated":
+        kwargs["edges"] = skeleton.edge_index().tolist()
     return {"class": "SemGCN", "kwargs": kwargs}
 
 
@@ -304,27 +320,49 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
             "poses_per_s": count / seconds if seconds > 0 else float("inf")}
 
 
+def mirror(poses: Tensor, flip_permutation: Tensor) -> Tensor:
+    """Poses (B, J, 2 | 3) seen in a mirror: x negated, left and right joints swapped. Its own
+    inverse. 2D in screen or pose normalisation (both centred, so x -> -x mirrors the image), 3D
+    in the camera frame."""
+    out = poses[:, flip_permutation]  # (B, J, C), a copy
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def flip_tested(model: nn.Module, x: Tensor, template: Tensor, flip_permutation: Tensor) -> Tensor:
+    """Test-time flipping: the mean of the prediction for x (B, J, 2) and the mirrored-back
+    prediction for its mirror image -> (B, J, 3)."""
+    return 0.5 * (model(x, template) + mirror(model(mirror(x, flip_permutation), template), flip_permutation))
+
+
 @torch.no_grad()
 def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
-                progress: bool = False, dist_ctx: Optional[Dist] = None) -> Tensor:
-    """(P, J, 3) predictions for every pose of `batcher`, in order, on the fixed-topology path.
-    Distributed: each rank predicts its block of the poses and the blocks are gathered."""
+                progress: bool = False, dist_ctx: Optional[Dist] = None, flip: bool = False) -> Tensor:
+    """(P, J, 3) predictions for every pose of `batcher`, in order, on the fixed-topology path;
+    `flip`: with test-time flipping (`flip_tested`). Distributed: each rank predicts its block of
+    the poses and the blocks are gathered."""
     model.eval()
     d = dist_ctx or Dist()
     J = batcher.skeleton.num_joints
     block = eval_block(len(batcher), d, align=batch_size)  # batches as a single process makes them
     x_all, _, template = dense_data(batcher, device)
+    perm = torch.tensor(batcher.skeleton.flip_permutation, device=x_all.device)
+
+    def run(x: Tensor) -> Tensor:
+        return flip_tested(model, x, template, perm) if flip else model(x, template)
+
     starts = range(block.start, block.stop, batch_size)
-    outs = [model(x_all[s:min(s + batch_size, block.stop)], template).cpu()  # (B, J, 3)
+    outs = [run(x_all[s:min(s + batch_size, block.stop)]).cpu()  # (B, J, 3)
             for s in tqdm(starts, desc="eval", leave=False, disable=not progress)]
     pred = torch.cat(outs) if outs else torch.zeros(0, J, 3)
     return torch.cat(gather(pred, d)) if d.enabled else pred
 
 
 def evaluate_lifting(model: nn.Module, batcher, action_names: list[str], batch_size: int = 1024,
-                     device="cpu", progress: bool = False, dist_ctx: Optional[Dist] = None) -> dict:
+                     device="cpu", progress: bool = False, dist_ctx: Optional[Dist] = None,
+                     flip: bool = False) -> dict:
     """-> {MPJPE, P-MPJPE (mm, action-wise averages), per_action: {name: {MPJPE, P-MPJPE}}}."""
-    return lifting_scores(predict_all(model, batcher, batch_size, device, progress, dist_ctx),
+    return lifting_scores(predict_all(model, batcher, batch_size, device, progress, dist_ctx, flip),
                           batcher, action_names)
 
 

@@ -25,10 +25,11 @@ def normalized_inputs(persons: Persons2D, input_norm: str = "screen") -> np.ndar
 
 @torch.inference_mode()
 def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu", batch_size: int = 1024,
-         input_norm: str = "screen", focal: Optional[float] = None) -> np.ndarray:
+         input_norm: str = "screen", focal: Optional[float] = None, flip: bool = False) -> np.ndarray:
     """-> (P, J, 3) root-relative joints, metres, camera frame. `focal` (pixels; `pose` lifters):
     each person seen by the camera turned to look at it (principal point at the image centre),
-    the prediction turned back (`datasets.input_norm.virtual_camera`)."""
+    the prediction turned back (`datasets.input_norm.virtual_camera`). `flip`: test-time
+    flipping (`tasks.lifting.flip_tested`)."""
     if not len(persons):
         return np.zeros((0, skeleton.num_joints, 3))
     if focal is not None:
@@ -37,7 +38,7 @@ def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu",
     else:
         x = normalized_inputs(persons, input_norm)
     pred = predict_all(model, SkeletonBatcher(skeleton, torch.from_numpy(x.astype(np.float32))), batch_size,
-                       device).numpy().astype(np.float64)
+                       device, flip=flip).numpy().astype(np.float64)
     return np.einsum("pjk,pkl->pjl", pred, np.stack([t[1] for t in turned])) if focal is not None else pred
 
 

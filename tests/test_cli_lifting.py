@@ -15,9 +15,10 @@ from tests.conftest import REPO
 FAST = ["--actions", "Walking,Eating", "--hidden", "32", "--blocks", "1", "--no-progress"]
 
 
-def test_train_evaluate_resume_end_to_end(tiny_h36m, tmp_path):
+@pytest.mark.parametrize("model", ["semgcn", "modulated", "graformer"])
+def test_train_evaluate_resume_end_to_end(tiny_h36m, tmp_path, model):
     out = tmp_path / "run"
-    args = ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--seed", "1"] + FAST
+    args = ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--seed", "1", "--model", model] + FAST
     assert run_cli(train.main, args + ["--epochs", "2"]) == 0
     records = read_jsonl(out / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2]
@@ -28,13 +29,14 @@ def test_train_evaluate_resume_end_to_end(tiny_h36m, tmp_path):
         assert (out / name).stat().st_size > 0
     ckpt = torch.load(out / "last.pt", weights_only=True)
     assert ckpt["task"] == "lifting" and ckpt["epoch"] == 2 and ckpt["skeleton"] == "h36m16"
-    assert ckpt["model"]["class"] == "SemGCN" and ckpt["config"]["model"]["hidden"] == 32
+    assert ckpt["model"]["class"] == ("GraFormer" if model == "graformer" else "SemGCN")
+    assert ckpt["config"]["model"]["hidden"] == 32 and ckpt["config"]["model"]["name"] == model
 
     # Resume for one more epoch: the same as training 3 epochs straight.
     assert run_cli(train.main, args + ["--epochs", "3", "--resume", str(out / "last.pt")]) == 0
     straight = tmp_path / "straight"
     assert run_cli(train.main, ["lifting", "--data", str(tiny_h36m), "--out", str(straight),
-                                "--seed", "1", "--epochs", "3"] + FAST) == 0
+                                "--seed", "1", "--epochs", "3", "--model", model] + FAST) == 0
     resumed, direct = read_jsonl(out / "metrics.jsonl"), read_jsonl(straight / "metrics.jsonl")
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
     for a, b in zip(resumed, direct):
@@ -43,14 +45,17 @@ def test_train_evaluate_resume_end_to_end(tiny_h36m, tmp_path):
     # Evaluate rebuilds the model from the checkpoint alone (a subprocess, as a user runs it).
     ev = tmp_path / "eval"
     proc = subprocess.run([sys.executable, "evaluate.py", "lifting", "--checkpoint",
-                           str(out / "best.pt"), "--out", str(ev), "--viz", "2"],
+                           str(out / "best.pt"), "--out", str(ev), "--viz", "2", "--flip-test"],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "Average" in proc.stdout and "Walking" in proc.stdout
+    assert "Average" in proc.stdout and "Walking" in proc.stdout and "with flip test" in proc.stdout
     result = json.loads((ev / "eval.json").read_text())
     assert set(result["per_action"]) == {"Walking", "Eating"}
     best = min(r["MPJPE"] for r in resumed)
-    assert result["MPJPE"] == pytest.approx(best, rel=1e-5)
+    assert result["MPJPE"] == pytest.approx(best, rel=1e-5)  # without flipping: the training protocol
+    flipped = result["flip_test"]
+    assert set(flipped["per_action"]) == {"Walking", "Eating"} and flipped["MPJPE"] != result["MPJPE"]
+    assert abs(flipped["MPJPE"] - result["MPJPE"]) < 0.2 * result["MPJPE"]
     assert (ev / "example_00.png").exists() and (ev / "example_01.png").exists()
 
 

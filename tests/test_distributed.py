@@ -127,12 +127,13 @@ def test_sharded_evaluation_equals_single_process(ddp_run):
             np.testing.assert_array_equal(a, b)
 
 
-def test_torchrun_lifting_writes_once_and_evaluates_as_single_process(tiny_h36m, tmp_path):
+@pytest.mark.parametrize("model", ["semgcn", "modulated", "graformer"])
+def test_torchrun_lifting_writes_once_and_evaluates_as_single_process(tiny_h36m, tmp_path, model):
     out = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "train.py", "lifting", "--data", str(tiny_h36m), "--out", str(out), "--epochs", "2",
-           "--actions", "Walking,Eating", "--hidden", "16", "--blocks", "1", "--no-progress"]
+           "--actions", "Walking,Eating", "--hidden", "16", "--blocks", "1", "--model", model, "--no-progress"]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("epoch   2") == 1  # rank 0 alone prints and logs

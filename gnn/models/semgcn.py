@@ -1,21 +1,22 @@
-"""SemGCN (Zhao et al., CVPR 2019) and its vanilla-GCN baseline, on batched PyG graphs."""
+"""SemGCN (Zhao et al., CVPR 2019), its vanilla-GCN baseline and Modulated GCN (Zou and Tang, ICCV
+2021: the same architecture with modulated graph convs), on batched PyG graphs."""
 from typing import Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.nn import GCNConv
 
-from gnn.conv import GraphNonLocal, SemGraphConv
+from gnn.conv import GraphNonLocal, ModulatedGraphConv, SemGraphConv
+from gnn.conv.modulated_graph_conv import complete_pose_graph
 
-CONV_KINDS = ("sem", "sem-ch", "gcn")
+CONV_KINDS = ("sem", "sem-ch", "gcn", "modulated")
 
 
 class _GCNConv(GCNConv):
     """PyG's `GCNConv` (fixed symmetric-normalised adjacency with self-loops) taking the same
     arguments as `SemGraphConv`; the edge types are not used."""
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Optional[Tensor] = None,
-                joint: Optional[Tensor] = None) -> Tensor:
+    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return super().forward(x, edge_index)
 
     def dense_adjacency(self, template_edge_index: Tensor, num_joints: int) -> Tensor:
@@ -34,9 +35,11 @@ class _GCNConv(GCNConv):
 
 
 def _make_conv(kind: str, in_channels: int, out_channels: int, num_joints: int,
-               num_edge_types: int) -> nn.Module:
+               num_edge_types: int, edges) -> nn.Module:
     if kind == "gcn":
         return _GCNConv(in_channels, out_channels)
+    if kind == "modulated":
+        return ModulatedGraphConv(in_channels, out_channels, num_joints, edges)
     return SemGraphConv(in_channels, out_channels, num_joints, num_edge_types,
                         channelwise=kind == "sem-ch")
 
@@ -50,8 +53,8 @@ class _ConvBNReLU(nn.Module):
         self.bn = nn.BatchNorm1d(channels)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor) -> Tensor:
-        x = torch.relu(self.bn(self.conv(x, edge_index, edge_type, joint)))
+    def forward(self, x: Tensor, graph: tuple) -> Tensor:
+        x = torch.relu(self.bn(self.conv(x, *graph)))
         return self.dropout(x) if self.dropout is not None else x
 
     def forward_dense(self, x: Tensor, adjacency) -> Tensor:
@@ -67,9 +70,8 @@ class _ResBlock(nn.Module):
         self.layer1 = _ConvBNReLU(make_conv(channels, channels), channels, dropout)
         self.layer2 = _ConvBNReLU(make_conv(channels, channels), channels, dropout)
 
-    def forward(self, x: Tensor, edge_index: Tensor, edge_type: Tensor, joint: Tensor) -> Tensor:
-        h = self.layer1(x, edge_index, edge_type, joint)
-        return x + self.layer2(h, edge_index, edge_type, joint)
+    def forward(self, x: Tensor, graph: tuple) -> Tensor:
+        return x + self.layer2(self.layer1(x, graph), graph)
 
     def forward_dense(self, x: Tensor, adjacencies) -> Tensor:
         return x + self.layer2.forward_dense(self.layer1.forward_dense(x, adjacencies[0]), adjacencies[1])
@@ -88,12 +90,16 @@ class SemGCN(nn.Module):
         in_channels (int, optional): (default: 2)
         out_channels (int, optional): (default: 3)
         dropout (float, optional): Dropout after each hidden layer, 0 for none. (default: 0)
-        conv (str, optional): `sem` (SemGraphConv), `sem-ch` (channel-wise) or `gcn` (vanilla
-            GCN with a fixed normalised adjacency). (default: `sem`)
+        conv (str, optional): `sem` (SemGraphConv), `sem-ch` (channel-wise), `gcn` (vanilla
+            GCN with a fixed normalised adjacency) or `modulated` (ModulatedGraphConv: Modulated
+            GCN). (default: `sem`)
         joint_groups (sequence, optional): Joint groups for the non-local blocks; `None` for no
             non-local block. (default: `None`)
+        edges (list, optional): The template's bones (2, E) as nested lists; needed by
+            `modulated`. (default: `None`)
 
-    For 16 joints, C = 128, 4 blocks: 267,343 parameters, 434,703 with non-local blocks.
+    For 16 joints, C = 128, 4 blocks: 267,343 parameters, 434,703 with non-local blocks, 287,923
+    with modulated convs (Zou and Tang's 0.29M).
 
     Shapes:
         - **input:** x (N, 2), edge_index (2, E) without self-loops, edge_type (E,), joint (N,),
@@ -104,14 +110,17 @@ class SemGCN(nn.Module):
     def __init__(self, num_joints: int, num_edge_types: int, hidden_channels: int = 128,
                  num_blocks: int = 4, in_channels: int = 2, out_channels: int = 3,
                  dropout: float = 0.0, conv: str = "sem",
-                 joint_groups: Optional[Sequence[Sequence[int]]] = None):
+                 joint_groups: Optional[Sequence[Sequence[int]]] = None, edges=None):
         super().__init__()
         if conv not in CONV_KINDS:
             raise ValueError(f"conv must be one of {CONV_KINDS}, not {conv!r}")
+        if conv == "modulated" and edges is None:
+            raise ValueError("conv 'modulated' needs the template's edges")
         C = hidden_channels
+        self.conv_kind, self.num_joints = conv, num_joints
 
         def make_conv(i: int, o: int) -> nn.Module:
-            return _make_conv(conv, i, o, num_joints, num_edge_types)
+            return _make_conv(conv, i, o, num_joints, num_edge_types, edges)
 
         self.input = _ConvBNReLU(make_conv(in_channels, C), C, dropout)
         self.blocks = nn.ModuleList(_ResBlock(make_conv, C, dropout) for _ in range(num_blocks))
@@ -125,14 +134,22 @@ class SemGCN(nn.Module):
                 joint: Optional[Tensor] = None, batch: Optional[Tensor] = None) -> Tensor:
         if x.dim() == 3:  # (B, J, 2): every graph is the template `edge_index` (fixed topology)
             return self.forward_dense(x, edge_index)
-        x = self.input(x, edge_index, edge_type, joint)
+        if batch is None:
+            batch = torch.zeros(x.size(0), dtype=torch.long, device=x.device)
+        if self.conv_kind == "gcn":
+            graph = (edge_index,)
+        elif self.conv_kind == "modulated":  # messages between all joints of a pose
+            graph = (complete_pose_graph(batch, self.num_joints), joint)
+        else:
+            graph = (edge_index, edge_type, joint)
+        x = self.input(x, graph)
         if self.non_local is not None:
             x = self.non_local[0](x, joint, batch)
         for i, block in enumerate(self.blocks):
-            x = block(x, edge_index, edge_type, joint)
+            x = block(x, graph)
             if self.non_local is not None:
                 x = self.non_local[i + 1](x, joint, batch)
-        return self.output(x, edge_index, edge_type, joint)
+        return self.output(x, *graph)
 
     def forward_dense(self, x: Tensor, template_edge_index: Tensor) -> Tensor:
         """Fixed topology: x (B, J, 2), every pose the skeleton template whose directed bones
