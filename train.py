@@ -59,8 +59,10 @@ def add_lifting_args(p):
                    help="residual blocks (None: the model's, 4; graformer 5 attention + Chebyshev layers)")
     p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")
     p.add_argument("--batch-size", type=int, default=d["batch_size"], help="poses per step")
-    p.add_argument("--lr", type=float, default=d["lr"],
-                   help=f"Adam learning rate, x{d['lr_decay']} every {d['lr_decay_steps']:,} steps")
+    p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
+    p.add_argument("--lr-decay", type=float, default=d["lr_decay"], help="the learning rate's factor every "
+                   "--lr-decay-steps steps (SemGCN's schedule)")
+    p.add_argument("--lr-decay-steps", type=int, default=d["lr_decay_steps"], help="steps between decays")
     p.add_argument("--dropout", type=float, default=None,
                    help="None: 0 for the graph models, 0.25 for graformer, 0.5 for linear")
     p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
@@ -80,7 +82,8 @@ def add_lifting_args(p):
 def lifting_config_from_args(a) -> lifting.LiftingConfig:
     model = lifting.LiftingModelConfig(name=a.model, hidden=a.hidden, blocks=a.blocks, dropout=a.dropout)
     return lifting.LiftingConfig(model=model, data=a.data, keypoints=a.keypoints, joints=a.joints,
-                                 epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, input_norm=a.input_norm,
+                                 epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_decay=a.lr_decay,
+                                 lr_decay_steps=a.lr_decay_steps, input_norm=a.input_norm,
                                  compile=a.compile, precision=a.precision,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
                                  seed=a.seed, device=a.device, out=a.out)

@@ -90,6 +90,8 @@ class LiftingConfig:
                 raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
         if not self.lr > 0:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
+        if not 0 < self.lr_decay <= 1:
+            raise InputError(f"{{lr_decay}} {self.lr_decay}: must be in (0, 1]")
         if not 0 <= self.seed < 2**32:
             raise InputError(f"{{seed}} {self.seed}: must be in [0, 2**32)")
         if self.compile not in ("auto", "on", "off"):

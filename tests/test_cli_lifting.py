@@ -18,10 +18,12 @@ FAST = ["--actions", "Walking,Eating", "--hidden", "32", "--blocks", "1", "--no-
 @pytest.mark.parametrize("model", ["semgcn", "modulated", "graformer"])
 def test_train_evaluate_resume_end_to_end(tiny_h36m, tmp_path, model):
     out = tmp_path / "run"
-    args = ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--seed", "1", "--model", model] + FAST
+    args = ["lifting", "--data", str(tiny_h36m), "--out", str(out), "--seed", "1", "--model", model,
+            "--lr-decay", "0.9", "--lr-decay-steps", "2"] + FAST
     assert run_cli(train.main, args + ["--epochs", "2"]) == 0
     records = read_jsonl(out / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2]
+    assert records[1]["lr"] < records[0]["lr"] < 1e-3  # the schedule's flags reach the run
     for key in ("epoch", "lr", "loss", "MPJPE", "P-MPJPE", "seconds", "train_poses_per_s"):
         assert key in records[0]
     assert records[1]["loss"] < records[0]["loss"]
@@ -36,7 +38,8 @@ def test_train_evaluate_resume_end_to_end(tiny_h36m, tmp_path, model):
     assert run_cli(train.main, args + ["--epochs", "3", "--resume", str(out / "last.pt")]) == 0
     straight = tmp_path / "straight"
     assert run_cli(train.main, ["lifting", "--data", str(tiny_h36m), "--out", str(straight),
-                                "--seed", "1", "--epochs", "3", "--model", model] + FAST) == 0
+                                "--seed", "1", "--epochs", "3", "--model", model,
+                                "--lr-decay", "0.9", "--lr-decay-steps", "2"] + FAST) == 0
     resumed, direct = read_jsonl(out / "metrics.jsonl"), read_jsonl(straight / "metrics.jsonl")
     assert [r["epoch"] for r in resumed] == [1, 2, 3]
     for a, b in zip(resumed, direct):
@@ -74,6 +77,11 @@ def test_bad_command_lines(tiny_h36m, tmp_path, capsys):
     _fails(train.main, base + ["--epochs", "0"], capsys, "--epochs 0: must be >= 1")
     _fails(train.main, base + ["--batch-size", "-3"], capsys, "--batch-size -3: must be >= 1")
     _fails(train.main, base + ["--joints", "15"], capsys, "--joints 15: must be 16 or 17")
+    _fails(train.main, base + ["--lr-decay", "0"], capsys, "--lr-decay 0.0: must be in (0, 1]")
+    _fails(train.main, base + ["--model", "graformer", "--hidden", "30"], capsys,
+           "--hidden 30: graformer needs a multiple of its 4 heads")
+    _fails(train.main, base + ["--model", "modulated", "--joints", "17", "--dropout", "1.5"], capsys,
+           "--dropout 1.5: must be in [0, 1)")
     _fails(train.main, base + ["--epochs", "two"], capsys, "invalid int value: 'two'")
     _fails(train.main, base + ["--keypoints", "cpn_ft_h36m_dbb"], capsys,
            "the built-in synthetic data has only gt keypoints")
