@@ -136,6 +136,8 @@ def add_grouping_args(p):
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval_<decoder>")
     p.add_argument("--viz", type=int, default=0, help="draw N images")
+    p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
+                   help="the classifier AOTInductor-compiled (as predict.py grouping --compile)")
 
 
 def evaluate_grouping_cli(a):
@@ -147,7 +149,7 @@ def evaluate_grouping_cli(a):
     synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
     if not 0 <= synth_seed < 2**32:
         raise InputError(f"--seed {synth_seed}: must be in [0, 2**32)")
-    scorer = checkpoint_scorer(ckpt, a.checkpoint, device) if a.decoder == "gnn" else None
+    scorer = checkpoint_scorer(ckpt, a.checkpoint, device, a.compile) if a.decoder == "gnn" else None
     ev = grouping_evaluation.evaluate_grouping(cfg, a.annotations, synth_seed, a.split, a.decoder, scorer, ckpt,
                                                a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz)
     print(ev.summary.rstrip())

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from dataclasses import fields
 
 import numpy as np
@@ -244,7 +245,11 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
 
 
+COMPILE_AFTER_SECONDS = 120  # grouping runs this long get their classifier compiled for inference
+
+
 def train_grouping(a):
+    started = time.perf_counter()
     cfg, resumes = _resumed(a, "grouping", grouping_config_from_args(a), grouping_config_from_args,
                             grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")
     d, device = distributed.setup(cfg.device)
@@ -325,6 +330,12 @@ def train_grouping(a):
               + f" / {len(data.val_ids)} val images, "
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
+    if d.is_main and time.perf_counter() - started >= COMPILE_AFTER_SECONDS and (out / "best.pt").exists():
+        start = time.perf_counter()
+        package = grouping.compile_checkpoint(out / "best.pt", val_graphs, device)
+        if package is not None:
+            print(f"compiled the classifier of {out / 'best.pt'} for inference in {time.perf_counter() - start:.0f} s "
+                  f"({package})", flush=True)
 
 
 def build_parser() -> ArgumentParser:

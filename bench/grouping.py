@@ -52,7 +52,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=5, help="alternating passes; the median is reported")
     ap.add_argument("--device", default="cpu", help="cpu | cuda (the classifier's device)")
     ap.add_argument("--json", default=None, help="also write the results here")
-    ap.add_argument("--eager", action="store_true", help="run the fused classifier without tracing it")
+    ap.add_argument("--eager", action="store_true", help="run the fused classifier without compiling it")
     a = ap.parse_args()
     device = torch.device(a.device)
     if a.checkpoint:
@@ -65,16 +65,15 @@ def main():
         cfg, stats = grouping.GroupingConfig(), None
         torch.manual_seed(0)
         model = grouping.model_from_spec(grouping.model_spec(cfg, tag_dim=1))
-    # As evaluate.py runs it: eval mode, BatchNorms folded, traced on one example graph.
+    # As evaluate.py runs it: eval mode, BatchNorms folded, AOTInductor-compiled (cached) for the example graph.
     example = _maps_of(synthetic_scenes(1, seed=99, num_people=5), cfg, np.random.default_rng(99))[0][0]
     g = build_graph(example, COCO17, cfg.graph)
     g = finalize_features(g, 17, stats=stats, **feature_settings(cfg))
-    scorer = grouping.PairScorer(model, device)
-    if not a.eager:
-        scorer(g)  # traced on this example graph, as evaluate.py and predict.py trace on their first
+    scorer = grouping.PairScorer(model, device, compile="off" if a.eager else "on")
+    scorer.prepare(g)  # compiled (or loaded from the cache) before timing
     print(f"machine: {platform.machine()}, torch {torch.__version__}, threads "
           f"{torch.get_num_threads()}, device {device}, model {'trained' if a.checkpoint else 'random weights'}"
-          f"{', eager' if a.eager else ', traced'}")
+          f"{', eager' if a.eager else ', compiled (AOTInductor)'}")
     rows = []
     for n in (2, 5, 10, 20):
         maps, people = _maps_of(synthetic_scenes(a.images, seed=n, num_people=n), cfg, np.random.default_rng(n))

@@ -12,7 +12,7 @@ import evaluate
 import train
 from datasets.skeleton import H36M16
 from gnn.models import EdgeClassifier, LinearLifter, SemGCN
-from gnn.trace import Traced
+from gnn.aot import aot_compiled
 from core.cli import run_cli
 from tests.conftest import batch_of
 
@@ -64,7 +64,7 @@ def test_lifting_models_match_cpu(kind):
 
 
 @pytest.mark.parametrize("attr_in_conv,pair_attr", [(False, False), (True, False), (True, True)])
-def test_edge_classifier_matches_cpu(attr_in_conv, pair_attr):
+def test_edge_classifier_matches_cpu(attr_in_conv, pair_attr, tmp_path):
     torch.manual_seed(0)
     M, E = 40, 60
     x, pairs = torch.randn(M, 12), torch.randint(0, M, (2, E))
@@ -77,12 +77,13 @@ def test_edge_classifier_matches_cpu(attr_in_conv, pair_attr):
     fused = model.fused().cuda()  # the folded inference copy on the GPU
     on_gpu = [t.cuda() if t is not None else None for t in inputs]
     torch.testing.assert_close(fused(*on_gpu).cpu(), model(*inputs), atol=1e-4, rtol=1e-4)
-    # Traced on the GPU on a smaller graph, it gives the same logits for this one.
+    # Compiled (AOTInductor, CUDA) for a smaller graph, it gives the same logits for this one.
     gx, gei, gattr, gpairs, gpair_attr = on_gpu
     small = (gx[:10], gei[:, :20] % 10, gattr[:20], gpairs[:, :20] % 10,
              gpair_attr[:20] if gpair_attr is not None else None)
-    traced = Traced(fused, small)
-    torch.testing.assert_close(traced(*on_gpu).cpu(), model(*inputs), atol=1e-4, rtol=1e-4)
+    dynamic = ({0: "nodes"}, {1: "edges"}, {0: "edges"}, {1: "pairs"}, {0: "pairs"})
+    compiled = aot_compiled(fused, small, dynamic, tmp_path, compile=True)
+    torch.testing.assert_close(compiled(*on_gpu).cpu(), model(*inputs), atol=1e-4, rtol=1e-4)
 
 
 def test_lifting_cli_on_cuda_evaluates_as_on_cpu(tiny_h36m, tmp_path):

@@ -206,7 +206,7 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
 
 
 def test_evaluate_cli_scores_as_the_plain_eval_model(tmp_path):
-    """evaluate.py runs the classifier fused and traced (on its first graph); on every graph it
+    """evaluate.py runs the classifier fused (and compiled when the cache has it); on every graph it
     gives the edge metrics of the checkpoint's model run plainly in eval mode."""
     out = tmp_path / "run"
     assert run_cli(train.main, ["grouping", "--num-scenes", "10", "--epochs", "2", "--hidden", "16",

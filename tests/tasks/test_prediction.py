@@ -124,6 +124,24 @@ def test_predict_then_coco_equals_evaluate_grouping(run_with_maps, capsys):
     assert "8 images" in capsys.readouterr().out
 
 
+def test_compiled_classifier_predicts_the_eager_persons(run_with_maps, tmp_path, monkeypatch, capsys):
+    """`--compile on` compiles the classifier once into the cache; `--compile auto` then finds it;
+    the persons are those of the eager classifier (scores within 1e-4)."""
+    out, maps_dir, root = run_with_maps
+    monkeypatch.setenv("POSEGRAPH_CACHE", str(tmp_path / "cache"))
+    runs = {}
+    for mode in ("off", "on", "auto"):
+        assert run_cli(predict.main, ["grouping", "--maps", str(maps_dir), "--checkpoint", str(out / "best.pt"),
+                                      "--compile", mode, "--out", str(tmp_path / mode)]) == 0
+        runs[mode] = json.loads((tmp_path / mode / "results.json").read_text())
+    assert len(list((tmp_path / "cache" / "aot").glob("*.pt2"))) == 1
+    for mode in ("on", "auto"):
+        assert len(runs[mode]) == len(runs["off"]) > 0
+        for a, b in zip(runs[mode], runs["off"]):
+            assert a["image_id"] == b["image_id"] and a["keypoints"] == b["keypoints"]
+            assert a["score"] == pytest.approx(b["score"], abs=1e-4)
+
+
 def test_bad_map_folders_give_one_line_errors(run_with_maps, tmp_path, capsys):
     out, maps_dir, _ = run_with_maps
     ckpt = ["--checkpoint", str(out / "best.pt")]
