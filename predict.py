@@ -10,7 +10,7 @@ import time
 import torch
 
 from core.atomic_io import prepare_out_dir, write_json
-from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
+from core.checkpoint import checkpoint_config, load_checkpoint, read_checkpoint_file, rebuild_model
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
 from core.device import resolve_device
 from core.errors import InputError
@@ -25,7 +25,8 @@ from tasks.pipeline import image_size_of_maps, lift_results
 from tasks.lifting_prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import heatmap_background
-from tasks.grouping.model import checkpoint_tag_dim
+from tasks.grouping.export import ClassifierForExport, export_classifier
+from tasks.grouping.model import checkpoint_tag_dim, model_from_spec as grouping_model_from_spec
 from tasks.grouping.prediction import predict_folder
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.plots import plot_grouped_images
@@ -33,15 +34,20 @@ from tasks.plots import plot_grouped_images
 TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
          "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint",
          "pipeline": "multi-person 3D from AE maps: grouping, then each person lifted",
-         "export": "a lifting checkpoint as ONNX (.onnx) or torch.export (.pt2), dynamic batch"}
+         "export": "a lifting checkpoint (dynamic batch) or a grouping classifier (dynamic graph sizes) as ONNX "
+                   "(.onnx) or torch.export (.pt2)"}
 
 
 def add_export_args(p):
-    p.add_argument("--checkpoint", required=True, help="a lifting checkpoint (ours or the original SemGCN's)")
+    p.add_argument("--checkpoint", required=True,
+                   help="a lifting checkpoint (ours or the original SemGCN's) or a grouping checkpoint")
     p.add_argument("--out", required=True, help="model.onnx or model.pt2")
 
 
 def export_cli(a):
+    obj = read_checkpoint_file(a.checkpoint)
+    if isinstance(obj, dict) and obj.get("task") == "grouping":
+        return export_grouping(a)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     cfg = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec)
@@ -52,6 +58,20 @@ def export_cli(a):
                                                   "output": "root-relative joints, metres, camera frame"})
     print(f"wrote {path}: input x (B, {skeleton.num_joints}, 2) in the {cfg.input_norm} normalisation, "
           f"output (B, {skeleton.num_joints}, 3) metres")
+
+
+def export_grouping(a):
+    ckpt = load_checkpoint(a.checkpoint, "grouping")
+    cfg = checkpoint_config(ckpt, a.checkpoint, GroupingConfig.from_dict)
+    model = rebuild_model(ckpt, a.checkpoint, grouping_model_from_spec)
+    kw = ckpt["model"]["kwargs"]
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    path = export_classifier(model, kw["in_channels"], kw["edge_dim"], a.out,
+                             {"model": cfg.model.name, "dataset": cfg.dataset, "tag_dim": ckpt["tag_dim"],
+                              "features": "tasks.grouping.data.feature_settings / datasets.graph_features",
+                              "tag_stats": ckpt["normalization"]["tag_stats"]})
+    names = ClassifierForExport(model).input_names()
+    print(f"wrote {path}: inputs {', '.join(names)} (dynamic nodes, edges, pairs), output pair_probabilities (P,)")
 
 
 def add_pipeline_args(p):

@@ -36,7 +36,7 @@ def export_lifter(model: nn.Module, skeleton: Skeleton, path, metadata: dict) ->
     path = Path(path)
     if path.suffix not in EXPORT_FORMATS:
         raise InputError(f"{{out}} {path}: expected a .onnx or .pt2 file name")
-    wrapped = LifterForExport(model, skeleton)
+    wrapped = LifterForExport(model, skeleton).eval()
     example = torch.zeros(2, skeleton.num_joints, 2)
     batch = torch.export.Dim("batch", min=1)
     if path.suffix == ".pt2":

@@ -49,3 +49,38 @@ def test_export_needs_a_known_suffix(tmp_path, capsys):
     ckpt, _ = _checkpoint(tmp_path, "semgcn", H36M16)
     rc = run_cli(predict.main, ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.bin")])
     assert rc == 2 and "expected a .onnx or .pt2 file name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model_flags", [["--model", "edgeconv-attr", "--pair-attr"], ["--preset", "reference"]])
+def test_grouping_classifier_exports_with_dynamic_graph_sizes(model_flags, tmp_path):
+    """predict.py export of a grouping checkpoint: onnxruntime and the torch.export program give the
+    fused classifier's pair probabilities on candidate graphs of other sizes than the example's."""
+    import train
+    from core.checkpoint import load_checkpoint
+    from tasks.grouping.export import ClassifierForExport
+    from tasks.grouping.model import model_from_spec
+    out = tmp_path / "run"
+    assert run_cli(train.main, ["grouping", "--num-scenes", "6", "--epochs", "1", "--hidden", "16",
+                                "--out", str(out), "--no-progress"] + model_flags) == 0
+    ckpt = load_checkpoint(out / "best.pt", "grouping")
+    model = model_from_spec(ckpt["model"])
+    model.load_state_dict(ckpt["state_dict"])
+    wrapped = ClassifierForExport(model.eval())
+    for suffix in (".onnx", ".pt2"):
+        assert run_cli(predict.main, ["export", "--checkpoint", str(out / "best.pt"),
+                                      "--out", str(tmp_path / f"c{suffix}")]) == 0
+    session = ort.InferenceSession(str(tmp_path / "c.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == wrapped.input_names()
+    program = torch.export.load(str(tmp_path / "c.pt2")).module()
+    kw = ckpt["model"]["kwargs"]
+    g = torch.Generator().manual_seed(1)
+    for M, E, P in ((40, 120, 90), (3, 2, 1), (200, 900, 700)):
+        full = {"x": torch.randn(M, kw["in_channels"], generator=g),
+                "edge_index": torch.randint(0, M, (2, E), generator=g), "edge_attr": torch.randn(E, kw["edge_dim"], generator=g),
+                "pair_index": torch.randint(0, M, (2, P), generator=g), "pair_attr": torch.randn(P, kw["edge_dim"], generator=g)}
+        inputs = [full[n] for n in wrapped.input_names()]
+        with torch.no_grad():
+            ref = wrapped(*inputs).numpy()
+        got = session.run(None, {n: t.numpy() for n, t in zip(wrapped.input_names(), inputs)})[0]
+        np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-4)
+        np.testing.assert_allclose(program(*inputs).detach().numpy(), ref, atol=1e-5, rtol=1e-4)

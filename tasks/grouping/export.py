@@ -1,0 +1,79 @@
+"""A grouping checkpoint's edge classifier exported for inference: ONNX (`.onnx`, torch's dynamo
+exporter; run with onnxruntime) or `torch.export` (`.pt2`), with dynamic node, message-edge and
+pair counts (an image's candidate graph has its own sizes). Inputs, as `finalize_features` leaves
+them on a candidate graph: x (M, F) node features, edge_index (2, E') message edges, edge_attr
+(E', A) when the classifier reads them, pair_index (2, P) candidate pairs, pair_attr (P, A) when it
+reads them; output: pair_probabilities (P,). The BatchNorms are folded (`EdgeClassifier.fused`)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from core.atomic_io import atomic_write
+from core.errors import InputError
+from tasks.lifting_export import EXPORT_FORMATS
+
+
+class ClassifierForExport(nn.Module):
+    """The fused classifier on the inputs it reads, -> pair probabilities (P,)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model.fused()
+        self.reads_edge_attr = bool(model.edge_attr_in_conv)
+        self.reads_pair_attr = model.pair_e is not None
+
+    def input_names(self) -> list[str]:
+        return (["x", "edge_index"] + (["edge_attr"] if self.reads_edge_attr else []) + ["pair_index"]
+                + (["pair_attr"] if self.reads_pair_attr else []))
+
+    def forward(self, *inputs: Tensor) -> Tensor:
+        named = dict(zip(self.input_names(), inputs))
+        logits = self.model(named["x"], named["edge_index"], named.get("edge_attr"), named["pair_index"],
+                            named.get("pair_attr"))
+        return torch.sigmoid(logits)
+
+
+def example_inputs(wrapped: ClassifierForExport, in_channels: int, edge_dim: int) -> tuple[Tensor, ...]:
+    """A small random candidate graph of the classifier's feature widths (6 nodes, 8 message
+    edges, 5 pairs: sizes other than 0 and 1, which export would fix)."""
+    g = torch.Generator().manual_seed(0)
+    values = {"x": torch.randn(6, in_channels, generator=g), "edge_index": torch.randint(0, 6, (2, 8), generator=g),
+              "edge_attr": torch.randn(8, edge_dim, generator=g), "pair_index": torch.randint(0, 6, (2, 5), generator=g),
+              "pair_attr": torch.randn(5, edge_dim, generator=g)}
+    return tuple(values[n] for n in wrapped.input_names())
+
+
+DYNAMIC = {"x": {0: "nodes"}, "edge_index": {1: "edges"}, "edge_attr": {0: "edges"},
+           "pair_index": {1: "pairs"}, "pair_attr": {0: "pairs"}}
+
+
+def export_classifier(model: nn.Module, in_channels: int, edge_dim: int, path, metadata: dict) -> Path:
+    """Write `path` (.onnx or .pt2) atomically."""
+    path = Path(path)
+    if path.suffix not in EXPORT_FORMATS:
+        raise InputError(f"{{out}} {path}: expected a .onnx or .pt2 file name")
+    wrapped = ClassifierForExport(model.eval()).eval()
+    example = example_inputs(wrapped, in_channels, edge_dim)
+    dims = {n: torch.export.Dim(n, min=1) for n in ("nodes", "edges", "pairs")}
+    shapes = ({i: dims[d] for i, d in DYNAMIC[n].items()} for n in wrapped.input_names())
+    shapes = (tuple(shapes),)  # the *inputs argument
+    if path.suffix == ".pt2":
+        program = torch.export.export(wrapped, example, dynamic_shapes=shapes)
+        buf = io.BytesIO()
+        torch.export.save(program, buf)
+        return atomic_write(path, lambda f: f.write(buf.getvalue()))
+    try:
+        import onnx  # noqa: F401  (the exporter's dependencies: onnx, onnxscript)
+    except ImportError:
+        raise InputError("ONNX export needs the onnx and onnxscript packages: pip install onnx onnxscript") from None
+    program = torch.onnx.export(wrapped, example, dynamo=True, optimize=False, input_names=wrapped.input_names(),
+                                output_names=["pair_probabilities"], dynamic_shapes=shapes)
+    proto = program.model_proto
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    return atomic_write(path, lambda f: f.write(proto.SerializeToString()))
