@@ -75,6 +75,9 @@ def add_lifting_args(p):
     p.add_argument("--input-norm", default=d["input_norm"], choices=list(INPUT_NORMS),
                    help="2D input: screen (SemGCN's x / w * 2 - [1, h / w]) or pose (centred on the pelvis, "
                         "divided by the pose's size: camera-independent)")
+    p.add_argument("--augment", default=d["augment"], choices=list(lifting.AUGMENTS),
+                   help="cameras: each epoch, half of the 2D inputs from random cameras (near and far, off-centre); "
+                        "with --input-norm pose")
     p.add_argument("--downsample", type=int, default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
     add_common_args(p, d["out"], d["seed"], d["device"])
@@ -84,7 +87,7 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
     model = lifting.LiftingModelConfig(name=a.model, hidden=a.hidden, blocks=a.blocks, dropout=a.dropout)
     return lifting.LiftingConfig(model=model, data=a.data, keypoints=a.keypoints, joints=a.joints,
                                  epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_decay=a.lr_decay,
-                                 lr_decay_steps=a.lr_decay_steps, input_norm=a.input_norm,
+                                 lr_decay_steps=a.lr_decay_steps, input_norm=a.input_norm, augment=a.augment,
                                  compile=a.compile, precision=a.precision,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
                                  seed=a.seed, device=a.device, out=a.out)
@@ -136,7 +139,7 @@ def train_lifting(a):
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
                                     desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,
-                                    step=steps["step"])
+                                    step=steps["step"], augment=cfg.augment == "cameras")
         first = steps["step"].first_call_seconds
         extra = {"first_step_seconds": first} if first is not None and "reported" not in steps else {}
         steps["reported"] = True

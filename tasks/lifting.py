@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from core.errors import InputError
+from datasets.camera_augment import random_views
 from datasets.input_norm import INPUT_NORMS, apply_input_norm
 from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m
 from datasets.skeleton import Skeleton
@@ -27,6 +28,7 @@ MODEL_DEFAULTS = {"graformer": {"hidden": 96, "blocks": 5, "dropout": 0.25},
                   "linear": {"dropout": 0.5}}
 GRAPH_DEFAULTS = {"hidden": 128, "blocks": 4, "dropout": 0.0}  # SemGCN's, Modulated GCN's
 DEVICES = ("auto", "cpu", "cuda")
+AUGMENTS = ("none", "cameras")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class LiftingConfig:
     compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
     precision: str = "auto"  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it: core.device)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
+    augment: str = "none"  # none | cameras (random views each epoch, pose lifters: datasets.camera_augment)
     downsample: int = 1
     actions: Optional[tuple[str, ...]] = None
     seed: int = 0
@@ -100,6 +103,11 @@ class LiftingConfig:
             raise InputError(f"{{precision}} {self.precision}: expected auto, fp32 or bf16")
         if self.input_norm not in INPUT_NORMS:
             raise InputError(f"{{input_norm}} {self.input_norm}: expected one of {', '.join(INPUT_NORMS)}")
+        if self.augment not in AUGMENTS:
+            raise InputError(f"{{augment}} {self.augment}: expected one of {', '.join(AUGMENTS)}")
+        if self.augment == "cameras" and self.input_norm != "pose":
+            raise InputError("{augment} cameras: needs {input_norm} pose (the random views change the image "
+                             "geometry that screen coordinates encode)")
         if self.device not in DEVICES:
             raise InputError(f"{{device}} {self.device}: expected one of {', '.join(DEVICES)}")
 
@@ -295,12 +303,14 @@ class TrainStep:
 def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int,
                 max_grad_norm: float, generator: torch.Generator, device="cpu",
                 progress: bool = True, desc: str = "train", indices: Optional[Tensor] = None,
-                dist_ctx: Optional[Dist] = None, step: Optional[TrainStep] = None) -> dict:
+                dist_ctx: Optional[Dist] = None, step: Optional[TrainStep] = None,
+                augment: bool = False) -> dict:
     """One pass over the shuffled training poses (or over `indices`, this rank's shard), on the
     fixed-topology path: the poses stay on the device, each batch is an index into them, the
     loss is summed on the device and read once. `step`: a `TrainStep` (compiled, bf16) made once
-    per run; default an eager fp32 one. -> {loss, seconds, poses_per_s}, summed over all ranks
-    when distributed."""
+    per run; default an eager fp32 one. `augment`: half of the inputs replaced by views of
+    random cameras (`datasets.camera_augment`), drawn from `generator` after the shuffle.
+    -> {loss, seconds, poses_per_s}, summed over all ranks when distributed."""
     model.train()
     start = time.perf_counter()
     x_all, y_all, template = dense_data(batcher, device)
@@ -310,6 +320,8 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
     else:
         order = torch.randperm(len(batcher), generator=generator)  # the generator's sequence on every device
     order = order.to(device)
+    if augment:
+        x_all = random_views(x_all, y_all, generator)
     total = torch.zeros((), device=device)
     starts = range(0, order.numel(), batch_size)
     for s in tqdm(starts, desc=desc, leave=False, disable=not progress, mininterval=0.5):
