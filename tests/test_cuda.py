@@ -11,7 +11,7 @@ import torch
 import evaluate
 import train
 from datasets.skeleton import H36M16
-from gnn.models import EdgeClassifier, LinearLifter, SemGCN
+from gnn.models import EdgeClassifier, GraFormer, LinearLifter, SemGCN
 from gnn.aot import aot_compiled
 from core.cli import run_cli
 from tests.conftest import batch_of
@@ -47,7 +47,7 @@ def _same_on_cuda(model, inputs, atol=1e-4):
                                        msg=lambda m, name=name: f"{name}: {m}")
 
 
-@pytest.mark.parametrize("kind", ["sem", "sem-ch", "gcn", "nonlocal", "linear"])
+@pytest.mark.parametrize("kind", ["sem", "sem-ch", "gcn", "nonlocal", "modulated", "graformer", "linear"])
 def test_lifting_models_match_cpu(kind):
     torch.manual_seed(0)
     J, ei = H36M16.num_joints, H36M16.edge_index()
@@ -55,6 +55,11 @@ def test_lifting_models_match_cpu(kind):
     x = torch.randn(B, J, 2)
     if kind == "linear":
         model, inputs = LinearLifter(J), (x,)
+    elif kind == "graformer":  # the fixed-topology call; no dropout, so that both devices draw nothing
+        model, inputs = GraFormer(J, hidden_channels=32, num_layers=2, dropout=0.0, inner_dropout=0.0), (x, ei)
+    elif kind == "modulated":
+        model = SemGCN(J, ei.size(1), hidden_channels=32, num_blocks=2, conv="modulated", edges=ei.tolist())
+        inputs = (x.view(-1, 2), *batch_of(H36M16, B))
     else:
         conv = "sem" if kind == "nonlocal" else kind
         groups = H36M16.joint_groups if kind == "nonlocal" else None
