@@ -1,6 +1,6 @@
 """Benchmark: inference speed of the exported models on the CPU, against PyTorch in the same run.
 
-Lifting (SemGCN, 16 joints, random weights: the work is the same): poses/s at batch 1 and 1024,
+Lifting (semgcn and modulated, 16 joints, random weights: the work is the same): poses/s at batch 1 and 1024,
 PyTorch eval mode (the fixed-topology path, as `predict.py lifting` runs it), the `.onnx` file in
 onnxruntime, and the `.pt2` program (`torch.export.load(...).module()`). Grouping classifier (the
 default configuration, random weights): ms per candidate graph of a 10-person image (about 70
@@ -40,9 +40,9 @@ def _rate(fn, items: int, seconds: float = 2.0) -> float:
     return n * items / (time.perf_counter() - start)
 
 
-def lifting_rows(tmp: Path, ort) -> list[dict]:
+def lifting_rows(tmp: Path, ort, name: str) -> list[dict]:
     torch.manual_seed(0)
-    model = lifting.model_from_spec(lifting.model_spec(lifting.LiftingModelConfig(), H36M16)).eval()
+    model = lifting.model_from_spec(lifting.model_spec(lifting.LiftingModelConfig(name=name), H36M16)).eval()
     template = H36M16.edge_index()
     export_lifter(model, H36M16, tmp / "l.onnx", {})
     export_lifter(model, H36M16, tmp / "l.pt2", {})
@@ -58,7 +58,7 @@ def lifting_rows(tmp: Path, ort) -> list[dict]:
             rates = {"pytorch": _rate(lambda: model(x, template), B),
                      "onnxruntime": _rate(lambda: session.run(None, {"x": x.numpy()}), B),
                      "pt2": _rate(lambda: program(x), B)}
-        rows.append({"model": "lifting (semgcn)", "batch": B, "unit": "poses/s", **rates})
+        rows.append({"model": f"lifting ({name})", "batch": B, "unit": "poses/s", **rates})
     return rows
 
 
@@ -105,7 +105,7 @@ def main():
     torch.set_num_threads(a.threads)
     import onnxruntime as ort
     with tempfile.TemporaryDirectory() as d:
-        rows = lifting_rows(Path(d), ort) + [grouping_row(Path(d), ort)]
+        rows = lifting_rows(Path(d), ort, "semgcn") + lifting_rows(Path(d), ort, "modulated") + [grouping_row(Path(d), ort)]
     print(f"torch {torch.__version__}, onnxruntime {ort.__version__}, {a.threads} threads")
     for r in rows:
         print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}))

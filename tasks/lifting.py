@@ -33,7 +33,7 @@ AUGMENTS = ("none", "cameras")
 
 @dataclass(frozen=True)
 class LiftingModelConfig:
-    name: str = "semgcn"
+    name: str = "modulated"  # the best graph lifter measured (docs/results.md); semgcn: the reference
     hidden: Optional[int] = None  # None: the model's own (MODEL_DEFAULTS, else GRAPH_DEFAULTS)
     blocks: Optional[int] = None  # residual blocks; graformer: attention + Chebyshev layers
     dropout: Optional[float] = None  # None: 0 for the graph models, 0.25 for graformer, 0.5 for linear
@@ -60,7 +60,8 @@ class LiftingModelConfig:
 
 @dataclass(frozen=True)
 class LiftingConfig:
-    """Everything a lifting run depends on. Defaults are SemGCN's training settings."""
+    """Everything a lifting run depends on. Defaults are SemGCN's training settings, with the model
+    `modulated` (Modulated GCN: SemGCN's architecture with modulated graph convs)."""
 
     model: LiftingModelConfig = field(default_factory=LiftingModelConfig)
     data: Optional[str] = None  # folder with the standard .npz files; None: built-in synthetic
