@@ -42,6 +42,15 @@ def test_arrays_in_pixels_give_what_the_lifter_gives_on_the_test_poses(lifter, t
     assert len(got) == len(pick) and got[0]["joint_names"] == list(H36M16.joint_names)
     np.testing.assert_allclose(np.array([g["joints_3d"] for g in got]), ref, atol=2e-5)
 
+    # --flip-test: each pose averaged with its mirror image, as evaluate.py lifting --flip-test does.
+    assert run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "poses.npy"),
+                                  "--format", "h36m16", "--image-size", str(cam.width), str(cam.height),
+                                  "--flip-test", "--out", str(tmp_path / "f")]) == 0
+    flipped = np.array([g["joints_3d"] for g in json.loads((tmp_path / "f" / "poses3d.json").read_text())])
+    ref_f = lifting.predict_all(model, SkeletonBatcher(H36M16, torch.from_numpy(test.x2d[pick])), 64, flip=True).numpy()
+    np.testing.assert_allclose(flipped, ref_f, atol=2e-5)
+    assert np.abs(flipped - ref).max() > 1e-3
+
 
 def test_coco_results_file_with_missing_keypoints(lifter, tmp_path, capsys):
     full = np.c_[POSE * 4, np.full(17, 0.9)]
