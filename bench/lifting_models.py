@@ -152,8 +152,8 @@ def finish(a, out: Path, runs: list[dict], top: list[str]) -> None:
     speeds = clean_speeds(sorted({r["model"] for r in runs}))
     text = table(runs, speeds)
     header = (f"Built-in synthetic data, {a.epochs} epochs each (batch 64, Adam 1e-3; `{a.extra}`), "
-              f"final checkpoint (mean ± sd over seeds); seeds {a.seeds} for {', '.join(top)} and "
-              f"{a.reference}. "
+              f"final checkpoint (mean ± sd over seeds); seeds {a.seeds} for "
+              f"{', '.join(dict.fromkeys(top + [a.reference]))}. "
               f"Training poses/s: the default training step (compiled, bf16 where native), batch 64, one "
               f"process with 2 threads.\n\n")
     atomic_write(out / "table.md", lambda f: f.write(header + text), mode="w")
