@@ -10,7 +10,18 @@ from torch_geometric.nn import ChebConv, DenseGCNConv
 
 class _ChebConv(ChebConv):
     r"""PyG's `ChebConv` (symmetric normalisation, :math:`\lambda_{max} = 2`, so
-    :math:`\hat{L} = -D^{-1/2} A D^{-1/2}`) on a skeleton, with the fixed-topology path."""
+    :math:`\hat{L} = -D^{-1/2} A D^{-1/2}`) on a skeleton, with the fixed-topology path.
+    Weights initialised as GraFormer's code does (Xavier-normal over its stacked (K, 1, C_in, C_out)
+    tensor: std = sqrt(2 / ((K + 1) C_in C_out)), far smaller than a per-term Glorot init). With
+    PyG's init the residual stream of the 5 unnormalised Chebyshev blocks starts about 60x too
+    large (a first-epoch loss of 42 m^2; docs/results.md)."""
+
+    def reset_parameters(self):
+        super().reset_parameters()
+        K = len(self.lins)
+        std = (2.0 / ((K + 1) * self.in_channels * self.out_channels)) ** 0.5
+        for lin in self.lins:
+            torch.nn.init.normal_(lin.weight, 0.0, std)
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return super().forward(x, edge_index, lambda_max=2.0)

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from datasets.pose_graph import SkeletonBatcher
@@ -83,3 +84,14 @@ def test_every_joint_sees_every_other_in_one_attention_block():
     y = x.clone()
     y[0, 3] += torch.randn(8)  # an ankle (not a constant shift, which the layer norm removes)
     assert not torch.allclose(block(x)[0, 15], block(y)[0, 15])  # the head
+
+
+def test_initialisation_keeps_the_residual_stream_small():
+    """Chebyshev weights as GraFormer's code draws them (std sqrt(2 / ((K + 1) C_in C_out))): the
+    untrained model's outputs stay metres, not the ~100 m of a per-term Glorot init."""
+    torch.manual_seed(0)
+    model = GraFormer(16).train()
+    w = model.cheb[0].conv1.lins[0].weight
+    assert w.std().item() == pytest.approx((2 / (4 * 96 * 96)) ** 0.5, rel=0.05)
+    out = model(0.3 * torch.randn(64, 16, 2), H36M16.edge_index())
+    assert out.pow(2).mean().sqrt() < 5.0
