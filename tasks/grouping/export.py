@@ -6,15 +6,12 @@ them on a candidate graph: x (M, F) node features, edge_index (2, E') message ed
 reads them; output: pair_probabilities (P,). The BatchNorms are folded (`EdgeClassifier.fused`)."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from core.atomic_io import atomic_write
-from core.errors import InputError
-from tasks.lifting_export import EXPORT_FORMATS
+from core.export_io import write_export
 
 
 class ClassifierForExport(nn.Module):
@@ -53,27 +50,8 @@ DYNAMIC = {"x": {0: "nodes"}, "edge_index": {1: "edges"}, "edge_attr": {0: "edge
 
 def export_classifier(model: nn.Module, in_channels: int, edge_dim: int, path, metadata: dict) -> Path:
     """Write `path` (.onnx or .pt2) atomically."""
-    path = Path(path)
-    if path.suffix not in EXPORT_FORMATS:
-        raise InputError(f"{{out}} {path}: expected a .onnx or .pt2 file name")
     wrapped = ClassifierForExport(model.eval()).eval()
     example = example_inputs(wrapped, in_channels, edge_dim)
     dims = {n: torch.export.Dim(n, min=1) for n in ("nodes", "edges", "pairs")}
-    shapes = ({i: dims[d] for i, d in DYNAMIC[n].items()} for n in wrapped.input_names())
-    shapes = (tuple(shapes),)  # the *inputs argument
-    if path.suffix == ".pt2":
-        program = torch.export.export(wrapped, example, dynamic_shapes=shapes)
-        buf = io.BytesIO()
-        torch.export.save(program, buf)
-        return atomic_write(path, lambda f: f.write(buf.getvalue()))
-    try:
-        import onnx  # noqa: F401  (the exporter's dependencies: onnx, onnxscript)
-    except ImportError:
-        raise InputError("ONNX export needs the onnx and onnxscript packages: pip install onnx onnxscript") from None
-    program = torch.onnx.export(wrapped, example, dynamo=True, optimize=False, input_names=wrapped.input_names(),
-                                output_names=["pair_probabilities"], dynamic_shapes=shapes)
-    proto = program.model_proto
-    for key, value in metadata.items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    return atomic_write(path, lambda f: f.write(proto.SerializeToString()))
+    shapes = (tuple({i: dims[d] for i, d in DYNAMIC[n].items()} for n in wrapped.input_names()),)  # *inputs
+    return write_export(wrapped, example, shapes, path, metadata, wrapped.input_names(), ["pair_probabilities"])
