@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from core.export_io import write_export
+from tasks.grouping.probabilities import ARGUMENTS, DYNAMIC as CLASSIFIER_DYNAMIC
 
 
 class ClassifierForExport(nn.Module):
@@ -24,8 +25,8 @@ class ClassifierForExport(nn.Module):
         self.reads_pair_attr = model.pair_e is not None
 
     def input_names(self) -> list[str]:
-        return (["x", "edge_index"] + (["edge_attr"] if self.reads_edge_attr else []) + ["pair_index"]
-                + (["pair_attr"] if self.reads_pair_attr else []))
+        unread = {"edge_attr": not self.reads_edge_attr, "pair_attr": not self.reads_pair_attr}
+        return [n for n in ARGUMENTS if not unread.get(n)]
 
     def forward(self, *inputs: Tensor) -> Tensor:
         named = dict(zip(self.input_names(), inputs))
@@ -44,8 +45,7 @@ def example_inputs(wrapped: ClassifierForExport, in_channels: int, edge_dim: int
     return tuple(values[n] for n in wrapped.input_names())
 
 
-DYNAMIC = {"x": {0: "nodes"}, "edge_index": {1: "edges"}, "edge_attr": {0: "edges"},
-           "pair_index": {1: "pairs"}, "pair_attr": {0: "pairs"}}
+DYNAMIC = dict(zip(ARGUMENTS, CLASSIFIER_DYNAMIC))  # argument name -> {dim: size name}
 
 
 def export_classifier(model: nn.Module, in_channels: int, edge_dim: int, path, metadata: dict) -> Path:

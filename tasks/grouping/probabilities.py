@@ -37,14 +37,15 @@ def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dis
 
 
 COMPILE_MODES = ("auto", "on", "off")
-# The classifier's varying sizes: nodes, message edges, candidate pairs.
+# The classifier's arguments (`classifier_inputs`) and their varying sizes: nodes, message edges, pairs.
+ARGUMENTS = ("x", "edge_index", "edge_attr", "pair_index", "pair_attr")
 DYNAMIC = ({0: "nodes"}, {1: "edges"}, {0: "edges"}, {1: "pairs"}, {0: "pairs"})
 
 
 class PairScorer:
     """Stage 3 as decoding runs it: graph -> pair probabilities (E,), by the classifier on
     `device` in eval mode with its BatchNorms folded (`fused`). `compile`: `on` runs an
-    AOTInductor-compiled copy (`gnn.aot`, about 2.5x faster per graph; compiled once per
+    AOTInductor-compiled copy (`gnn.aot`, about 2x faster per graph; compiled once per
     classifier, 10-20 s, and kept in the cache folder), `auto` the compiled copy when the cache
     already has it (train.py grouping puts it there after runs that took minutes), `off` the
     eager copy. The copy is made for the first graph with at least two nodes, message edges and
@@ -55,10 +56,6 @@ class PairScorer:
             raise ValueError(f"compile must be one of {COMPILE_MODES}, not {compile!r}")
         self.fused, self.device, self.compile = model.to(device).fused(), device, compile
         self.compiled, self.tried = None, compile == "off"
-
-    @property
-    def module(self):
-        return self.compiled or self.fused
 
     def prepare(self, graph: Data) -> bool:
         """Load (or with `on`, make) the compiled copy for graphs like `graph`; -> whether there is one."""
