@@ -21,7 +21,7 @@ from tasks.grouping import evaluation as grouping_evaluation
 from tasks.original_semgcn import load_lifting_checkpoint
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.coco_eval import oks_ap
-from tasks.cli import parse_actions, synth_config
+from tasks.cli import add_compile_flag, parse_actions, synth_config
 from tasks.lifting_plots import plot_lifted_pose
 from tasks.plots import plot_grouped_images
 from datasets.cameras import h36m_cameras, unnormalize_screen
@@ -136,8 +136,7 @@ def add_grouping_args(p):
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval_<decoder>")
     p.add_argument("--viz", type=int, default=0, help="draw N images")
-    p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
-                   help="the classifier AOTInductor-compiled (as predict.py grouping --compile)")
+    add_compile_flag(p)
 
 
 def evaluate_grouping_cli(a):

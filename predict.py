@@ -29,6 +29,7 @@ from tasks.grouping.export import ClassifierForExport, export_classifier
 from tasks.grouping.model import checkpoint_tag_dim, model_from_spec as grouping_model_from_spec
 from tasks.grouping.prediction import predict_folder
 from tasks.grouping.probabilities import checkpoint_scorer
+from tasks.cli import add_compile_flag
 from tasks.plots import plot_grouped_images
 
 TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
@@ -86,8 +87,7 @@ def add_pipeline_args(p):
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--out", default="runs/predict-pipeline", help="writes OUT/results.json and OUT/poses3d.json")
     p.add_argument("--viz", type=int, default=0, help="draw the first N images (2D persons and their 3D poses)")
-    p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
-                   help="the classifier AOTInductor-compiled (about 2.5x faster per image; 10-20 s to compile, kept in the cache folder): on | off | auto (when already compiled)")
+    add_compile_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -191,8 +191,7 @@ def add_grouping_args(p):
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--out", default="runs/predict-grouping", help="writes OUT/results.json")
     p.add_argument("--viz", type=int, default=0, help="draw the persons of the first N images")
-    p.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
-                   help="the classifier AOTInductor-compiled (about 2.5x faster per image; 10-20 s to compile, kept in the cache folder): on | off | auto (when already compiled)")
+    add_compile_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

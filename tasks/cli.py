@@ -7,6 +7,7 @@ import dataclasses
 
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
+from tasks.grouping.probabilities import COMPILE_MODES
 
 
 def or_none(kind):
@@ -57,3 +58,10 @@ def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -
             raise InputError(f"{{synth}} {text!r}: expected {expected}") from None
         values[name] = parsed if isinstance(default, tuple) else parsed[0]
     return dataclasses.replace(base or SynthConfig(), **values)
+
+
+def add_compile_flag(p) -> None:
+    """`--compile auto|on|off` of the commands that score candidate pairs (`PairScorer`)."""
+    p.add_argument("--compile", default="auto", choices=list(COMPILE_MODES),
+                   help="the classifier AOTInductor-compiled (about 2x faster per image; seconds to compile, once "
+                        "per classifier, kept in the cache folder): on | off | auto (when already compiled)")
