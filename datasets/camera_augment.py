@@ -15,16 +15,10 @@ import math
 import torch
 from torch import Tensor
 
+from datasets.input_norm import normalize_pose
+
 DISTANCE_M = (1.5, 30.0)  # log-uniform
 OFF_AXIS_DEG = 40.0  # the root's ray at most this far from the optical axis (uniform in the cone's solid angle)
-
-
-def normalize_pose_t(x: Tensor) -> Tensor:
-    """`datasets.input_norm.normalize_pose` in torch: (..., J, 2) centred on joint 0, divided by
-    the RMS distance of the joints from it."""
-    centred = x - x[..., :1, :]
-    scale = centred.pow(2).sum(-1).mean(-1).sqrt()[..., None, None]
-    return centred / scale.clamp_min(1e-8)
 
 
 def random_views(x: Tensor, y3d: Tensor, generator: torch.Generator, fraction: float = 0.5) -> Tensor:
@@ -42,5 +36,5 @@ def random_views(x: Tensor, y3d: Tensor, generator: torch.Generator, fraction: f
     ray = torch.stack([sin_t * torch.cos(phi), sin_t * torch.sin(phi), cos_t], dim=-1)  # (P, 3) unit
     root = (distance[:, None] * ray).to(y3d)  # (P, 3)
     points = y3d + root[:, None, :]  # (P, J, 3)
-    views = normalize_pose_t(points[..., :2] / points[..., 2:].clamp_min(1e-3))  # (P, J, 2)
+    views = normalize_pose(points[..., :2] / points[..., 2:].clamp_min(1e-3))  # (P, J, 2)
     return torch.where(chosen.to(x.device)[:, None, None], views.to(x.dtype), x)

@@ -18,11 +18,12 @@ DESCRIPTIONS = {"screen": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
                 "pose": "(x - pelvis) / RMS distance of the joints from the pelvis (camera-independent)"}
 
 
-def normalize_pose(x: np.ndarray) -> np.ndarray:
-    """(..., J, 2) -> centred on joint 0, divided by the RMS joint distance from it."""
+def normalize_pose(x):
+    """(..., J, 2) -> centred on joint 0, divided by the RMS joint distance from it. A numpy array
+    or a torch tensor (training-time views, `datasets.camera_augment`), in its own dtype."""
     centred = x - x[..., :1, :]
-    scale = np.sqrt(np.mean(np.sum(centred ** 2, axis=-1), axis=-1))[..., None, None]
-    return (centred / np.maximum(scale, 1e-8)).astype(x.dtype)
+    scale = ((centred ** 2).sum(-1).mean(-1) ** 0.5)[..., None, None]
+    return centred / scale.clip(min=1e-8)
 
 
 def apply_input_norm(x_screen: np.ndarray, mode: str) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from datasets import camera_augment
-from datasets.camera_augment import normalize_pose_t, random_views
+from datasets.camera_augment import random_views
 from datasets.input_norm import normalize_pose
 
 
@@ -18,12 +18,14 @@ def _poses(P=64, seed=0):
 
 def test_torch_normalisation_equals_numpy():
     x = torch.randn(5, 16, 2, dtype=torch.float64)
-    np.testing.assert_allclose(normalize_pose_t(x).numpy(), normalize_pose(x.numpy()), atol=1e-12)
+    np.testing.assert_allclose(normalize_pose(x).numpy(), normalize_pose(x.numpy()), atol=1e-12)
+    assert normalize_pose(x.float()).dtype == torch.float32
+    assert normalize_pose(x.numpy().astype(np.float32)).dtype == np.float32
 
 
 def test_views_are_perspective_projections_of_the_pose_and_repeat(monkeypatch):
     y = _poses()
-    x = normalize_pose_t(y[..., :2] / (y[..., 2:] + 5.0))  # "original" inputs: 5 m away on the axis
+    x = normalize_pose(y[..., :2] / (y[..., 2:] + 5.0))  # "original" inputs: 5 m away on the axis
     a = random_views(x, y, torch.Generator().manual_seed(3))
     b = random_views(x, y, torch.Generator().manual_seed(3))
     assert torch.equal(a, b)  # the same draws from the same generator state
@@ -33,7 +35,7 @@ def test_views_are_perspective_projections_of_the_pose_and_repeat(monkeypatch):
     monkeypatch.setattr(camera_augment, "DISTANCE_M", (1e4, 1e4 + 1e-3))
     monkeypatch.setattr(camera_augment, "OFF_AXIS_DEG", 1e-6)
     far = random_views(x, y, torch.Generator().manual_seed(4), fraction=1.0)
-    torch.testing.assert_close(far, normalize_pose_t(y[..., :2]), atol=1e-3, rtol=1e-3)
+    torch.testing.assert_close(far, normalize_pose(y[..., :2]), atol=1e-3, rtol=1e-3)
 
 
 def test_near_and_off_centre_views_differ_from_the_axis_view(monkeypatch):
@@ -41,7 +43,7 @@ def test_near_and_off_centre_views_differ_from_the_axis_view(monkeypatch):
     y = _poses(8)
     monkeypatch.setattr(camera_augment, "DISTANCE_M", (1.5, 1.5 + 1e-6))
     near = random_views(torch.zeros(8, 16, 2), y, torch.Generator().manual_seed(0), fraction=1.0)
-    ortho = normalize_pose_t(y[..., :2])
+    ortho = normalize_pose(y[..., :2])
     assert (near - ortho).abs().amax() > 0.1
     assert torch.isfinite(near).all()
     assert math.isclose(float(near[..., 0, :].abs().max()), 0.0, abs_tol=1e-6)  # centred on the root
