@@ -67,10 +67,11 @@ def evaluate_lifting_cli(a):
                                progress=sys.stderr.isatty())  # (P, J, 3)
     result = lifting.lifting_scores(pred, batcher, test_set.actions)
     flipped = None
-    if a.flip_test:
-        flipped = lifting.lifting_scores(lifting.predict_all(model, batcher, cfg.eval_batch_size, device,
-                                                             progress=sys.stderr.isatty(), flip=True),
-                                         batcher, test_set.actions)
+    if a.flip_test:  # the mirror images' predictions, averaged with those above
+        perm = torch.tensor(skeleton.flip_permutation)
+        of_mirror = lifting.predict_all(model, SkeletonBatcher(skeleton, lifting.mirror(batcher.x2d, perm)),
+                                        cfg.eval_batch_size, device, progress=sys.stderr.isatty())
+        flipped = lifting.lifting_scores(lifting.flip_average(pred, of_mirror, perm), batcher, test_set.actions)
     print(f"{'Action':<14}{'MPJPE (P1)':>12}{'P-MPJPE (P2)':>14}" + ("   with flip test: P1, P2" if flipped else ""))
     for action, m in result["per_action"].items():
         extra = f"{flipped['per_action'][action]['MPJPE']:12.2f}{flipped['per_action'][action]['P-MPJPE']:14.2f}" \

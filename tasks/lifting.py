@@ -344,10 +344,15 @@ def mirror(poses: Tensor, flip_permutation: Tensor) -> Tensor:
     return out
 
 
+def flip_average(pred: Tensor, pred_of_mirror: Tensor, flip_permutation: Tensor) -> Tensor:
+    """Test-time flipping: the mean of the predictions (B, J, 3) for poses and, mirrored back, for
+    their mirror images."""
+    return 0.5 * (pred + mirror(pred_of_mirror, flip_permutation))
+
+
 def flip_tested(model: nn.Module, x: Tensor, template: Tensor, flip_permutation: Tensor) -> Tensor:
-    """Test-time flipping: the mean of the prediction for x (B, J, 2) and the mirrored-back
-    prediction for its mirror image -> (B, J, 3)."""
-    return 0.5 * (model(x, template) + mirror(model(mirror(x, flip_permutation), template), flip_permutation))
+    """`flip_average` of the model's predictions for x (B, J, 2) and for its mirror image."""
+    return flip_average(model(x, template), model(mirror(x, flip_permutation), template), flip_permutation)
 
 
 @torch.no_grad()

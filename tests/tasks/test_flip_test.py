@@ -75,3 +75,15 @@ def test_flipping_cancels_a_left_right_bias_and_predict_all_applies_it():
     flipped = lifting.predict_all(_Biased(), batcher, batch_size=1, flip=True)
     assert plain[..., 0].sub(torch.cat([x, _mirrored_by_hand()])[..., 0]).mean() == pytest.approx(0.05)
     torch.testing.assert_close(flipped[..., :2], torch.cat([x, _mirrored_by_hand()]))
+
+
+def test_flip_average_of_two_passes_equals_predict_all_with_flip():
+    """evaluate.py scores the flip test from its plain predictions and those of the mirror images
+    (one extra pass); that equals predicting with `flip=True`."""
+    torch.manual_seed(0)
+    model = lifting.model_from_spec(lifting.model_spec(lifting.LiftingModelConfig(hidden=16, blocks=1), H36M16))
+    batcher = SkeletonBatcher(H36M16, torch.randn(700, 16, 2))
+    plain = lifting.predict_all(model, batcher, 256)
+    of_mirror = lifting.predict_all(model, SkeletonBatcher(H36M16, lifting.mirror(batcher.x2d, PERM)), 256)
+    torch.testing.assert_close(lifting.flip_average(plain, of_mirror, PERM),
+                               lifting.predict_all(model, batcher, 256, flip=True), atol=1e-6, rtol=1e-6)
