@@ -66,6 +66,8 @@ def add_lifting_args(p):
     p.add_argument("--lr-decay-steps", type=int, default=d["lr_decay_steps"], help="steps between decays")
     p.add_argument("--dropout", type=float, default=None,
                    help="None: 0 for the graph models, 0.25 for graformer, 0.5 for linear")
+    p.add_argument("--l1-weight", type=float, default=d["l1_weight"],
+                   help="loss = MSE + this x L1 (0: SemGCN's MSE; Modulated GCN's code: 0.1)")
     p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
                    help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU); auto: "
                         f"for runs of at least {lifting.COMPILE_MIN_STEPS:,} steps")
@@ -87,7 +89,7 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
     model = lifting.LiftingModelConfig(name=a.model, hidden=a.hidden, blocks=a.blocks, dropout=a.dropout)
     return lifting.LiftingConfig(model=model, data=a.data, keypoints=a.keypoints, joints=a.joints,
                                  epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_decay=a.lr_decay,
-                                 lr_decay_steps=a.lr_decay_steps, input_norm=a.input_norm, augment=a.augment,
+                                 lr_decay_steps=a.lr_decay_steps, l1_weight=a.l1_weight, input_norm=a.input_norm, augment=a.augment,
                                  compile=a.compile, precision=a.precision,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
                                  seed=a.seed, device=a.device, out=a.out)
@@ -135,7 +137,7 @@ def train_lifting(a):
             total = cfg.epochs * -(-len(train_batcher) // (cfg.batch_size * d.world_size))
             steps["step"] = lifting.TrainStep(net, optimizer, scheduler, cfg.max_grad_norm, template,
                                               compile=lifting.compile_wanted(cfg.compile, total),
-                                              bf16=precision == "bf16")
+                                              bf16=precision == "bf16", l1_weight=cfg.l1_weight)
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
                                     desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,

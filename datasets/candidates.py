@@ -1,7 +1,8 @@
 """Stage 1, maps -> keypoint candidates: max-pool NMS on each heatmap, a score threshold, top-k
 per keypoint type, sub-pixel refinement (a parabola through the log of the peak and its
 neighbours, exact for Gaussian peaks), and the tag vector sampled bilinearly at each candidate
-in the tag map's own resolution.
+in the tag map's own resolution. NumPy on the pixels above the threshold (per-call overheads
+of a few microseconds, where torch's small operations cost 5-10: docs/speed.md).
 
 Shapes: K keypoint types, H x W heatmaps, h x w tag maps, D tag dimensions, M candidates.
 """
@@ -9,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from datasets.ae_maps import AEMaps
@@ -36,95 +37,104 @@ class Candidates:
 
 def extract_candidates(maps: AEMaps, cfg: GraphConfig) -> Candidates:
     """One image's maps -> its candidates."""
-    hm = torch.from_numpy(maps.heatmaps)
-    H, W = hm.shape[1:]
-    pos, jtype, score = find_candidates(hm, cfg)
-    tag = sample_tags(torch.from_numpy(maps.tags), jtype, pos, (H, W))
-    factor = torch.tensor(maps.factor, dtype=torch.float32).view(1, 2)
-    offset = torch.tensor(maps.offset, dtype=torch.float32).view(1, 2)
-    return Candidates(pos, pos * factor + offset, jtype, score, tag, (H, W), factor, offset)
-
-
-def max_filter(maps: Tensor, kernel: int) -> Tensor:
-    """(K, H, W) -> the maximum over each `kernel` x `kernel` window, borders padded with -inf,
-    as `max_pool2d(stride=1, padding=kernel // 2)` computes it, in two separable passes of
-    shifted maxima (accumulated in place: few map-sized temporaries)."""
-    r = kernel // 2
-    if r == 0:
-        return maps
-    out = maps
-    for dim in (2, 1):  # along x, then along y
-        n = out.size(dim)
-        pad = [0, 0, 0, 0]
-        pad[(2 - dim) * 2:(2 - dim) * 2 + 2] = [r, r]
-        padded = F.pad(out, pad, value=float("-inf"))
-        best = padded.narrow(dim, 0, n).clone()
-        for s in range(1, kernel):
-            torch.maximum(best, padded.narrow(dim, s, n), out=best)
-        out = best
-    return out
+    H, W = maps.heatmaps.shape[1:]
+    pos, jtype, score = find_candidates(maps.heatmaps, cfg)
+    tag = sample_tags(maps.tags, jtype, pos, (H, W))
+    factor = np.asarray(maps.factor, dtype=np.float32).reshape(1, 2)
+    offset = np.asarray(maps.offset, dtype=np.float32).reshape(1, 2)
+    t = torch.from_numpy
+    return Candidates(t(pos), t(pos * factor + offset), t(jtype), t(score), t(tag), (H, W), t(factor), t(offset))
 
 
 # Neighbours before a pixel in scan order (left, up-left, up, up-right): a peak on a plateau of
 # equal peaks is kept only where none of these is an equal peak, so once.
-_EARLIER = ((0, -1), (-1, -1), (-1, 0), (-1, 1))
+_EARLIER = np.array([(0, -1), (-1, -1), (-1, 0), (-1, 1)])
 
 
-def find_candidates(heatmaps: Tensor, cfg: GraphConfig) -> tuple[Tensor, Tensor, Tensor]:
-    """(K, H, W) heatmaps -> positions (M, 2) in heatmap pixels (x, y), types (M,), scores (M,);
-    sorted by type, then by descending score. Peaks are found on the whole maps; the plateau
-    rule and the top-k per type work on the list of peaks only."""
-    K, H, W = heatmaps.shape
-    peak = (heatmaps == max_filter(heatmaps, cfg.nms_kernel)) & (heatmaps > cfg.threshold)
-    jtype, ys, xs = peak.nonzero(as_tuple=True)  # (P,) each, in scan order per type
-    scores = heatmaps[jtype, ys, xs]
-    keep = torch.ones_like(scores, dtype=torch.bool)
-    for dy, dx in _EARLIER:
-        ny, nx = ys + dy, xs + dx
-        inside = (ny >= 0) & (nx >= 0) & (nx < W)
-        ny, nx = ny.clamp(min=0), nx.clamp(0, W - 1)
-        keep &= ~(inside & peak[jtype, ny, nx] & (heatmaps[jtype, ny, nx] == scores))
-    jtype, ys, xs, scores = jtype[keep], ys[keep], xs[keep], scores[keep]
-    order = torch.argsort(-scores, stable=True)  # by descending score ...
-    order = order[torch.argsort(jtype[order], stable=True)]  # ... within each type
-    jtype, ys, xs, scores = jtype[order], ys[order], xs[order], scores[order]
-    counts = torch.bincount(jtype, minlength=K)
-    rank = torch.arange(jtype.numel()) - (counts.cumsum(0) - counts)[jtype]
-    top = rank < cfg.top_k
-    jtype, ys, xs, scores = jtype[top], ys[top], xs[top], scores[top]
-    pos = torch.stack([xs, ys], dim=1).to(heatmaps.dtype)  # (M, 2)
-    pos = pos + _subpixel_offset(heatmaps, jtype, xs, ys)
-    return pos, jtype, scores
+def _window(kernel: int) -> np.ndarray:
+    """(O, 2) offsets (dy, dx) of a kernel x kernel window around a pixel, the pixel left out."""
+    r = np.arange(-(kernel // 2), kernel // 2 + 1)
+    dy, dx = (a.ravel() for a in np.meshgrid(r, r, indexing="ij"))
+    centre = (dy == 0) & (dx == 0)
+    return np.stack([dy[~centre], dx[~centre]], axis=1)
 
 
-def _subpixel_offset(hm: Tensor, jtype: Tensor, xs: Tensor, ys: Tensor) -> Tensor:
-    """Vertex of the parabola through log(hm) at the peak and its two neighbours, per axis."""
+def _neighbours(flat_hm: np.ndarray, shape: tuple[int, int, int], idx: np.ndarray,
+                offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Map pixels `idx` (flat indices into (K, H, W)) -> the flat index (O, P) of each one's
+    neighbour at each offset (dy, dx), and the neighbour's value, -inf outside the map."""
+    K, H, W = shape
+    plane, x = np.divmod(idx, W)
+    y = plane % H
+    ny, nx = y + offsets[:, :1], x + offsets[:, 1:]  # (O, P)
+    inside = (ny >= 0) & (ny < H) & (nx >= 0) & (nx < W)
+    nidx = idx + offsets[:, :1] * W + offsets[:, 1:]
+    value = np.where(inside, flat_hm[np.where(inside, nidx, 0)], -np.inf)
+    return np.where(inside, nidx, -1), value
+
+
+def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(K, H, W) heatmaps (array or CPU tensor) -> positions (M, 2) float32 in heatmap pixels
+    (x, y), types (M,) int64, scores (M,) float32; sorted by type, then by descending score.
+
+    A peak is a pixel above `cfg.threshold` that no pixel of its `cfg.nms_kernel` window
+    exceeds (max-pool NMS, the map's border padded with -inf). Work runs on the list of pixels
+    above the threshold only (a few percent of the map): their window neighbours are gathered,
+    then the plateau rule and the top-k per type work on the peaks."""
+    hm = np.ascontiguousarray(heatmaps, dtype=np.float32)
     K, H, W = hm.shape
-    out = []
-    for axis, (c, n) in enumerate(((xs, W), (ys, H))):
-        lo, hi = (c - 1).clamp_min(0), (c + 1).clamp_max(n - 1)
-        if axis == 0:
-            v = torch.stack([hm[jtype, ys, lo], hm[jtype, ys, xs], hm[jtype, ys, hi]])
-        else:
-            v = torch.stack([hm[jtype, lo, xs], hm[jtype, ys, xs], hm[jtype, hi, xs]])
-        lo_v, m, hi_v = torch.log(v.clamp_min(1e-10))  # (3, M) -> three (M,)
-        denom = lo_v - 2 * m + hi_v
-        off = torch.where(denom < -1e-6, 0.5 * (lo_v - hi_v) / denom, torch.zeros_like(denom))
+    flat = hm.reshape(-1)
+    idx = np.flatnonzero(flat > cfg.threshold)  # scan order: type, y, x
+    value = flat[idx]
+    if cfg.nms_kernel > 1 and idx.size:
+        _, around = _neighbours(flat, hm.shape, idx, _window(cfg.nms_kernel))
+        idx, value = idx[(around <= value).all(0)], value[(around <= value).all(0)]
+    is_peak = np.zeros(flat.size, dtype=bool)
+    is_peak[idx] = True
+    nidx, around = _neighbours(flat, hm.shape, idx, _EARLIER)
+    twin = (around == value) & is_peak[np.maximum(nidx, 0)]  # an equal peak earlier in scan order
+    idx, value = idx[~twin.any(0)], value[~twin.any(0)]
+    jtype = idx // (H * W)
+    order = np.lexsort((-value, jtype))  # by type, then by descending score (ties: scan order)
+    idx, value, jtype = idx[order], value[order], jtype[order]
+    counts = np.bincount(jtype, minlength=K)
+    rank = np.arange(jtype.size) - (np.cumsum(counts) - counts)[jtype]
+    top = rank < cfg.top_k
+    idx, value, jtype = idx[top], value[top], jtype[top]
+    y, x = np.divmod(idx % (H * W), W)
+    pos = np.stack([x, y], axis=1).astype(np.float32) + _subpixel_offset(flat, hm.shape, idx)
+    return pos, jtype.astype(np.int64), value
+
+
+def _subpixel_offset(flat_hm: np.ndarray, shape: tuple[int, int, int], idx: np.ndarray) -> np.ndarray:
+    """(M, 2) float32: per axis, the vertex of the parabola through log(heatmap) at the peaks
+    `idx` (flat indices into (K, H, W)) and their two neighbours; 0 at the map's border."""
+    _, H, W = shape
+    x, y = idx % W, (idx // W) % H
+    out = np.zeros((idx.size, 2), dtype=np.float32)
+    for axis, (c, n, step) in enumerate(((x, W, 1), (y, H, W))):
         inside = (c > 0) & (c < n - 1)
-        out.append(torch.where(inside, off.clamp(-0.5, 0.5), torch.zeros_like(off)))
-    return torch.stack(out, dim=1)  # (M, 2)
+        at = idx[inside]
+        lo_v, m, hi_v = np.log(np.maximum(flat_hm[np.stack([at - step, at, at + step])], np.float32(1e-10)))
+        denom = lo_v - 2 * m + hi_v
+        curved = denom < -1e-6
+        off = np.zeros_like(denom)
+        off[curved] = 0.5 * (lo_v[curved] - hi_v[curved]) / denom[curved]
+        out[inside, axis] = np.clip(off, -0.5, 0.5)
+    return out
 
 
-def sample_tags(tags: Tensor, jtype: Tensor, pos: Tensor, heatmap_size: tuple[int, int]) -> Tensor:
+def sample_tags(tags, jtype: np.ndarray, pos: np.ndarray, heatmap_size: tuple[int, int]) -> np.ndarray:
     """Bilinear tag values (M, D) at heatmap positions, in the tag map's own resolution.
     tags (K, h, w, D), pos (M, 2) heatmap pixels, heatmap_size (H, W)."""
+    tags = np.asarray(tags)
     K, h, w, D = tags.shape
     H, W = heatmap_size
-    x = (pos[:, 0] * (w / W)).clamp(0, w - 1)
-    y = (pos[:, 1] * (h / H)).clamp(0, h - 1)
-    x0, y0 = x.floor().long().clamp(max=w - 1), y.floor().long().clamp(max=h - 1)
-    x1, y1 = (x0 + 1).clamp(max=w - 1), (y0 + 1).clamp(max=h - 1)
-    fx, fy = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
+    x = np.clip(pos[:, 0] * np.float32(w / W), 0, w - 1)
+    y = np.clip(pos[:, 1] * np.float32(h / H), 0, h - 1)
+    x0, y0 = np.minimum(np.floor(x).astype(np.int64), w - 1), np.minimum(np.floor(y).astype(np.int64), h - 1)
+    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
     t = tags
     return ((1 - fx) * (1 - fy) * t[jtype, y0, x0] + fx * (1 - fy) * t[jtype, y0, x1]
-            + (1 - fx) * fy * t[jtype, y1, x0] + fx * fy * t[jtype, y1, x1])
+            + (1 - fx) * fy * t[jtype, y1, x0] + fx * fy * t[jtype, y1, x1]).astype(np.float32)

@@ -73,6 +73,7 @@ class LiftingConfig:
     lr_decay: float = 0.96
     lr_decay_steps: int = 100_000
     max_grad_norm: float = 1.0
+    l1_weight: float = 0.0  # loss = MSE + l1_weight x L1 (0: SemGCN's MSE; Modulated GCN's code uses 0.1)
     compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
     precision: str = "auto"  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it: core.device)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
@@ -94,6 +95,8 @@ class LiftingConfig:
                 raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
         if not self.lr > 0:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
+        if not 0 <= self.l1_weight < float("inf"):
+            raise InputError(f"{{l1_weight}} {self.l1_weight}: must be >= 0")
         if not 0 < self.lr_decay <= 1:
             raise InputError(f"{{lr_decay}} {self.lr_decay}: must be in (0, 1]")
         if not 0 <= self.seed < 2**32:
@@ -187,9 +190,11 @@ def predict(model: nn.Module, batch) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 # Loss and metrics
 
-def lifting_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """Mean squared error over joints and coordinates (SemGCN's loss)."""
-    return torch.nn.functional.mse_loss(pred, target)
+def lifting_loss(pred: Tensor, target: Tensor, l1_weight: float = 0.0) -> Tensor:
+    """Mean squared error over joints and coordinates (SemGCN's loss), plus `l1_weight` x the mean
+    absolute error (Modulated GCN's code adds 0.1 x L1)."""
+    loss = torch.nn.functional.mse_loss(pred, target)
+    return loss + l1_weight * torch.nn.functional.l1_loss(pred, target) if l1_weight else loss
 
 
 def mpjpe(pred: Tensor, target: Tensor) -> Tensor:
@@ -258,15 +263,17 @@ def compile_wanted(setting: str, steps: int) -> bool:
 
 
 class TrainStep:
-    """One optimisation step of the fixed-topology path: forward on (B, J, 2), MSE loss, backward,
+    """One optimisation step of the fixed-topology path: forward on (B, J, 2), loss (MSE, plus
+    `l1_weight` x L1), backward,
     gradient clipping, the optimizer and the schedule. `compile`: the forward and loss (with
     their backward) compiled by `torch.compile` (on a GPU with CUDA graphs, `reduce-overhead`);
     `bf16`: autocast to bfloat16 (CPU or GPU). Returns the loss as a 0-d tensor on the device
     (no host sync)."""
 
     def __init__(self, model: nn.Module, optimizer, scheduler, max_grad_norm: float, template: Tensor,
-                 compile: bool = False, bf16: bool = False):
+                 compile: bool = False, bf16: bool = False, l1_weight: float = 0.0):
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
+        self.l1_weight = l1_weight
         self.max_grad_norm, self.template, self.bf16 = max_grad_norm, template, bf16
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.forward_loss = self._forward_loss
@@ -277,7 +284,7 @@ class TrainStep:
     def _forward_loss(self, x: Tensor, y: Tensor) -> Tensor:
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             pred = self.model(x, self.template)
-        return lifting_loss(pred.float(), y)
+        return lifting_loss(pred.float(), y, self.l1_weight)
 
     first_call_seconds: Optional[float] = None  # the first step, compilation included
 
