@@ -134,7 +134,7 @@ def nearest_of_each_type(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int
     """(M, M) bool: [i, j] iff j is among the k nearest candidates of type jtype[j] seen from i,
     at a finite distance (ties at the k-th distance all kept). dist (M, M), inf where a pair is
     not allowed. The columns are laid out per type, (M, K, T) with T the most candidates of one
-    type (padded with inf), so the k-th nearest of each type comes from one sort over T."""
+    type (padded with inf), so the k-th nearest of each type is one `kthvalue` over T."""
     M = dist.size(0)
     if M == 0:
         return torch.zeros(0, 0, dtype=torch.bool)
@@ -147,6 +147,6 @@ def nearest_of_each_type(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int
     column[jtype * T + slot] = torch.arange(M)
     padded = torch.cat([dist, dist.new_full((M, 1), float("inf"))], dim=1)
     per_type = padded.index_select(1, column).view(M, num_keypoints, T)
-    kth = per_type.sort(dim=2).values[..., min(k, T) - 1]  # (M, K)
+    kth = per_type.kthvalue(min(k, T), dim=2).values  # (M, K)
     kth = kth.clamp(max=torch.finfo(dist.dtype).max)  # fewer than k allowed: all finite ones, never inf
     return dist <= kth.index_select(1, jtype)
