@@ -5,6 +5,8 @@ Each decode is `tasks.grouping.prediction.predict_image`, what predict.py runs p
 maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy merging ->
 persons (COCO results). AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
 Both start from the AE maps in memory (reading and synthesis are not timed).
+Then, at 10 people per image, the time of each stage per image, measured inside the same loop
+(candidates, graph, features, classifier, decoder and COCO results).
 Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--repeats R] [--device cpu|cuda] [--eager]
        [--json PATH]
 Without a checkpoint the classifier has random weights (the work per image is the same).
@@ -26,7 +28,11 @@ import torch  # noqa: E402
 
 from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
-from datasets.candidate_graph import build_graph  # noqa: E402
+from datasets.candidate_graph import build_graph, candidate_graph, candidate_nodes  # noqa: E402
+from datasets.candidates import extract_candidates  # noqa: E402
+from datasets.coco import DATASET_SKELETONS  # noqa: E402
+from tasks.grouping.decoders import decode  # noqa: E402
+from tasks.grouping.results import coco_results  # noqa: E402
 from datasets.graph_features import finalize_features  # noqa: E402
 from tasks.grouping.data import feature_settings  # noqa: E402
 from tasks.grouping.prediction import predict_image  # noqa: E402
@@ -42,6 +48,36 @@ def _maps_of(scenes: dict, cfg: grouping.GroupingConfig, rng):
     people = persons_by_image(gt, 17)
     return [synthesize_maps(img["width"], img["height"], people[i][2], 17, cfg.synth, rng)
             for i, img in sorted(gt.imgs.items())], people
+
+
+STAGES = ("candidates", "graph", "features", "classifier", "decoder + results")
+
+
+def stage_times(maps, cfg, scorer, stats, repeats: int) -> dict:
+    """ms per image of each stage of both decoders (the steps of `predict_image`, timed in turn)."""
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    total = {f"{d} {s}": 0.0 for d in ("gnn", "ae") for s in STAGES}
+    for _ in range(repeats):
+        for decoder in ("gnn", "ae"):
+            for i, m in enumerate(maps):
+                t0 = time.perf_counter()
+                cands = extract_candidates(m, cfg.graph)
+                t1 = time.perf_counter()
+                if decoder == "gnn":
+                    g = candidate_graph(cands, skeleton, cfg.graph, i)
+                    t2 = time.perf_counter()
+                    finalize_features(g, skeleton.num_joints, stats=stats, **feature_settings(cfg))
+                    t3 = time.perf_counter()
+                    probs = scorer(g)
+                else:
+                    g, probs = candidate_nodes(cands, i), None
+                    t2 = t3 = time.perf_counter()
+                t4 = time.perf_counter()
+                coco_results(i, decode(decoder, g, probs, cfg))
+                t5 = time.perf_counter()
+                for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                    total[f"{decoder} {stage}"] += dt
+    return {k: v / (repeats * len(maps)) * 1e3 for k, v in total.items()}
 
 
 @torch.inference_mode()  # both decoders: no autograd bookkeeping, as evaluate.py decodes
@@ -95,8 +131,13 @@ def main():
                      "ae_images_per_s": ae, "ratio": gnn / ae})
         print(f"{n:3d} people/image ({persons:4.1f} in view): GNN {gnn:7.1f} images/s   "
               f"AE {ae:7.1f} images/s   GNN/AE {gnn / ae:.2f}x", flush=True)
+    maps, _ = _maps_of(synthetic_scenes(a.images, seed=10, num_people=10), cfg, np.random.default_rng(10))
+    stages = stage_times(maps, cfg, scorer, stats, a.repeats)
+    print("ms per image at 10 people:")
+    for s in STAGES:
+        print(f"  {s:18s} GNN {stages['gnn ' + s]:6.3f}   AE {stages['ae ' + s]:6.3f}")
     if a.json:
-        Path(a.json).write_text(json.dumps(rows, indent=2))
+        Path(a.json).write_text(json.dumps({"rates": rows, "stage_ms_10_people": stages}, indent=2))
 
 
 if __name__ == "__main__":
