@@ -67,7 +67,8 @@ def add_lifting_args(p):
     p.add_argument("--dropout", type=float, default=None,
                    help="None: 0 for the graph models, 0.25 for graformer, 0.5 for linear")
     p.add_argument("--l1-weight", type=float, default=d["l1_weight"],
-                   help="loss = MSE + this x L1 (0: SemGCN's MSE; Modulated GCN's code: 0.1)")
+                   help="loss = MSE + this x L1 (None: the model's own, 0.1 for modulated as in Modulated GCN's "
+                        "code, 0 for the others: SemGCN's MSE)")
     p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
                    help="torch.compile the training step (forward, loss, backward; CUDA graphs on a GPU); auto: "
                         f"for runs of at least {lifting.COMPILE_MIN_STEPS:,} steps")
@@ -137,7 +138,7 @@ def train_lifting(a):
             total = cfg.epochs * -(-len(train_batcher) // (cfg.batch_size * d.world_size))
             steps["step"] = lifting.TrainStep(net, optimizer, scheduler, cfg.max_grad_norm, template,
                                               compile=lifting.compile_wanted(cfg.compile, total),
-                                              bf16=precision == "bf16", l1_weight=cfg.l1_weight)
+                                              bf16=precision == "bf16", l1_weight=cfg.effective_l1_weight)
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
                                     desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,

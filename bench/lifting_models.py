@@ -75,7 +75,8 @@ def _speed(model: str, poses: int, queue) -> None:
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     sched = lifting.make_scheduler(opt, 0.96, 100)
     step = lifting.TrainStep(net, opt, sched, 1.0, lifting.dense_data(batcher, "cpu")[2], compile=True,
-                             bf16=resolve_precision("auto", torch.device("cpu")) == "bf16")
+                             bf16=resolve_precision("auto", torch.device("cpu")) == "bf16",
+                             l1_weight=lifting.LiftingConfig(model=lifting.LiftingModelConfig(name=model)).effective_l1_weight)
     run = [lifting.train_epoch(net, batcher, opt, sched, 64, 1.0, torch.Generator().manual_seed(0), "cpu",
                                progress=False, step=step) for _ in range(2)]
     queue.put({"poses_per_s": run[1]["poses_per_s"], "compile_seconds": step.first_call_seconds})

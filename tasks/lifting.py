@@ -27,6 +27,7 @@ MODEL_NAMES = ("semgcn", "semgcn-nonlocal", "semgcn-ch", "gcn", "modulated", "gr
 MODEL_DEFAULTS = {"graformer": {"hidden": 96, "blocks": 5, "dropout": 0.25},
                   "linear": {"dropout": 0.5}}
 GRAPH_DEFAULTS = {"hidden": 128, "blocks": 4, "dropout": 0.0}  # SemGCN's, Modulated GCN's
+L1_DEFAULTS = {"modulated": 0.1}  # each model's training loss: MSE + this x L1 (Modulated GCN's code); else 0
 DEVICES = ("auto", "cpu", "cuda")
 AUGMENTS = ("none", "cameras")
 
@@ -61,7 +62,8 @@ class LiftingModelConfig:
 @dataclass(frozen=True)
 class LiftingConfig:
     """Everything a lifting run depends on. Defaults are SemGCN's training settings, with the model
-    `modulated` (Modulated GCN: SemGCN's architecture with modulated graph convs)."""
+    `modulated` (Modulated GCN: SemGCN's architecture with modulated graph convs) and its loss
+    (MSE + 0.1 x L1)."""
 
     model: LiftingModelConfig = field(default_factory=LiftingModelConfig)
     data: Optional[str] = None  # folder with the standard .npz files; None: built-in synthetic
@@ -73,7 +75,7 @@ class LiftingConfig:
     lr_decay: float = 0.96
     lr_decay_steps: int = 100_000
     max_grad_norm: float = 1.0
-    l1_weight: float = 0.0  # loss = MSE + l1_weight x L1 (0: SemGCN's MSE; Modulated GCN's code uses 0.1)
+    l1_weight: Optional[float] = None  # loss = MSE + this x L1; None: the model's own (L1_DEFAULTS)
     compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
     precision: str = "auto"  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it: core.device)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
@@ -95,7 +97,7 @@ class LiftingConfig:
                 raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
         if not self.lr > 0:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
-        if not 0 <= self.l1_weight < float("inf"):
+        if self.l1_weight is not None and not 0 <= self.l1_weight < float("inf"):
             raise InputError(f"{{l1_weight}} {self.l1_weight}: must be >= 0")
         if not 0 < self.lr_decay <= 1:
             raise InputError(f"{{lr_decay}} {self.lr_decay}: must be in (0, 1]")
@@ -115,6 +117,10 @@ class LiftingConfig:
         if self.device not in DEVICES:
             raise InputError(f"{{device}} {self.device}: expected one of {', '.join(DEVICES)}")
 
+    @property
+    def effective_l1_weight(self) -> float:
+        return self.l1_weight if self.l1_weight is not None else L1_DEFAULTS.get(self.model.name, 0.0)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["actions"] = list(self.actions) if self.actions else None
@@ -125,6 +131,7 @@ class LiftingConfig:
         d = dict(d)
         d["model"] = LiftingModelConfig(**d["model"])
         d["actions"] = tuple(d["actions"]) if d.get("actions") else None
+        d.setdefault("l1_weight", 0.0)  # runs saved before the option trained with the plain MSE
         return cls(**d)
 
 

@@ -66,3 +66,9 @@ def test_l1_weight_adds_the_mean_absolute_error(tiny_h36m, tmp_path):
     assert ckpt["config"]["l1_weight"] == 0.1
     with pytest.raises(Exception, match="l1"):
         lifting.LiftingConfig(l1_weight=-1.0)
+    # None: each model's own recipe; a run saved before the option had the plain MSE
+    assert lifting.LiftingConfig().effective_l1_weight == 0.1  # modulated
+    assert lifting.LiftingConfig(model=lifting.LiftingModelConfig("semgcn")).effective_l1_weight == 0.0
+    old = lifting.LiftingConfig().to_dict()
+    del old["l1_weight"]
+    assert lifting.LiftingConfig.from_dict(old).effective_l1_weight == 0.0
