@@ -19,6 +19,11 @@ from datasets.skeleton import COCO17
 from tasks.grouping import GroupingConfig, decode
 from tasks.grouping.data import heatmap_background
 from tasks.grouping.prediction import predict_image
+from core.checkpoint import load_checkpoint
+from datasets.ae_maps import map_image_ids, read_ae_maps
+from datasets.graph_features import finalize_features
+from tasks.grouping.data import feature_settings
+from tasks.grouping.probabilities import PairScorer, checkpoint_scorer, compile_checkpoint
 from tasks.plots import wrong_joints
 
 
@@ -125,10 +130,12 @@ def test_predict_then_coco_equals_evaluate_grouping(run_with_maps, capsys):
 
 
 def test_compiled_classifier_predicts_the_eager_persons(run_with_maps, tmp_path, monkeypatch, capsys):
-    """`--compile on` compiles the classifier once into the cache; `--compile auto` then finds it;
+    """`--compile on` compiles the classifier once into the cache; `--compile auto` then finds it
+    (here after 2 graphs scored eagerly; by default after 5,000, since loading it costs seconds);
     the persons are those of the eager classifier (scores within 1e-4)."""
     out, maps_dir, root = run_with_maps
     monkeypatch.setenv("POSEGRAPH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(PairScorer, "auto_after", 2)
     runs = {}
     for mode in ("off", "on", "auto"):
         assert run_cli(predict.main, ["grouping", "--maps", str(maps_dir), "--checkpoint", str(out / "best.pt"),
@@ -140,6 +147,30 @@ def test_compiled_classifier_predicts_the_eager_persons(run_with_maps, tmp_path,
         for a, b in zip(runs[mode], runs["off"]):
             assert a["image_id"] == b["image_id"] and a["keypoints"] == b["keypoints"]
             assert a["score"] == pytest.approx(b["score"], abs=1e-4)
+
+
+def _featured_graph(ckpt, maps_dir):
+    """The first map file's candidate graph with the features of the checkpoint's classifier."""
+    cfg = GroupingConfig.from_dict(ckpt["config"])
+    maps = read_ae_maps(maps_dir, map_image_ids(maps_dir)[0], 17)
+    return finalize_features(build_graph(maps, COCO17, cfg.graph), 17, stats=ckpt["normalization"]["tag_stats"],
+                             **feature_settings(cfg))
+
+
+def test_auto_loads_the_compiled_classifier_only_after_auto_after_graphs(run_with_maps, tmp_path, monkeypatch):
+    out, maps_dir, _ = run_with_maps
+    monkeypatch.setenv("POSEGRAPH_CACHE", str(tmp_path / "cache"))
+    ckpt = load_checkpoint(out / "best.pt", "grouping")
+    graph = _featured_graph(ckpt, maps_dir)
+    compile_checkpoint(out / "best.pt", [graph], "cpu")  # the cache has it
+    scorer = checkpoint_scorer(ckpt, out / "best.pt", "cpu", "auto")
+    monkeypatch.setattr(scorer, "auto_after", 3)
+    for _ in range(3):
+        scorer(graph)
+        assert scorer.compiled is None  # still eager
+    probs = scorer(graph)
+    assert scorer.compiled is not None  # the 4th graph: loaded from the cache
+    np.testing.assert_allclose(probs, checkpoint_scorer(ckpt, out / "best.pt", "cpu", "off")(graph), atol=1e-5)
 
 
 def test_bad_map_folders_give_one_line_errors(run_with_maps, tmp_path, capsys):
