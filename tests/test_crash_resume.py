@@ -83,7 +83,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_h36m, tmp
     good = _weights(out / "last.pt")
     from tasks import lifting
     real = lifting.lifting_loss
-    monkeypatch.setattr(lifting, "lifting_loss", lambda pred, target: real(pred, target) * float("nan"))
+    monkeypatch.setattr(lifting, "lifting_loss", lambda pred, target, l1=0.0: real(pred, target, l1) * float("nan"))
     capsys.readouterr()
     rc = run_cli(train.main, _args(tiny_h36m, out, 3)[:-1] + ["--batch-size", "64", "--no-progress",
                                                              "--resume", str(out / "last.pt")])
