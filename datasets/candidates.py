@@ -88,12 +88,13 @@ def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray,
     value = flat[idx]
     if cfg.nms_kernel > 1 and idx.size:
         _, around = _neighbours(flat, hm.shape, idx, _window(cfg.nms_kernel))
-        idx, value = idx[(around <= value).all(0)], value[(around <= value).all(0)]
+        peak = (around <= value).all(0)
+        idx, value = idx[peak], value[peak]
     is_peak = np.zeros(flat.size, dtype=bool)
     is_peak[idx] = True
     nidx, around = _neighbours(flat, hm.shape, idx, _EARLIER)
-    twin = (around == value) & is_peak[np.maximum(nidx, 0)]  # an equal peak earlier in scan order
-    idx, value = idx[~twin.any(0)], value[~twin.any(0)]
+    first = ~((around == value) & is_peak[np.maximum(nidx, 0)]).any(0)  # no equal peak earlier in scan order
+    idx, value = idx[first], value[first]
     jtype = idx // (H * W)
     order = np.lexsort((-value, jtype))  # by type, then by descending score (ties: scan order)
     idx, value, jtype = idx[order], value[order], jtype[order]
