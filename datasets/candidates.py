@@ -62,15 +62,15 @@ def _window(kernel: int) -> np.ndarray:
 def _neighbours(flat_hm: np.ndarray, shape: tuple[int, int, int], idx: np.ndarray,
                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Map pixels `idx` (flat indices into (K, H, W)) -> the flat index (O, P) of each one's
-    neighbour at each offset (dy, dx), and the neighbour's value, -inf outside the map."""
+    neighbour at each offset (dy, dx) (0 outside the map) and the neighbour's value (-inf
+    outside the map, so no comparison with a map value holds there)."""
     K, H, W = shape
     plane, x = np.divmod(idx, W)
     y = plane % H
     ny, nx = y + offsets[:, :1], x + offsets[:, 1:]  # (O, P)
     inside = (ny >= 0) & (ny < H) & (nx >= 0) & (nx < W)
-    nidx = idx + offsets[:, :1] * W + offsets[:, 1:]
-    value = np.where(inside, flat_hm[np.where(inside, nidx, 0)], -np.inf)
-    return np.where(inside, nidx, -1), value
+    nidx = np.where(inside, idx + offsets[:, :1] * W + offsets[:, 1:], 0)
+    return nidx, np.where(inside, flat_hm[nidx], -np.inf)
 
 
 def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -93,7 +93,7 @@ def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray,
     is_peak = np.zeros(flat.size, dtype=bool)
     is_peak[idx] = True
     nidx, around = _neighbours(flat, hm.shape, idx, _EARLIER)
-    first = ~((around == value) & is_peak[np.maximum(nidx, 0)]).any(0)  # no equal peak earlier in scan order
+    first = ~((around == value) & is_peak[nidx]).any(0)  # no equal peak earlier in scan order
     idx, value = idx[first], value[first]
     jtype = idx // (H * W)
     order = np.lexsort((-value, jtype))  # by type, then by descending score (ties: scan order)

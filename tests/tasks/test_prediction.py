@@ -9,20 +9,18 @@ import torch
 import evaluate
 import predict
 import train
+from core.checkpoint import load_checkpoint
 from core.cli import run_cli
-from datasets.ae_maps import AEMaps, SynthConfig, synthesize_maps
+from datasets.ae_maps import AEMaps, SynthConfig, map_image_ids, read_ae_maps, synthesize_maps
 from datasets.candidate_graph import build_graph
 from datasets.coco import persons_by_image, quiet_coco
 from datasets.graph_config import GraphConfig
+from datasets.graph_features import finalize_features
 from datasets.graph_labels import label_graph
 from datasets.skeleton import COCO17
 from tasks.grouping import GroupingConfig, decode
-from tasks.grouping.data import heatmap_background
+from tasks.grouping.data import feature_settings, heatmap_background
 from tasks.grouping.prediction import predict_image
-from core.checkpoint import load_checkpoint
-from datasets.ae_maps import map_image_ids, read_ae_maps
-from datasets.graph_features import finalize_features
-from tasks.grouping.data import feature_settings
 from tasks.grouping.probabilities import PairScorer, checkpoint_scorer, compile_checkpoint
 from tasks.plots import wrong_joints
 
