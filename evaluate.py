@@ -19,6 +19,7 @@ from datasets.skeleton import SKELETONS
 from tasks import grouping, lifting
 from tasks.grouping import evaluation as grouping_evaluation
 from tasks.original_semgcn import load_lifting_checkpoint
+from tasks.shipped_lifters import SHIPPED, resolve_lifter
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.coco_eval import oks_ap
 from tasks.cli import add_compile_flag, parse_actions, synth_config
@@ -32,12 +33,16 @@ TASKS = {"lifting": "MPJPE / P-MPJPE (action-wise) of a lifting checkpoint",
 
 
 def add_lifting_args(p):
-    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of train.py lifting")
+    p.add_argument("--checkpoint", required=True, help=f"best.pt / last.pt of train.py lifting, an original SemGCN "
+                   f"checkpoint, or a shipped lifter: {' | '.join(SHIPPED)}")
     p.add_argument("--data", help="folder with the standard .npz files (None: the "
                    "checkpoint's, else the built-in synthetic data)")
     p.add_argument("--keypoints", default=None, help="None: the checkpoint's")
     p.add_argument("--downsample", type=int, default=None, help="None: the checkpoint's")
     p.add_argument("--actions", default=None, help="comma-separated (None: the checkpoint's)")
+    p.add_argument("--subjects", default=",".join(lifting.TEST_SUBJECTS),
+                   help="comma-separated subjects to score (the standard test: S9,S11; e.g. S8 for a model "
+                        "trained on S1,S5,S6,S7)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--batch-size", type=int, default=lifting.LiftingConfig.eval_batch_size,
                    help="poses per forward pass")
@@ -48,6 +53,7 @@ def add_lifting_args(p):
 
 
 def evaluate_lifting_cli(a):
+    a.checkpoint = resolve_lifter(a.checkpoint)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     saved = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
     cfg = lifting.LiftingConfig(**{
@@ -61,7 +67,10 @@ def evaluate_lifting_cli(a):
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / "eval")
     skeleton = SKELETONS[ckpt["skeleton"]]
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
-    test_set = lifting.load_lifting_split(cfg, train=False)
+    subjects = lifting.parse_subjects(a.subjects, "subjects")
+    if not subjects:
+        raise InputError("{subjects} none: name the subjects to score")
+    test_set = lifting.load_lifting_split(cfg, train=False, subjects=subjects, field="subjects")
     batcher = SkeletonBatcher.from_poses(test_set, skeleton)
     pred = lifting.predict_all(model, batcher, cfg.eval_batch_size, device,
                                progress=sys.stderr.isatty())  # (P, J, 3)
@@ -83,13 +92,15 @@ def evaluate_lifting_cli(a):
         result["flip_test"] = flipped
     result.update({"checkpoint": str(a.checkpoint), "model": cfg.model.name,
                    "epoch": ckpt.get("epoch"), "data": cfg.data or "built-in synthetic",
+                   "subjects": list(subjects),
                    "keypoints": cfg.keypoints, "units": "mm"})
     write_json(out / "eval.json", result)
     written = [out / "eval.json"]
     if a.viz > 0:
         picks = torch.linspace(0, len(test_set) - 1, a.viz).long().tolist()
         screen = test_set if cfg.input_norm == "screen" else \
-            lifting.load_lifting_split(dataclasses.replace(cfg, input_norm="screen"), train=False)
+            lifting.load_lifting_split(dataclasses.replace(cfg, input_norm="screen"), train=False,
+                                       subjects=subjects, field="subjects")
         for k, i in enumerate(picks):
             path = out / f"example_{k:02d}.png"
             name = test_set.actions[int(test_set.action[i])]

@@ -19,6 +19,7 @@ from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
 from tasks.original_semgcn import load_lifting_checkpoint
+from tasks.shipped_lifters import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
 from tasks.lifting_export import export_lifter
 from tasks.lifting_plots import plot_lifted_pose, plot_persons_2d_3d
 from tasks.pipeline import image_size_of_maps, lift_results
@@ -41,11 +42,13 @@ TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results 
 
 def add_export_args(p):
     p.add_argument("--checkpoint", required=True,
-                   help="a lifting checkpoint (ours or the original SemGCN's) or a grouping checkpoint")
+                   help=f"a lifting checkpoint (ours, the original SemGCN's, or a shipped one: {' | '.join(SHIPPED)}) "
+                        f"or a grouping checkpoint")
     p.add_argument("--out", required=True, help="model.onnx or model.pt2")
 
 
 def export_cli(a):
+    a.checkpoint = resolve_lifter(a.checkpoint)
     obj = read_checkpoint_file(a.checkpoint)
     if isinstance(obj, dict) and obj.get("task") == "grouping":
         return export_grouping(a)
@@ -81,7 +84,8 @@ def add_pipeline_args(p):
                    help="gnn: the grouping checkpoint's classifier; ae: associative-embedding grouping, no checkpoint")
     p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
                    help="keypoint set of the maps (None: the grouping checkpoint's, else coco)")
-    p.add_argument("--lifting", required=True, help="best.pt of train.py lifting (or an original SemGCN checkpoint)")
+    p.add_argument("--lifting", default=None, help=f"best.pt of train.py lifting, an original SemGCN checkpoint, or a "
+                   f"shipped lifter: {' | '.join(SHIPPED)} (None: {DEFAULT_FOR_DETECTIONS}, trained on detections)")
     p.add_argument("--maps", required=True, help="folder of <image_id>.npz AE maps")
     p.add_argument("--min-score", type=float, default=0.1, help="keypoints scored lower count as missing")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -95,6 +99,7 @@ def add_pipeline_args(p):
 def predict_pipeline_cli(a):
     device = resolve_device(a.device)
     gcfg, scorer, tag_stats, tag_dim = _grouping(a.grouping, "--grouping", a.decoder, a.dataset, device, a.compile)
+    a.lifting = resolve_lifter(a.lifting, "--lifting")
     lckpt = load_lifting_checkpoint(a.lifting)
     lcfg = checkpoint_config(lckpt, a.lifting, lifting.LiftingConfig.from_dict)
     model = rebuild_model(lckpt, a.lifting, lifting.model_from_spec).to(device)
@@ -129,7 +134,8 @@ def predict_pipeline_cli(a):
 
 
 def add_lifting_args(p):
-    p.add_argument("--checkpoint", required=True, help="best.pt of train.py lifting")
+    p.add_argument("--checkpoint", default=None, help=f"best.pt of train.py lifting, an original SemGCN checkpoint, "
+                   f"or a shipped lifter: {' | '.join(SHIPPED)} (None: {DEFAULT_FOR_DETECTIONS}, trained on detections)")
     p.add_argument("--keypoints", required=True,
                    help="COCO results .json (17 keypoints per person) or .npy/.npz array (P, J, 2|3)")
     p.add_argument("--format", default=None, choices=list(FORMATS),
@@ -152,6 +158,7 @@ def add_lifting_args(p):
 
 @torch.inference_mode()
 def predict_lifting_cli(a):
+    a.checkpoint = resolve_lifter(a.checkpoint)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     skeleton = SKELETONS[ckpt["skeleton"]]
     if a.images and a.image_size:

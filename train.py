@@ -79,10 +79,15 @@ def add_lifting_args(p):
                    help="2D input: screen (SemGCN's x / w * 2 - [1, h / w]) or pose (centred on the pelvis, "
                         "divided by the pose's size: camera-independent)")
     p.add_argument("--augment", default=d["augment"], choices=list(lifting.AUGMENTS),
-                   help="cameras: each epoch, half of the 2D inputs from random cameras (near and far, off-centre); "
-                        "with --input-norm pose")
+                   help="cameras: each epoch, half of the 2D inputs from random cameras (near and far, off-centre; "
+                        "with --input-norm pose); mirror: each epoch, half of the poses mirrored (2D and 3D)")
     p.add_argument("--downsample", type=int, default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
+    p.add_argument("--train-subjects", default=",".join(d["train_subjects"]),
+                   help="comma-separated subjects to train on")
+    p.add_argument("--val-subjects", default=",".join(d["val_subjects"]),
+                   help="comma-separated subjects evaluated after each epoch; best.pt has their lowest MPJPE "
+                        "(e.g. S8 with --train-subjects S1,S5,S6,S7); none: no evaluation, best.pt is the last epoch")
     add_common_args(p, d["out"], d["seed"], d["device"])
 
 
@@ -93,6 +98,8 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
                                  lr_decay_steps=a.lr_decay_steps, l1_weight=a.l1_weight, input_norm=a.input_norm, augment=a.augment,
                                  compile=a.compile, precision=a.precision,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
+                                 train_subjects=lifting.parse_subjects(a.train_subjects, "train_subjects"),
+                                 val_subjects=lifting.parse_subjects(a.val_subjects, "val_subjects"),
                                  seed=a.seed, device=a.device, out=a.out)
 
 
@@ -117,9 +124,9 @@ def train_lifting(a):
     torch.manual_seed(cfg.seed)
     skeleton = h36m_skeleton(cfg.joints)
     train_set = lifting.load_lifting_split(cfg, train=True)
-    test_set = lifting.load_lifting_split(cfg, train=False)
+    test_set = lifting.load_lifting_split(cfg, train=False) if cfg.val_subjects else None
     train_batcher = SkeletonBatcher.from_poses(train_set, skeleton)
-    test_batcher = SkeletonBatcher.from_poses(test_set, skeleton)
+    test_batcher = SkeletonBatcher.from_poses(test_set, skeleton) if test_set is not None else None
 
     precision = resolve_precision(cfg.precision, device)
     spec = lifting.model_spec(cfg.model, skeleton)
@@ -142,7 +149,7 @@ def train_lifting(a):
         stats = lifting.train_epoch(net, train_batcher, optimizer, scheduler, cfg.batch_size,
                                     cfg.max_grad_norm, generator, device, progress,
                                     desc=f"epoch {epoch}/{cfg.epochs}", indices=shard, dist_ctx=d,
-                                    step=steps["step"], augment=cfg.augment == "cameras")
+                                    step=steps["step"], augment=cfg.augment)
         first = steps["step"].first_call_seconds
         extra = {"first_step_seconds": first} if first is not None and "reported" not in steps else {}
         steps["reported"] = True
@@ -151,14 +158,15 @@ def train_lifting(a):
     run = TrainingRun(
         task="lifting", spec=spec, model=model, optimizer=optimizer, scheduler=scheduler,
         generator=generator, num_items=len(train_batcher), train_epoch=train_epoch,
-        validate=lambda m: lifting.evaluate_lifting(m, test_batcher, test_set.actions,
-                                                    cfg.eval_batch_size, device, dist_ctx=d),
-        record=lambda s, ev: {"lr": s["lr"], "loss": s["loss"], "MPJPE": ev["MPJPE"],
-                              "P-MPJPE": ev["P-MPJPE"], "seconds": s["seconds"],
+        validate=None if test_set is None else
+        lambda m: lifting.evaluate_lifting(m, test_batcher, test_set.actions, cfg.eval_batch_size, device, dist_ctx=d),
+        record=lambda s, ev: {"lr": s["lr"], "loss": s["loss"], "MPJPE": ev.get("MPJPE"),
+                              "P-MPJPE": ev.get("P-MPJPE"), "seconds": s["seconds"],
                               "train_poses_per_s": s["poses_per_s"],
                               **({"first_step_seconds": s["first_step_seconds"]} if "first_step_seconds" in s else {})},
-        line=lambda r: (f"epoch {r['epoch']:3d}  lr {r['lr']:.2e}  loss {r['loss']:.6f}  "
-                        f"MPJPE {r['MPJPE']:7.2f} mm  P-MPJPE {r['P-MPJPE']:7.2f} mm  "
+        line=lambda r: (f"epoch {r['epoch']:3d}  lr {r['lr']:.2e}  loss {r['loss']:.6f}  " +
+                        (f"MPJPE {r['MPJPE']:7.2f} mm  P-MPJPE {r['P-MPJPE']:7.2f} mm  " if r["MPJPE"] is not None
+                         else "") +
                         f"{r['seconds']:6.1f} s  {r['train_poses_per_s']:8.0f} poses/s"),
         checkpoint={"task": "lifting", "model": spec, "skeleton": skeleton.name,
                     "normalization": {"input_2d": DESCRIPTIONS[cfg.input_norm],
@@ -166,11 +174,13 @@ def train_lifting(a):
                     "config": cfg.to_dict(), "resumes": resumes},
         mismatch=lambda ck: f"is a checkpoint of {ck['model']['class']} {ck['config']['model']['name']}, "
                             f"not of {{model.name}} {cfg.model.name} with these settings",
-        metric="MPJPE", maximize=False, best_text=lambda b: f"best MPJPE {b:.2f} mm",
+        metric="MPJPE", maximize=False,
+        best_text=lambda b: f"best MPJPE {b:.2f} mm" if test_set is not None else "no validation subjects: best.pt is the last epoch",
         loss_label="training loss (MSE, m²)",
-        metric_label=f"MPJPE on the test subjects {', '.join(lifting.TEST_SUBJECTS)} (mm)")
+        metric_label=f"MPJPE on the validation subjects {', '.join(cfg.val_subjects)} (mm)")
     header = (f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
-              f"{len(train_set):,} train / {len(test_set):,} test poses, {cfg.joints} joints, "
+              f"{len(train_set):,} train ({','.join(cfg.train_subjects)}) / "
+              f"{len(test_set) if test_set is not None else 0:,} validation ({','.join(cfg.val_subjects) or 'none'}) poses, {cfg.joints} joints, "
               f"device {device}{distributed.describe(d)}, {precision}, data {cfg.data or 'built-in synthetic'}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
 

@@ -11,8 +11,12 @@ MPJPE with flipping, training poses/s (each model alone afterwards: `clean_speed
 The default budget: 20 epochs with the learning rate x0.96 every 100 steps (to 0.05x by the
 end; SemGCN's own decay, every 100,000 steps, leaves a short run at a constant rate, where the
 test error of the built-in data moves by 10-25 mm from epoch to epoch).
+On real Human3.6M, train on some training subjects and score on another (docs/results.md):
+    python bench/lifting_models.py --seeds 0 --top 0 --out runs/h36m-models \
+        --extra "--data ../shared/data/h36m_train --train-subjects S1,S5,S6,S7 --val-subjects none \
+                 --downsample 4 --lr-decay-steps 100" --eval-extra "--subjects S8"
 Usage: python bench/lifting_models.py [--epochs 20] [--seeds 0 1 2] [--top 3] [--jobs 2] [--out runs/models]
-    [--extra "--lr-decay-steps 100"]
+    [--extra "--lr-decay-steps 100"] [--eval-extra "--subjects S8"]
 """
 from __future__ import annotations
 
@@ -42,22 +46,26 @@ def _run(cmd: list[str], log: Path) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed (rc {done.returncode}); see {log}")
 
 
-def train_and_score(model: str, seed: int, epochs: int, out: Path, extra: list[str]) -> dict:
+def train_and_score(model: str, seed: int, epochs: int, out: Path, extra: list[str],
+                    eval_extra: tuple[str, ...] = ()) -> dict:
     run = out / f"{model}-s{seed}"
     if not (run / "eval" / "eval.json").exists():
         run.mkdir(parents=True, exist_ok=True)
         _run([sys.executable, "train.py", "lifting", "--model", model, "--seed", str(seed), "--epochs", str(epochs),
               "--out", str(run), "--no-progress"] + extra, run.with_suffix(".train.log"))
-        _run([sys.executable, "evaluate.py", "lifting", "--checkpoint", str(run / "last.pt"), "--flip-test"],
-             run.with_suffix(".eval.log"))
+        _run([sys.executable, "evaluate.py", "lifting", "--checkpoint", str(run / "last.pt"), "--flip-test",
+              *eval_extra], run.with_suffix(".eval.log"))
     ev = json.loads((run / "eval" / "eval.json").read_text())
     records = read_jsonl(run / "metrics.jsonl")
     speeds = [r["train_poses_per_s"] for r in records[1:]] or [records[0]["train_poses_per_s"]]
     log = run.with_suffix(".train.log").read_text()
     params = int(log.split("(", 1)[1].split(" parameters")[0].replace(",", ""))
+    train_poses = int(log.split(" parameters), ", 1)[1].split(" train")[0].replace(",", ""))
     return {"model": model, "seed": seed, "parameters": params, "MPJPE": ev["MPJPE"], "P-MPJPE": ev["P-MPJPE"],
             "MPJPE_flip": ev["flip_test"]["MPJPE"], "P-MPJPE_flip": ev["flip_test"]["P-MPJPE"],
-            "best_epoch_MPJPE": min(r["MPJPE"] for r in records), "train_poses_per_s": statistics.median(speeds)}
+            "best_epoch_MPJPE": min((r["MPJPE"] for r in records if r["MPJPE"] is not None), default=None),
+            "train_poses_per_s": statistics.median(speeds), "train_poses": train_poses,
+            "per_action": ev["per_action"], "subjects": ev.get("subjects")}
 
 
 def _speed(model: str, poses: int, queue) -> None:
@@ -107,12 +115,13 @@ def table(runs: list[dict], speeds: dict) -> str:
     for r in runs:
         by.setdefault(r["model"], []).append(r)
     rows = sorted(by.items(), key=lambda kv: statistics.mean(r["MPJPE"] for r in kv[1]))
-    lines = ["| model | parameters | seeds | MPJPE (mm) | P-MPJPE (mm) | MPJPE, flip test | training poses/s |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| model | parameters | seeds | MPJPE (mm) | P-MPJPE (mm) | MPJPE, flip test | training poses/s "
+             "| s per epoch |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, rs in rows:
         lines.append(f"| `{name}` | {rs[0]['parameters']:,} | {len(rs)} | {_mean_sd([r['MPJPE'] for r in rs])} | "
                      f"{_mean_sd([r['P-MPJPE'] for r in rs])} | {_mean_sd([r['MPJPE_flip'] for r in rs])} | "
-                     f"{speeds[name]['poses_per_s']:,.0f} |")
+                     f"{speeds[name]['poses_per_s']:,.0f} | "
+                     f"{rs[0]['train_poses'] / speeds[name]['poses_per_s']:,.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -126,6 +135,7 @@ def main(argv=None):
     p.add_argument("--jobs", type=int, default=2, help="training runs at a time (one thread each)")
     p.add_argument("--out", default="runs/models")
     p.add_argument("--extra", default="--lr-decay-steps 100", help="more train.py flags for every run")
+    p.add_argument("--eval-extra", default="", help="more evaluate.py flags (e.g. --subjects S8)")
     p.add_argument("--table-only", action="store_true", help="measure speeds, remake the table of OUT/results.json")
     a = p.parse_args(argv)
     out = Path(a.out)
@@ -138,7 +148,8 @@ def main(argv=None):
     def batch(jobs: list[tuple[str, int]], desc: str) -> list[dict]:
         with ThreadPoolExecutor(a.jobs) as pool:
             jobs = sorted(jobs, key=lambda j: j[0] != "graformer")  # the slowest first
-            futures = [pool.submit(train_and_score, m, s, a.epochs, out, extra) for m, s in jobs]
+            futures = [pool.submit(train_and_score, m, s, a.epochs, out, extra, tuple(a.eval_extra.split()))
+                       for m, s in jobs]
             return [f.result() for f in tqdm(futures, desc=desc)]
 
     runs = batch([(m, a.seeds[0]) for m in a.models], f"{len(a.models)} models, seed {a.seeds[0]}")
@@ -152,7 +163,8 @@ def main(argv=None):
 def finish(a, out: Path, runs: list[dict], top: list[str]) -> None:
     speeds = clean_speeds(sorted({r["model"] for r in runs}))
     text = table(runs, speeds)
-    header = (f"Built-in synthetic data, {a.epochs} epochs each (batch 64, Adam 1e-3; `{a.extra}`), "
+    data = "Built-in synthetic data" if "--data" not in a.extra else "Human3.6M"
+    header = (f"{data}, {a.epochs} epochs each (batch 64, Adam 1e-3; `{a.extra}`; scored with `{a.eval_extra}`), "
               f"final checkpoint (mean ± sd over seeds); seeds {a.seeds} for "
               f"{', '.join(dict.fromkeys(top + [a.reference]))}. "
               f"Training poses/s: the default training step (compiled, bf16 where native), batch 64, one "

@@ -124,11 +124,12 @@ def _action_wanted(action: str, actions: Optional[Sequence[str]]) -> bool:
 
 def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
               subjects: Sequence[str] = TRAIN_SUBJECTS, actions: Optional[Sequence[str]] = None,
-              downsample: int = 1) -> PoseSet:
+              downsample: int = 1, subjects_field: str = "subjects") -> PoseSet:
     """Read one split of Human3.6M from the standard files in `data_dir`.
 
-    Sequences present in only one of the two files are skipped with an `H36MWarning` naming
-    them. A 2D sequence longer than its 3D sequence is cut to the 3D length (as VideoPose3D
+    A subject in neither file is an `InputError` that names `subjects_field` (the config field
+    or flag that asked for it). Sequences present in only one of the two files are skipped with
+    an `H36MWarning` naming them and the file that lacks them. A 2D sequence longer than its 3D sequence is cut to the 3D length (as VideoPose3D
     does); a shorter one is an error.
     """
     data_dir = Path(data_dir)
@@ -141,6 +142,11 @@ def load_h36m(data_dir, keypoints: str = "gt", num_joints: int = 16,
     pos2d, meta = read_npz_dict(path2d, "positions_2d")
     n3, n2 = path3d.name, path2d.name
     cameras = h36m_cameras()
+    absent = [s for s in subjects if s not in pos3d and s not in pos2d]
+    if absent:
+        held = sorted(set(pos3d) | set(pos2d), key=lambda s: (len(s), s))
+        raise InputError(f"{subjects_field} {','.join(absent)}: not in {data_dir} ({n3} and {n2} hold "
+                         f"{', '.join(held) or 'no subject'})")
 
     xs, ys, subj_ids, act_ids, cam_ids, skipped = [], [], [], [], [], []
     action_names: list[str] = []

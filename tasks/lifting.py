@@ -5,9 +5,10 @@ Units: 3D targets in metres (camera frame, root-relative); metrics in millimetre
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -29,7 +30,7 @@ MODEL_DEFAULTS = {"graformer": {"hidden": 96, "blocks": 5, "dropout": 0.25},
 GRAPH_DEFAULTS = {"hidden": 128, "blocks": 4, "dropout": 0.0}  # SemGCN's, Modulated GCN's
 L1_DEFAULTS = {"modulated": 0.1}  # each model's training loss: MSE + this x L1 (Modulated GCN's code); else 0
 DEVICES = ("auto", "cpu", "cuda")
-AUGMENTS = ("none", "cameras")
+AUGMENTS = ("none", "cameras", "mirror")
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,12 @@ class LiftingConfig:
     compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
     precision: str = "auto"  # fp32 | bf16 (autocast) | auto (bf16 where the hardware has it: core.device)
     input_norm: str = "screen"  # screen (SemGCN's) | pose (camera-independent): datasets.input_norm
-    augment: str = "none"  # none | cameras (random views each epoch, pose lifters: datasets.camera_augment)
+    augment: str = "none"  # none | cameras (random views each epoch, pose lifters: datasets.camera_augment) |
+    # mirror (each epoch, half of the poses mirrored: `mirror_half`)
     downsample: int = 1
     actions: Optional[tuple[str, ...]] = None
+    train_subjects: tuple[str, ...] = TRAIN_SUBJECTS
+    val_subjects: tuple[str, ...] = TEST_SUBJECTS  # best.pt's choice; () = none: best.pt is the last epoch
     seed: int = 0
     device: str = "auto"
     out: str = "runs/lifting"
@@ -116,6 +120,12 @@ class LiftingConfig:
                              "geometry that screen coordinates encode)")
         if self.device not in DEVICES:
             raise InputError(f"{{device}} {self.device}: expected one of {', '.join(DEVICES)}")
+        if not self.train_subjects:
+            raise InputError("{train_subjects}: no subject to train on")
+        both = sorted(set(self.train_subjects) & set(self.val_subjects))
+        if both:
+            raise InputError(f"{{val_subjects}} {','.join(both)}: also in {{train_subjects}}; validate on "
+                             f"subjects the model does not train on")
 
     @property
     def effective_l1_weight(self) -> float:
@@ -124,6 +134,7 @@ class LiftingConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["actions"] = list(self.actions) if self.actions else None
+        d["train_subjects"], d["val_subjects"] = list(self.train_subjects), list(self.val_subjects)
         return d
 
     @classmethod
@@ -131,6 +142,8 @@ class LiftingConfig:
         d = dict(d)
         d["model"] = LiftingModelConfig(**d["model"])
         d["actions"] = tuple(d["actions"]) if d.get("actions") else None
+        for key, default in (("train_subjects", TRAIN_SUBJECTS), ("val_subjects", TEST_SUBJECTS)):
+            d[key] = tuple(d.get(key, default))  # runs saved before the flags used the standard split
         d.setdefault("l1_weight", 0.0)  # runs saved before the option trained with the plain MSE
         return cls(**d)
 
@@ -148,10 +161,26 @@ def data_folder(data: Optional[str], keypoints: str):
     return synthetic_h36m_dir()
 
 
-def load_lifting_split(cfg: LiftingConfig, train: bool) -> PoseSet:
-    """One split, its 2D in the lifter's input normalisation (`cfg.input_norm`)."""
+def parse_subjects(text: str, field: str) -> tuple[str, ...]:
+    """`S1,S5` -> ("S1", "S5"); `none` -> () (no subjects)."""
+    if text.strip().lower() == "none":
+        return ()
+    subjects = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in subjects if not re.fullmatch(r"S([1-9]|1[01])", s)]
+    if bad or not subjects:
+        raise InputError(f"{{{field}}} {text!r}: expected Human3.6M subjects S1..S11, comma-separated (or none)")
+    return subjects
+
+
+def load_lifting_split(cfg: LiftingConfig, train: bool, subjects: Optional[Sequence[str]] = None,
+                       field: Optional[str] = None) -> PoseSet:
+    """One split, its 2D in the lifter's input normalisation (`cfg.input_norm`): the training
+    subjects, or the validation subjects (`subjects` instead, asked for by the config field or
+    flag `field`)."""
+    if subjects is None:
+        subjects, field = (cfg.train_subjects, "train_subjects") if train else (cfg.val_subjects, "val_subjects")
     poses = load_h36m(data_folder(cfg.data, cfg.keypoints), cfg.keypoints, cfg.joints,
-                      TRAIN_SUBJECTS if train else TEST_SUBJECTS, cfg.actions, cfg.downsample)
+                      subjects, cfg.actions, cfg.downsample, subjects_field="{" + field + "}")
     return dataclasses.replace(poses, x2d=apply_input_norm(poses.x2d, cfg.input_norm))
 
 
@@ -319,12 +348,13 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
                 max_grad_norm: float, generator: torch.Generator, device="cpu",
                 progress: bool = True, desc: str = "train", indices: Optional[Tensor] = None,
                 dist_ctx: Optional[Dist] = None, step: Optional[TrainStep] = None,
-                augment: bool = False) -> dict:
+                augment: str = "none") -> dict:
     """One pass over the shuffled training poses (or over `indices`, this rank's shard), on the
     fixed-topology path: the poses stay on the device, each batch is an index into them, the
     loss is summed on the device and read once. `step`: a `TrainStep` (compiled, bf16) made once
-    per run; default an eager fp32 one. `augment`: half of the inputs replaced by views of
-    random cameras (`datasets.camera_augment`), drawn from `generator` after the shuffle.
+    per run; default an eager fp32 one. `augment`: `cameras`, half of the inputs replaced by views
+    of random cameras (`datasets.camera_augment`); `mirror`, half of the poses (2D and 3D)
+    mirrored (`mirror_half`); both drawn from `generator` after the shuffle.
     -> {loss, seconds, poses_per_s}, summed over all ranks when distributed."""
     model.train()
     start = time.perf_counter()
@@ -335,8 +365,10 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
     else:
         order = torch.randperm(len(batcher), generator=generator)  # the generator's sequence on every device
     order = order.to(device)
-    if augment:
+    if augment == "cameras":
         x_all = random_views(x_all, y_all, generator)
+    elif augment == "mirror":
+        x_all, y_all = mirror_half(x_all, y_all, batcher.skeleton.flip_permutation, generator)
     total = torch.zeros((), device=device)
     starts = range(0, order.numel(), batch_size)
     for s in tqdm(starts, desc=desc, leave=False, disable=not progress, mininterval=0.5):
@@ -356,6 +388,16 @@ def mirror(poses: Tensor, flip_permutation: Tensor) -> Tensor:
     out = poses[:, flip_permutation]  # (B, J, C), a copy
     out[..., 0] = -out[..., 0]
     return out
+
+
+def mirror_half(x: Tensor, y: Tensor, flip_permutation, generator: torch.Generator,
+                fraction: float = 0.5) -> tuple[Tensor, Tensor]:
+    """Training poses x (P, J, 2), y (P, J, 3) with a random `fraction` of them replaced by their
+    mirror images (`mirror`, 2D and 3D alike): a person seen in a mirror is another plausible
+    person. Draws P numbers from `generator` (CPU), so runs and resumes repeat."""
+    chosen = (torch.rand(x.size(0), generator=generator) < fraction).to(x.device)[:, None, None]  # (P, 1, 1)
+    perm = torch.as_tensor(flip_permutation, device=x.device)
+    return torch.where(chosen, mirror(x, perm), x), torch.where(chosen, mirror(y, perm), y)
 
 
 def flip_average(pred: Tensor, pred_of_mirror: Tensor, flip_permutation: Tensor) -> Tensor:

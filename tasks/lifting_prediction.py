@@ -26,7 +26,7 @@ def normalized_inputs(persons: Persons2D, input_norm: str = "screen") -> np.ndar
 @torch.inference_mode()
 def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu", batch_size: int = 1024,
          input_norm: str = "screen", focal: Optional[float] = None, flip: bool = False) -> np.ndarray:
-    """-> (P, J, 3) root-relative joints, metres, camera frame. `focal` (pixels; `pose` lifters):
+    """-> (P, J, 3) root-relative joints (the root at exactly zero), metres, camera frame. `focal` (pixels; `pose` lifters):
     each person seen by the camera turned to look at it (principal point at the image centre),
     the prediction turned back (`datasets.input_norm.virtual_camera`). `flip`: test-time
     flipping (`tasks.lifting.flip_tested`)."""
@@ -39,7 +39,11 @@ def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu",
         x = normalized_inputs(persons, input_norm)
     pred = predict_all(model, SkeletonBatcher(skeleton, torch.from_numpy(x.astype(np.float32))), batch_size,
                        device, flip=flip).numpy().astype(np.float64)
-    return np.einsum("pjk,pkl->pjl", pred, np.stack([t[1] for t in turned])) if focal is not None else pred
+    if focal is not None:
+        pred = np.einsum("pjk,pkl->pjl", pred, np.stack([t[1] for t in turned]))
+    # A lifter predicts every joint, the root (pelvis) too, and is scored after re-centring on
+    # it (MPJPE); its own root is near zero but not at it. Root-relative output, as promised:
+    return pred - pred[:, :1]
 
 
 def poses3d_records(persons: Persons2D, poses: np.ndarray, skeleton: Skeleton) -> list[dict]:

@@ -33,8 +33,11 @@ def plot_loss_curve(records: list[dict], path, metric: str, loss_key: str = "los
         a.plot(epochs, [r[f"val_{loss_key}"] for r in records], marker="o", label="validation")
         a.legend()
     a.set_xlabel("epoch"), a.set_ylabel(loss_label), a.set_yscale("log")
-    b.plot(epochs, [r[metric] for r in records], marker="o", color="tab:red")
+    scored = [r for r in records if r.get(metric) is not None]  # runs without validation log none
+    b.plot([r["epoch"] for r in scored], [r[metric] for r in scored], marker="o", color="tab:red")
     b.set_xlabel("epoch"), b.set_ylabel(metric_label or f"validation {metric}")
+    if not scored:
+        b.text(0.5, 0.5, "no validation subjects", ha="center", va="center", transform=b.transAxes)
     for ax in (a, b):
         ax.grid(alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

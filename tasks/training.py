@@ -40,7 +40,7 @@ class TrainingRun:
     generator: torch.Generator
     num_items: int
     train_epoch: Callable
-    validate: Callable[[nn.Module], dict]
+    validate: Optional[Callable[[nn.Module], dict]]  # None: no validation, best.pt is the last epoch
     record: Callable[[dict, dict], dict]
     line: Callable[[dict], str]
     checkpoint: dict
@@ -99,12 +99,15 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
         stats = run.train_epoch(net, epoch, sampler)
         check_finite_loss(stats["loss"], epoch, out)
         distributed.sync_buffers(run.model, d)
-        metrics = run.validate(run.model)
-        value = metrics[run.metric]
-        if not math.isfinite(value):
-            warnings.warn(f"epoch {epoch}: validation {run.metric} is {value}; best.pt is not updated")
-        improved = value > best if run.maximize else value < best
-        best = max(best, value) if run.maximize else min(best, value)
+        if run.validate is None:  # nothing to choose on: best.pt is the last epoch
+            metrics, improved, best = {}, True, math.nan
+        else:
+            metrics = run.validate(run.model)
+            value = metrics[run.metric]
+            if not math.isfinite(value):
+                warnings.warn(f"epoch {epoch}: validation {run.metric} is {value}; best.pt is not updated")
+            improved = value > best if run.maximize else value < best
+            best = max(best, value) if run.maximize else min(best, value)
         if d.is_main:
             record = {"epoch": epoch, **run.record(stats, metrics)}
             append_jsonl(metrics_path, record)

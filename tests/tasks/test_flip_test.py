@@ -87,3 +87,17 @@ def test_flip_average_of_two_passes_equals_predict_all_with_flip():
     of_mirror = lifting.predict_all(model, SkeletonBatcher(H36M16, lifting.mirror(batcher.x2d, PERM)), 256)
     torch.testing.assert_close(lifting.flip_average(plain, of_mirror, PERM),
                                lifting.predict_all(model, batcher, 256, flip=True), atol=1e-6, rtol=1e-6)
+
+
+def test_mirror_half_mirrors_the_chosen_poses_in_2d_and_3d_alike_and_repeats():
+    from tasks.lifting import mirror, mirror_half
+    sk = H36M16
+    perm = torch.tensor(sk.flip_permutation)
+    x, y = torch.randn(200, 16, 2), torch.randn(200, 16, 3)
+    x2, y2 = mirror_half(x, y, sk.flip_permutation, torch.Generator().manual_seed(5))
+    x3, _ = mirror_half(x, y, sk.flip_permutation, torch.Generator().manual_seed(5))
+    assert torch.equal(x2, x3)  # the run's generator decides, so resumes repeat
+    chosen = (x2 != x).flatten(1).any(1)
+    assert 60 < int(chosen.sum()) < 140  # about half
+    assert torch.equal(x2[chosen], mirror(x[chosen], perm)) and torch.equal(y2[chosen], mirror(y[chosen], perm))
+    assert torch.equal(x2[~chosen], x[~chosen]) and torch.equal(y2[~chosen], y[~chosen])
