@@ -12,8 +12,7 @@ import torch
 from torch_geometric.loader import DataLoader
 
 from core import distributed
-from core.atomic_io import prepare_out_dir
-from core.run_lock import run_lock
+from core.run_folder import run_folder
 from core.checkpoint import load_checkpoint
 from core.device import resolve_precision
 from core.cli import ArgumentParser, run_cli, run_task, task_parser
@@ -43,6 +42,8 @@ def add_common_args(p, out: str, seed: int, device: str):
     p.add_argument("--device", default=device, help="auto | cpu | cuda")
     p.add_argument("--out", default=out, help="run folder (checkpoints, metrics.jsonl, loss_curve.png)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from (OUT/last.pt)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run that OUT already holds (without it, "
+                   "a folder holding a run is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -118,9 +119,8 @@ def train_lifting(a):
     cfg, resumes = _resumed(a, "lifting", lifting_config_from_args(a), lifting_config_from_args,
                             lifting.LiftingConfig.from_dict)
     d, device = distributed.setup(cfg.device)
-    out = prepare_out_dir(cfg.out)
-    if d.is_main:
-        a._exit_stack.enter_context(run_lock(out))
+    out = a._exit_stack.enter_context(run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite,
+                                                 lock=d.is_main))
     torch.manual_seed(cfg.seed)
     skeleton = h36m_skeleton(cfg.joints)
     train_set = lifting.load_lifting_split(cfg, train=True)
@@ -269,9 +269,8 @@ def train_grouping(a):
     cfg, resumes = _resumed(a, "grouping", grouping_config_from_args(a), grouping_config_from_args,
                             grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")
     d, device = distributed.setup(cfg.device)
-    out = prepare_out_dir(cfg.out)
-    if d.is_main:
-        a._exit_stack.enter_context(run_lock(out))
+    out = a._exit_stack.enter_context(run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite,
+                                                 lock=d.is_main))
     torch.manual_seed(cfg.seed)
     progress = _progress(a, d)
     annotations = cfg.annotations or (out / "annotations.json")

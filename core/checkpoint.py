@@ -12,6 +12,7 @@ from core.atomic_io import atomic_write
 from core.errors import InputError
 
 CHECKPOINT_FORMAT = 1
+TASK_KEYS = {"lifting": ("skeleton",)}  # what a task's checkpoint needs besides model, weights and config
 
 
 def save_checkpoint(path, checkpoint: dict) -> Path:
@@ -61,7 +62,7 @@ def validate_checkpoint(ckpt, path, task: str) -> dict:
         raise InputError(f"{path}: not a PoseGraph checkpoint")
     if ckpt["task"] != task:
         raise InputError(f"{path}: is a {ckpt['task']} checkpoint, expected {task}")
-    for key in ("model", "state_dict", "config"):
+    for key in ("model", "state_dict", "config") + TASK_KEYS.get(task, ()):
         if key not in ckpt:
             raise InputError(f"{path}: checkpoint has no '{key}'")
     return ckpt
@@ -79,7 +80,10 @@ def rebuild_model(ckpt: dict, path, from_spec: Callable[[dict], torch.nn.Module]
     """The model a checkpoint describes (`from_spec(ckpt["model"])`), with its weights."""
     try:
         model = from_spec(ckpt["model"])
-        model.load_state_dict(ckpt["state_dict"])
+        state = ckpt["state_dict"]
+        if state and all(k.startswith("module.") for k in state):  # saved from a DataParallel / DDP wrapper
+            state = {k.removeprefix("module."): v for k, v in state.items()}
+        model.load_state_dict(state)
     except (KeyError, TypeError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"{path}: weights do not fit the model it describes ({first[:120]})") from None

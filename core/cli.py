@@ -150,6 +150,6 @@ def run_cli(main, argv=None) -> int:
             traceback.print_exc()
         sys.stderr.write(f"error: {e}\n")
         return EXIT_TRAINING_STOPPED
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+    except KeyboardInterrupt as e:
+        sys.stderr.write(f"interrupted{': ' + str(e) if str(e) else ''}\n")
         return 130

@@ -145,6 +145,7 @@ class LiftingConfig:
         for key, default in (("train_subjects", TRAIN_SUBJECTS), ("val_subjects", TEST_SUBJECTS)):
             d[key] = tuple(d.get(key, default))  # runs saved before the flags used the standard split
         d.setdefault("l1_weight", 0.0)  # runs saved before the option trained with the plain MSE
+        d.setdefault("precision", "fp32")  # ... and before --precision, in fp32
         return cls(**d)
 
 

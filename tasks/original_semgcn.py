@@ -25,7 +25,7 @@ import torch
 
 from core.checkpoint import CHECKPOINT_FORMAT, read_checkpoint_file, validate_checkpoint
 from core.errors import InputError
-from datasets.skeleton import Skeleton, h36m_skeleton
+from datasets.skeleton import SKELETONS, Skeleton, h36m_skeleton
 from tasks.lifting import LiftingConfig, LiftingModelConfig, model_spec
 
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
@@ -34,7 +34,7 @@ BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked
 def is_original(obj) -> bool:
     sd = obj.get("state_dict") if isinstance(obj, dict) else None
     return (isinstance(sd, dict) and "format" not in obj
-            and any(k.startswith(("gconv_input.", "linear_stages.", "w1.")) for k in sd))
+            and any(str(k).removeprefix("module.").startswith(("gconv_input.", "linear_stages.", "w1.")) for k in sd))
 
 
 def adjacency_order(skeleton: Skeleton) -> list[tuple[int, int]]:
@@ -81,7 +81,7 @@ def _non_local(sd: dict, src: str, dst: str, out: dict):
     _bn(sd, f"{src}.W.1", f"{dst}.bn", out)
 
 
-def _semgcn(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict]:
+def _semgcn(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict, dict]:
     W = sd["gconv_input.0.gconv.W"]
     hidden = W.shape[2]
     nnz = sd["gconv_input.0.gconv.e"].numel()
@@ -104,14 +104,17 @@ def _semgcn(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict]:
         if non_local:
             _non_local(sd, f"gconv_layers.{k + 1}.nonlocal", f"non_local.{b + 1}", out)
     _sem_conv(sd, "gconv_output", "output", skeleton, out)
-    return cfg, skeleton, out
+    return cfg, skeleton, out, {}
 
 
-def _linear(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict]:
+def _linear(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict, dict]:
+    """-> config, skeleton, our state dict, and the model arguments the config does not hold."""
     width, inputs = sd["w1.weight"].shape
-    joints = inputs // 2
-    if joints not in (16, 17) or sd["w2.weight"].shape[0] != 3 * joints:
-        raise InputError(f"w1/w2 have {inputs} inputs and {sd['w2.weight'].shape[0]} outputs: not 2D -> 3D of 16 or 17 joints")
+    joints, outputs = inputs // 2, sd["w2.weight"].shape[0]
+    # main_linear.py predicts the joints after the root (root at zero): 3 (J - 1) outputs
+    if joints not in (16, 17) or outputs not in (3 * joints, 3 * (joints - 1)):
+        raise InputError(f"w1/w2 have {inputs} inputs and {outputs} outputs: not 2D -> 3D of 16 or 17 joints "
+                         f"(3 J outputs, or 3 (J - 1) with the root fixed)")
     stages = sorted({int(m.group(1)) for k in sd if (m := re.match(r"linear_stages\.(\d+)\.", k))})
     out = {"input.0.weight": sd["w1.weight"], "input.0.bias": sd["w1.bias"],
            "output.weight": sd["w2.weight"], "output.bias": sd["w2.bias"]}
@@ -123,21 +126,21 @@ def _linear(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict]:
         _bn(sd, f"{s}.batch_norm1", f"blocks.{b}.net.1", out)
         _bn(sd, f"{s}.batch_norm2", f"blocks.{b}.net.5", out)
     cfg = LiftingModelConfig(name="linear", hidden=width, blocks=len(stages))
-    return cfg, h36m_skeleton(joints), out
+    return cfg, h36m_skeleton(joints), out, {"width": width, "num_blocks": len(stages),
+                                             **({"root_fixed": True} if outputs == 3 * (joints - 1) else {})}
 
 
 def from_original(obj: dict, path) -> dict:
     """An original SemGCN checkpoint -> a PoseGraph lifting checkpoint (in memory)."""
     sd = {k.removeprefix("module."): v for k, v in obj["state_dict"].items()}  # DataParallel prefixes
     try:
-        cfg, skeleton, state = (_linear if "w1.weight" in sd else _semgcn)(sd)
+        cfg, skeleton, state, kwargs = (_linear if "w1.weight" in sd else _semgcn)(sd)
     except KeyError as e:
         raise InputError(f"{path}: an original SemGCN checkpoint without {e} (another layout?)") from None
     except InputError as e:
         raise InputError(f"{path}: {e}") from None
     spec = model_spec(cfg, skeleton)
-    if cfg.name == "linear":
-        spec["kwargs"]["width"], spec["kwargs"]["num_blocks"] = cfg.hidden, cfg.blocks
+    spec["kwargs"].update(kwargs)
     run = LiftingConfig(model=cfg, joints=skeleton.num_joints)
     return {"format": CHECKPOINT_FORMAT, "task": "lifting", "model": spec, "state_dict": state,
             "skeleton": skeleton.name, "config": run.to_dict(), "epoch": int(obj.get("epoch", 0) or 0),
@@ -149,4 +152,7 @@ def from_original(obj: dict, path) -> dict:
 def load_lifting_checkpoint(path) -> dict:
     """A lifting checkpoint of this project or of the original SemGCN code."""
     obj = read_checkpoint_file(path)
-    return from_original(obj, path) if is_original(obj) else validate_checkpoint(obj, path, "lifting")
+    ckpt = from_original(obj, path) if is_original(obj) else validate_checkpoint(obj, path, "lifting")
+    if ckpt["skeleton"] not in SKELETONS:
+        raise InputError(f"{path}: its skeleton {ckpt['skeleton']!r} is not one of {', '.join(SKELETONS)}")
+    return ckpt

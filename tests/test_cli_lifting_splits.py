@@ -81,3 +81,9 @@ def test_subject_lists_parse_and_old_checkpoints_keep_the_standard_split():
     del cfg["train_subjects"], cfg["val_subjects"]
     old = LiftingConfig.from_dict(cfg)
     assert old.train_subjects == ("S1", "S5", "S6", "S7", "S8") and old.val_subjects == ("S9", "S11")
+
+
+def test_checkpoints_from_before_precision_resume_in_fp32():
+    cfg = LiftingConfig().to_dict()
+    del cfg["precision"]
+    assert LiftingConfig.from_dict(cfg).precision == "fp32" and LiftingConfig().precision == "auto"

@@ -128,11 +128,12 @@ def test_original_semgcn_gives_the_originals_outputs(skeleton, non_local):
                                rtol=1e-5, atol=1e-5)
 
 
-def test_original_linear_model_gives_the_originals_outputs():
+@pytest.mark.parametrize("outputs", [48, 45])  # main_linear.py: 45, the 15 joints after the root (root at zero)
+def test_original_linear_model_gives_the_originals_outputs(outputs):
     g = torch.Generator().manual_seed(4)
     W = 32
     sd = {"w1.weight": torch.randn(W, 32, generator=g) * 0.2, "w1.bias": torch.randn(W, generator=g) * 0.1,
-          "w2.weight": torch.randn(48, W, generator=g) * 0.2, "w2.bias": torch.randn(48, generator=g) * 0.1}
+          "w2.weight": torch.randn(outputs, W, generator=g) * 0.2, "w2.bias": torch.randn(outputs, generator=g) * 0.1}
     sd.update({f"batch_norm1.{k}": v for k, v in _bn_params(W, g).items()})
     for s in range(3):
         for i in (1, 2):
@@ -152,7 +153,9 @@ def test_original_linear_model_gives_the_originals_outputs():
             z = F.relu(bn(f"linear_stages.{s}.batch_norm{i}", z @ sd[f"linear_stages.{s}.w{i}.weight"].T
                           + sd[f"linear_stages.{s}.w{i}.bias"]))
         y = y + z
-    ref = (y @ sd["w2.weight"].T + sd["w2.bias"]).reshape(6, 16, 3)
+    ref = (y @ sd["w2.weight"].T + sd["w2.bias"]).reshape(6, outputs // 3, 3)
+    if outputs == 45:
+        ref = torch.cat([torch.zeros(6, 1, 3), ref], dim=1)  # the root, fixed at zero
     torch.testing.assert_close(_ours(ckpt, x, H36M16), ref, rtol=1e-5, atol=1e-5)
 
 
@@ -168,3 +171,32 @@ def test_evaluate_reads_an_original_file_and_refuses_another_layout(tiny_h36m, t
     rc = run_cli(evaluate.main, ["lifting", "--checkpoint", str(tmp_path / "other.pth.tar"), "--out", str(tmp_path / "f")])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "other.pth.tar: not a PoseGraph checkpoint" in err
+
+
+def test_lifting_checkpoints_without_a_skeleton_are_one_line_errors(tmp_path, capsys):
+    from core.checkpoint import save_checkpoint
+    from tasks.lifting import LiftingConfig
+    base = {"task": "lifting", "model": {"class": "SemGCN", "kwargs": {}}, "state_dict": {},
+            "config": LiftingConfig().to_dict()}
+    for name, ckpt, message in [("none.pt", base, "checkpoint has no 'skeleton'"),
+                                ("other.pt", {**base, "skeleton": "mpii"}, "its skeleton 'mpii' is not one of")]:
+        save_checkpoint(tmp_path / name, ckpt)
+        rc = run_cli(evaluate.main, ["lifting", "--checkpoint", str(tmp_path / name), "--out", str(tmp_path / "e")])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.count("\n") == 1 and message in err and name in err, err
+
+
+def test_dataparallel_prefixes_are_accepted(tiny_h36m, tmp_path, capsys):
+    """Checkpoints saved from DataParallel models (keys 'module.'): the original's and ours."""
+    g = torch.Generator().manual_seed(6)
+    sd = {f"module.{k}": v for k, v in _original_semgcn_state(H36M16, 16, 1, False, g).items()}
+    torch.save({"state_dict": sd, "epoch": 3, "error": 50.0}, tmp_path / "dp.pth.tar")
+    ckpt = from_original(torch.load(tmp_path / "dp.pth.tar", weights_only=True), "dp.pth.tar")
+    x = torch.randn(4, 16, 2, generator=g)
+    plain = {k.removeprefix("module."): v for k, v in sd.items()}
+    torch.testing.assert_close(_ours(ckpt, x, H36M16), _reference_semgcn(plain, x, H36M16, 1, False),
+                               rtol=1e-5, atol=1e-5)
+    assert run_cli(evaluate.main, ["lifting", "--checkpoint", str(tmp_path / "dp.pth.tar"), "--data", str(tiny_h36m),
+                                   "--out", str(tmp_path / "e")]) == 0
+    ours = dict(ckpt, state_dict={f"module.{k}": v for k, v in ckpt["state_dict"].items()})
+    torch.testing.assert_close(_ours(ours, x, H36M16), _ours(ckpt, x, H36M16))

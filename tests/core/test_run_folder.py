@@ -1,0 +1,61 @@
+"""A run folder: a finished run is never replaced by accident; a run that saved nothing leaves
+nothing behind."""
+import pytest
+
+import train
+from core.atomic_io import read_jsonl
+from core.cli import run_cli
+from core.errors import InputError
+from core.run_folder import run_folder
+from tests.test_cli_lifting import FAST
+
+
+def test_a_folder_holding_a_run_is_refused_unless_resumed_or_overwritten(tiny_h36m, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["lifting", "--data", str(tiny_h36m), "--out", str(out)] + FAST
+    assert run_cli(train.main, base + ["--epochs", "2"]) == 0
+    capsys.readouterr()
+    assert run_cli(train.main, base + ["--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "already holds a run (last.pt, metrics.jsonl)" in err and "--overwrite" in err
+    assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [1, 2]  # untouched
+    assert run_cli(train.main, base + ["--epochs", "3", "--resume", str(out / "last.pt")]) == 0
+    assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [1, 2, 3]
+    assert run_cli(train.main, base + ["--epochs", "1", "--overwrite"]) == 0
+    assert [r["epoch"] for r in read_jsonl(out / "metrics.jsonl")] == [1]
+
+
+def test_a_run_that_saved_nothing_leaves_no_folder_and_says_so_on_ctrl_c(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "new"
+    with pytest.raises(RuntimeError):
+        with run_folder(out):
+            assert (out / ".lock").exists()
+            raise RuntimeError("failed before the first checkpoint")
+    assert not out.exists()
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "notes.txt").write_text("mine")
+    with pytest.raises(KeyboardInterrupt, match="before the first epoch ended: nothing was saved"):
+        with run_folder(kept):
+            raise KeyboardInterrupt
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]  # the user's folder stays, the lock goes
+
+    def interrupted(a):
+        raise KeyboardInterrupt
+    monkeypatch.setattr("tasks.lifting.load_lifting_split", lambda *a, **k: interrupted(a))
+    assert run_cli(train.main, ["lifting", "--out", str(tmp_path / "ctrl-c"), "--no-progress"]) == 130
+    assert capsys.readouterr().err.strip() == "interrupted: before the first epoch ended: nothing was saved"
+    assert not (tmp_path / "ctrl-c").exists()
+
+
+def test_a_folder_with_a_checkpoint_keeps_it_after_a_failure(tmp_path):
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "last.pt").write_bytes(b"x")
+    with pytest.raises(InputError, match="already holds a run"):
+        with run_folder(out):
+            pass
+    with pytest.raises(RuntimeError):
+        with run_folder(out, resuming=True):
+            raise RuntimeError
+    assert (out / "last.pt").exists()
