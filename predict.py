@@ -115,9 +115,7 @@ def predict_pipeline_cli(a):
             drawn.append(pred.image_id)
             backgrounds[pred.image_id] = background
     persons, poses = lift_results(results, sizes, gcfg.dataset, model, skeleton, lcfg.input_norm, device, a.min_score)
-    records = poses3d_records(persons, poses, skeleton)
-    for rec, n in zip(records, persons.source):
-        rec["result"] = n  # the person's entry in results.json
+    records = poses3d_records(persons, poses, skeleton)  # input_index: the person's entry in results.json
     write_json(out / "results.json", results)
     write_json(out / "poses3d.json", records)
     written = [out / "results.json", out / "poses3d.json"]
@@ -179,9 +177,10 @@ def predict_lifting_cli(a):
     write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton))
     written = [out / "poses3d.json"]
     for i in range(min(a.viz, len(persons))):
-        path = out / f"person_{i:03d}_image_{persons.image_id[i]}.png"
+        n = persons.source[i]  # the person's index in the input, as poses3d.json's input_index
+        path = out / f"person_{n:03d}_image_{persons.image_id[i]}.png"
         plot_lifted_pose(path, persons.joints[i], persons.size[i], poses[i], skeleton,
-                         title=f"image {persons.image_id[i]}, person {i}, score {persons.score[i]:.2f}")
+                         title=f"image {persons.image_id[i]}, input person {n}, score {persons.score[i]:.2f}")
         written.append(path)
     print(f"{len(persons)} persons lifted, {persons.skipped} skipped (fewer than 13 of 17 keypoints with "
           f"score >= {a.min_score:g}, or no shoulder and hip)")

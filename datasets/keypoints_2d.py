@@ -28,6 +28,7 @@ class Persons2D:
     size: list[tuple[float, float]] = field(default_factory=list)  # image (width, height)
     filled: list[list[str]] = field(default_factory=list)  # input keypoints filled in
     source: list[int] = field(default_factory=list)  # index of each person in the input
+    input_id: list[Optional[int]] = field(default_factory=list)  # the input's own id of the person (COCO 'id')
     skipped: int = 0  # persons not lifted (too few keypoints, no torso)
 
     def __len__(self) -> int:
@@ -75,12 +76,12 @@ def _read_array(path: Path) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _coco_results(path: Path, K: int) -> tuple[list[int], np.ndarray, list[float]]:
+def _coco_results(path: Path, K: int) -> tuple[list[int], np.ndarray, list[float], list]:
     name = path.name
     res = read_json(path)
     if not isinstance(res, list) or not res:
         raise InputError(f"{name}: expected a non-empty JSON list of COCO results")
-    ids, kps, scores = [], [], []
+    ids, kps, scores, own = [], [], [], []
     for i, r in enumerate(res):
         where = f"result [{i}]"
         require_fields(r, ("image_id", "keypoints"), where, name)
@@ -90,7 +91,8 @@ def _coco_results(path: Path, K: int) -> tuple[list[int], np.ndarray, list[float
         kps.append(r["keypoints"])
         s = r.get("score")
         scores.append(float(s) if isinstance(s, (int, float)) and np.isfinite(s) else float("nan"))
-    return ids, np.array(kps, dtype=np.float64).reshape(-1, K, 3), scores
+        own.append(r["id"] if isinstance(r.get("id"), int) and not isinstance(r.get("id"), bool) else None)
+    return ids, np.array(kps, dtype=np.float64).reshape(-1, K, 3), scores, own
 
 
 def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict] = None,
@@ -109,7 +111,7 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
         if fmt not in (None, *CONVERTED):
             raise InputError(f"{path.name}: a .json file is a COCO results list; {{format}} {fmt} is for arrays")
         fmt = fmt or "coco"
-        ids, kps, scores = _coco_results(path, CONVERTED[fmt])
+        ids, kps, scores, own = _coco_results(path, CONVERTED[fmt])
     else:
         kps = _read_array(path)
         J = kps.shape[1]
@@ -121,6 +123,7 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
             kps = np.concatenate([kps, np.ones(kps.shape[:2] + (1,))], axis=2)
         ids = list(range(len(kps)))
         scores = list(kps[:, :, 2].mean(1))
+        own = None
     if fmt == "h36m16" and num_joints == 17:
         raise InputError(f"{path.name}: has 16 joints per pose (no Neck/Nose); the model lifts 17")
 
@@ -133,13 +136,14 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
             return image_size
         raise InputError("image sizes are needed to normalise the 2D input: give {images} or {image_size}")
 
-    return to_persons(ids, kps, scores, size_of, fmt, num_joints, min_score, min_keypoints)
+    return to_persons(ids, kps, scores, size_of, fmt, num_joints, min_score, min_keypoints, own)
 
 
 def to_persons(ids, kps: np.ndarray, scores, size_of, fmt: str, num_joints: int, min_score: float = 0.1,
-               min_keypoints: Optional[int] = None) -> Persons2D:
+               min_keypoints: Optional[int] = None, own_ids: Optional[list] = None) -> Persons2D:
     """Keypoints (P, K, 3) of `fmt`'s layout, their image ids and person scores -> `Persons2D`;
-    `size_of(n, image_id)` -> the image's (width, height)."""
+    `size_of(n, image_id)` -> the image's (width, height); `own_ids`: the input's ids of the
+    persons (COCO results' optional 'id'), kept beside each person's index in the input."""
     out = Persons2D()
     for n, (image_id, k, score) in enumerate(zip(ids, kps, scores)):
         size = size_of(n, image_id)
@@ -158,4 +162,5 @@ def to_persons(ids, kps: np.ndarray, scores, size_of, fmt: str, num_joints: int,
         out.size.append(size)
         out.filled.append(filled)
         out.source.append(n)
+        out.input_id.append(own_ids[n] if own_ids is not None else None)
     return out

@@ -39,14 +39,14 @@ def test_pipeline_on_builtin_scenes(models, tmp_path, capsys):
         results = json.loads((out / "results.json").read_text())
         assert results == json.loads((tmp_path / f"p{decoder}" / "results.json").read_text())  # grouping as it is
         poses = json.loads((out / "poses3d.json").read_text())
-        lifted = {p["result"] for p in poses}
+        lifted = {p["input_index"] for p in poses}
         for n, r in enumerate(results):  # every person with 13 of 17 keypoints and a torso gets a 3D pose
             k = np.array(r["keypoints"]).reshape(17, 3)
             if (k[:, 2] >= 0.1).sum() >= 13 and (k[[5, 6], 2] > 0).any() and (k[[11, 12], 2] > 0).any():
                 assert n in lifted, n
         for p in poses:
             assert np.isfinite(p["joints_3d"]).all() and np.shape(p["joints_3d"]) == (16, 3)
-            assert results[p["result"]]["image_id"] == p["image_id"]
+            assert results[p["input_index"]]["image_id"] == p["image_id"]
     assert len(poses) >= 10  # the AE decoder's persons of 3 scenes (15 when written)
     assert (tmp_path / "ae" / "pipeline_1.png").stat().st_size > 0
     assert "persons grouped" in capsys.readouterr().out

@@ -63,8 +63,8 @@ def test_coco_results_file_with_missing_keypoints(lifter, tmp_path, capsys):
     some[[9, 15], 2] = 0  # two missing: filled
     few = full.copy()
     few[:6, 2] = 0.01  # 11 present: skipped
-    res = [{"image_id": i, "category_id": 1, "keypoints": k.ravel().tolist(), "score": 0.7}
-           for i, k in enumerate((full, some, few))]
+    res = [{"image_id": i, "category_id": 1, "keypoints": k.ravel().tolist(), "score": 0.7, "id": 101 + i}
+           for i, k in enumerate((few, full, some))]  # the skipped person first: nothing may shift
     (tmp_path / "r.json").write_text(json.dumps(res))
     (tmp_path / "gt.json").write_text(json.dumps({"images": [{"id": i, "width": 640, "height": 480} for i in range(3)]}))
     assert run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "r.json"),
@@ -72,9 +72,10 @@ def test_coco_results_file_with_missing_keypoints(lifter, tmp_path, capsys):
                                   "--viz", "1"]) == 0
     assert "2 persons lifted, 1 skipped" in capsys.readouterr().out
     got = json.loads((tmp_path / "o" / "poses3d.json").read_text())
-    assert [g["image_id"] for g in got] == [0, 1] and got[1]["filled"] == ["left_wrist", "left_ankle"]
+    assert [g["image_id"] for g in got] == [1, 2] and got[1]["filled"] == ["left_wrist", "left_ankle"]
+    assert [g["input_index"] for g in got] == [1, 2] and [g["id"] for g in got] == [102, 103]
     assert all(np.isfinite(g["joints_3d"]).all() and np.shape(g["joints_3d"]) == (16, 3) for g in got)
-    assert (tmp_path / "o" / "person_000_image_0.png").stat().st_size > 0
+    assert (tmp_path / "o" / "person_001_image_1.png").stat().st_size > 0  # named by its input index
 
 
 @pytest.mark.parametrize("extra,pattern", [
