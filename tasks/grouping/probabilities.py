@@ -11,6 +11,7 @@ from torch import nn
 from torch_geometric.data import Data
 
 from core.cache_dir import cache_dir
+from core.errors import InputError
 from gnn.aot import aot_compiled
 from core.checkpoint import load_checkpoint, rebuild_model
 from core.distributed import Dist, eval_block, gather
@@ -37,6 +38,11 @@ def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dis
 
 
 COMPILE_MODES = ("auto", "on", "off")
+# Loading an AOTInductor package on CUDA crashed the interpreter (segmentation fault in
+# torch._inductor.aoti_load_package, torch 2.11, H200): until that works, `on` refuses CUDA in one
+# line and `auto` stays eager there.
+AOT_ON_CUDA = False
+
 # The classifier's arguments (`classifier_inputs`) and their varying sizes: nodes, message edges, pairs.
 ARGUMENTS = ("x", "edge_index", "edge_attr", "pair_index", "pair_attr")
 DYNAMIC = ({0: "nodes"}, {1: "edges"}, {0: "edges"}, {1: "pairs"}, {0: "pairs"})
@@ -59,6 +65,11 @@ class PairScorer:
     def __init__(self, model: nn.Module, device, compile: str = "auto"):
         if compile not in COMPILE_MODES:
             raise ValueError(f"compile must be one of {COMPILE_MODES}, not {compile!r}")
+        if torch.device(device).type == "cuda" and not AOT_ON_CUDA:
+            if compile == "on":
+                raise InputError("{compile} on: the AOTInductor-compiled classifier is CPU-only for now (loading "
+                                 "its package on CUDA crashed the process); use --compile off or auto on a GPU")
+            compile = "off"  # auto: the eager classifier
         self.fused, self.device, self.compile = model.to(device).fused(), device, compile
         self.compiled, self.tried, self.scored = None, compile == "off", 0
 
@@ -87,5 +98,7 @@ def compile_checkpoint(path, graphs: list[Data], device) -> Optional[Path]:
     """Put the AOTInductor-compiled classifier of grouping checkpoint `path` into the cache, where
     `--compile auto` finds it (10-20 s, once per classifier), made for graphs like `graphs` (with
     features). -> the package, or None when no graph has two nodes, edges and pairs."""
+    if torch.device(device).type == "cuda" and not AOT_ON_CUDA:
+        return None
     scorer = checkpoint_scorer(load_checkpoint(path, "grouping"), path, device, "on")
     return scorer.compiled.path if any(scorer.prepare(g) for g in graphs) else None

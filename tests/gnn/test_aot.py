@@ -59,3 +59,14 @@ def test_package_key_follows_weights_and_argument_layout():
     with torch.no_grad():
         next(fused.parameters()).add_(1e-3)
     assert package_key(fused, example, DYNAMIC) != key  # other weights
+
+
+def test_compiled_classifier_is_refused_on_cuda_in_one_line_and_auto_stays_eager():
+    """Loading an AOTInductor package on CUDA crashed the interpreter: the check comes before any
+    CUDA work, so it holds on machines without a GPU too."""
+    from core.errors import InputError
+    from tasks.grouping.probabilities import PairScorer, compile_checkpoint
+    model = EdgeClassifier(12, 5, hidden_channels=8)
+    with pytest.raises(InputError, match=r"compile on: the AOTInductor-compiled classifier is CPU-only"):
+        PairScorer(model, "cuda", "on")
+    assert compile_checkpoint("never-read.pt", [], "cuda") is None
