@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import os
 import sys
 import time
 from dataclasses import fields
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch_geometric.loader import DataLoader
 
 from core import distributed
+from core.atomic_io import read_jsonl, write_json
 from core.run_folder import run_folder
 from core.checkpoint import load_checkpoint
 from core.device import resolve_precision
@@ -24,7 +28,7 @@ from datasets.graph_features import tag_statistics
 from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
-from tasks import grouping, lifting
+from tasks import grouping, lifting, lifting_seeds
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
 from tasks.resume import describe, resume_config
 from tasks.training import TrainingRun, fit
@@ -84,6 +88,9 @@ def add_lifting_args(p):
                         "with --input-norm pose); mirror: each epoch, half of the poses mirrored (2D and 3D)")
     p.add_argument("--downsample", type=int, default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (e.g. 0,1,2): train one run per seed in this "
+                   "process (OUT/seed-N; on a GPU side by side, each on its own CUDA stream) and write OUT/summary.json "
+                   "(mean and standard deviation); instead of --seed")
     p.add_argument("--train-subjects", default=",".join(d["train_subjects"]),
                    help="comma-separated subjects to train on")
     p.add_argument("--val-subjects", default=",".join(d["val_subjects"]),
@@ -116,21 +123,47 @@ def _resumed(a, task: str, cfg, from_args, from_dict, fixed_length=lambda c: Tru
 
 
 def train_lifting(a):
+    seeds = lifting_seeds.parse_seeds(a.seeds) if a.seeds else None
+    if seeds and a.resume:
+        raise InputError("{seeds}: a resume continues one run; resume each seed's folder on its own "
+                         "(--resume OUT/seed-N/last.pt)")
     cfg, resumes = _resumed(a, "lifting", lifting_config_from_args(a), lifting_config_from_args,
                             lifting.LiftingConfig.from_dict)
     d, device = distributed.setup(cfg.device)
-    out = a._exit_stack.enter_context(run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite,
-                                                 lock=d.is_main))
-    torch.manual_seed(cfg.seed)
+    if seeds and d.enabled:
+        raise InputError("{seeds}: train several seeds in one process, not under torchrun")
+    data = _lifting_data(cfg)
+    if not seeds:
+        with run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite, lock=d.is_main) as out:
+            _lifting_run(a, cfg, data, out, d, device, resumes)
+        return
+    top = Path(cfg.out)
+    runs = [dataclasses.replace(cfg, seed=s, out=str(top / f"seed-{s}")) for s in seeds]
+    with contextlib.ExitStack() as stack:  # every seed's folder checked and locked before any trains
+        outs = [stack.enter_context(run_folder(r.out, overwrite=a.overwrite)) for r in runs]
+        lifting_seeds.train_seeds([lambda r=r, o=o: _lifting_run(a, r, data, o, d, device, resumes)
+                             for r, o in zip(runs, outs)], device)
+    summary = lifting_seeds.seed_summary({r.seed: read_jsonl(o / "metrics.jsonl") for r, o in zip(runs, outs)})
+    write_json(top / "summary.json", summary)
+    print(lifting_seeds.describe_seed_summary(summary) + f"; wrote {top / 'summary.json'}")
+
+
+def _lifting_data(cfg) -> tuple:
+    """The run's skeleton, training and validation poses and their batchers (shared by seeds)."""
     skeleton = h36m_skeleton(cfg.joints)
     train_set = lifting.load_lifting_split(cfg, train=True)
     test_set = lifting.load_lifting_split(cfg, train=False) if cfg.val_subjects else None
-    train_batcher = SkeletonBatcher.from_poses(train_set, skeleton)
-    test_batcher = SkeletonBatcher.from_poses(test_set, skeleton) if test_set is not None else None
+    return (skeleton, train_set, test_set, SkeletonBatcher.from_poses(train_set, skeleton),
+            SkeletonBatcher.from_poses(test_set, skeleton) if test_set is not None else None)
 
+
+def _lifting_run(a, cfg, data, out, d, device, resumes):
+    skeleton, train_set, test_set, train_batcher, test_batcher = data
     precision = resolve_precision(cfg.precision, device)
     spec = lifting.model_spec(cfg.model, skeleton)
-    model = lifting.model_from_spec(spec).to(device)
+    with lifting_seeds.SEED_LOCK:  # the global generator draws the weights: one seed at a time (--seeds)
+        torch.manual_seed(cfg.seed)
+        model = lifting.model_from_spec(spec).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     scheduler = lifting.make_scheduler(optimizer, cfg.lr_decay, cfg.lr_decay_steps)
     generator = torch.Generator().manual_seed(cfg.seed)
@@ -181,7 +214,8 @@ def train_lifting(a):
     header = (f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
               f"{len(train_set):,} train ({','.join(cfg.train_subjects)}) / "
               f"{len(test_set) if test_set is not None else 0:,} validation ({','.join(cfg.val_subjects) or 'none'}) poses, {cfg.joints} joints, "
-              f"device {device}{distributed.describe(d)}, {precision}, data {cfg.data or 'built-in synthetic'}")
+              f"device {device}{distributed.describe(d)}, {precision}, data {cfg.data or 'built-in synthetic'}, "
+              f"seed {cfg.seed}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
 
 
