@@ -164,7 +164,7 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
     with lifting_seeds.SEED_LOCK:  # the global generator draws the weights: one seed at a time (--seeds)
         torch.manual_seed(cfg.seed)
         model = lifting.model_from_spec(spec).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    optimizer = lifting.make_optimizer(model, cfg.lr)
     scheduler = lifting.make_scheduler(optimizer, cfg.lr_decay, cfg.lr_decay_steps)
     generator = torch.Generator().manual_seed(cfg.seed)
     progress = _progress(a, d)

@@ -90,7 +90,8 @@ def measure(impl: str, mode: str, batch_size: int, poses: int, device_name: str,
     x, y = _data(poses)
     ours = impl.startswith("ours")
     model = pyg if ours else dense
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # ours: Adam as train.py runs it (fused); the reference: the plain per-tensor Adam of the original code
+    opt = lifting.make_optimizer(model, 1e-3) if ours else torch.optim.Adam(model.parameters(), lr=1e-3)
     step = None
     if ours:
         batcher = SkeletonBatcher(H36M16, x, y)

@@ -80,7 +80,7 @@ def _speed(model: str, poses: int, queue) -> None:
     torch.manual_seed(0)
     net = lifting.model_from_spec(lifting.model_spec(lifting.LiftingModelConfig(name=model), H36M16))
     batcher = SkeletonBatcher(H36M16, torch.randn(poses, 16, 2), 0.2 * torch.randn(poses, 16, 3))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = lifting.make_optimizer(net, 1e-3)
     sched = lifting.make_scheduler(opt, 0.96, 100)
     step = lifting.TrainStep(net, opt, sched, 1.0, lifting.dense_data(batcher, "cpu")[2], compile=True,
                              bf16=resolve_precision("auto", torch.device("cpu")) == "bf16",

@@ -73,7 +73,7 @@ def measure(folder: Path, steps: int) -> dict:
     stages["batchers"] = peak_mb()
     torch.manual_seed(0)
     model = lifting.model_from_spec(lifting.model_spec(cfg.model, skeleton))
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = lifting.make_optimizer(model, cfg.lr)
     sched = lifting.make_scheduler(opt, cfg.lr_decay, cfg.lr_decay_steps)
     idx = None
     if steps > 0:

@@ -275,6 +275,14 @@ def action_wise(errors: Tensor, action: Tensor, action_names: list[str]) -> tupl
 # ---------------------------------------------------------------------------------------------
 # Train and eval steps
 
+def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
+    """SemGCN's optimiser, Adam, as one fused kernel per step (`fused=True`): the same update as
+    the default per-tensor loop up to rounding, 3.5x faster on this CPU (58 parameter tensors of
+    SemGCN: 2.4 ms per step against 8.6, bench/lifting_profile.py), and with its step counts on
+    the device, no host synchronisation on a GPU."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+
+
 def make_scheduler(optimizer, decay: float, decay_steps: int):
     """SemGCN's schedule: lr = lr0 * decay ** floor(step / decay_steps), stepped per batch."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: decay ** (step // decay_steps))

@@ -72,3 +72,28 @@ def test_l1_weight_adds_the_mean_absolute_error(tiny_h36m, tmp_path):
     old = lifting.LiftingConfig().to_dict()
     del old["l1_weight"]
     assert lifting.LiftingConfig.from_dict(old).effective_l1_weight == 0.0
+
+
+def test_fused_adam_makes_the_updates_of_the_per_tensor_adam():
+    """train.py's optimiser (`make_optimizer`: Adam fused into one kernel) gives the default Adam's
+    weights, up to rounding, after steps with clipping and the schedule."""
+    model, x, y = _setup()
+    plain = copy.deepcopy(model)
+    fused = copy.deepcopy(model)
+    for net, opt in ((plain, torch.optim.Adam(plain.parameters(), lr=1e-3)), (fused, lifting.make_optimizer(fused, 1e-3))):
+        step = lifting.TrainStep(net, opt, lifting.make_scheduler(opt, 0.96, 2), 1.0, H36M16.edge_index())
+        for i in range(0, 96, 32):
+            step(x[i:i + 32], y[i:i + 32])
+    assert lifting.make_optimizer(model, 1e-3).defaults["fused"] is True
+    # Biases that feed a BatchNorm get gradients that are zero up to rounding, which Adam scales to
+    # full steps of either sign: compare every other parameter, and the outputs, which BatchNorm
+    # makes independent of those biases (train mode).
+    moved = 0.0
+    for (name, a), b, c in zip(plain.named_parameters(), fused.parameters(), model.parameters()):
+        if not name.endswith("bias"):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+            moved = max(moved, float((a - c).abs().max()))
+    assert moved > 1e-4  # the steps changed the weights
+    plain.train(), fused.train()
+    with torch.no_grad():
+        torch.testing.assert_close(plain(x, H36M16.edge_index()), fused(x, H36M16.edge_index()), rtol=1e-4, atol=1e-5)
