@@ -69,13 +69,31 @@ def aot_compiled(module: nn.Module, example: Sequence[Optional[Tensor]], dynamic
     module = module.eval()
     present = tuple(a is not None for a in example)
     path = Path(cache) / f"{package_key(module, example, dynamic)}.pt2"
-    if not path.exists():
-        if not compile:
-            return None
-        _compile(_Present(module, present), [a for a in example if a is not None],
-                 [d for a, d in zip(example, dynamic) if a is not None], path)
-    runner = torch._inductor.aoti_load_package(str(path))
-    return AOTCompiled(runner, present, path)
+    tensors = [a for a in example if a is not None]
+    dims = [d for a, d in zip(example, dynamic) if a is not None]
+    for attempt in (1, 2):  # a damaged package is removed and made once more
+        if not path.exists():
+            if not compile:
+                return None
+            try:
+                _compile(_Present(module, present), tensors, dims, path)
+            except OSError as e:  # an unusable cache folder costs speed, never the run
+                warnings.warn(f"{path.parent}: cannot keep the compiled classifier there ({e.strerror or e}); "
+                              f"running it uncompiled")
+                return None
+        try:
+            return AOTCompiled(torch._inductor.aoti_load_package(str(path)), present, path)
+        except Exception as e:  # noqa: BLE001 (a truncated, empty or foreign package raises many types)
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:100]
+            warnings.warn(f"{path}: damaged compiled package ({first}); "
+                          + ("removed, compiling it again" if compile and attempt == 1 else "removed, running uncompiled"))
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                return None
+            if not compile:
+                return None
+    return None
 
 
 def _compile(module: nn.Module, example: list[Tensor], dynamic: list[Optional[dict]], path: Path) -> None:

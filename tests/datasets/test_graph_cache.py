@@ -81,3 +81,41 @@ def test_map_folders_are_keyed_by_their_files(tmp_path, monkeypatch):
     synthesize_maps(512, 512, [], 17, SynthConfig(), rng).save(maps / f"{first}.npz")  # a map file changes
     prepare_grouping_data(with_maps, ann, synth_seed=0)
     assert len(built) == 3
+
+
+def test_one_flipped_byte_is_detected_and_the_entry_rebuilt(tmp_path):
+    calls, made = [], _graphs()
+
+    def build():
+        calls.append(1)
+        return made
+
+    cached_graphs(str(tmp_path), {"a": 1}, build)
+    (entry,) = tmp_path.glob("*.pt")
+    data = bytearray(entry.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    entry.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="unreadable graph cache entry \\(checksum mismatch"):
+        assert _same(cached_graphs(str(tmp_path), {"a": 1}, build), made)
+    assert len(calls) == 2
+    assert _same(cached_graphs(str(tmp_path), {"a": 1}, build), made) and len(calls) == 2  # rewritten whole
+
+
+def test_a_map_file_rewritten_with_the_same_size_and_time_is_a_new_key(tmp_path):
+    import os
+    from datasets.graph_cache import folder_fingerprint
+    f = tmp_path / "1.npz"
+    f.write_bytes(b"a" * 100)
+    st = f.stat()
+    before = folder_fingerprint(tmp_path)
+    f.write_bytes(b"b" * 100)
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same modification time
+    assert f.stat().st_size == st.st_size and f.stat().st_mtime_ns == st.st_mtime_ns
+    assert folder_fingerprint(tmp_path) != before
+
+
+def test_an_unwritable_cache_folder_only_warns(tmp_path):
+    (tmp_path / "file").write_text("x")
+    made = _graphs()
+    with pytest.warns(UserWarning, match="graphs not cached"):
+        assert _same(cached_graphs(str(tmp_path / "file" / "sub"), {"a": 1}, lambda: made), made)

@@ -70,3 +70,24 @@ def test_compiled_classifier_is_refused_on_cuda_in_one_line_and_auto_stays_eager
     with pytest.raises(InputError, match=r"compile on: the AOTInductor-compiled classifier is CPU-only"):
         PairScorer(model, "cuda", "on")
     assert compile_checkpoint("never-read.pt", [], "cuda") is None
+
+
+def test_damaged_packages_are_removed_and_unusable_cache_folders_only_warn(tmp_path):
+    """A zero-byte or truncated package: removed with a warning, then compiled again (or, without
+    compiling, the eager path: None). A cache folder that is a file: a warning, no compiled copy."""
+    fused = trained_like(False, False).fused()
+    example = random_graph(12, 20, 25, seed=7)
+    good = aot_compiled(fused, example, DYNAMIC, tmp_path, compile=True)
+    intact = good.path.read_bytes()
+    good.path.write_bytes(b"")
+    with pytest.warns(UserWarning, match="damaged compiled package .*removed, running uncompiled"):
+        assert aot_compiled(fused, example, DYNAMIC, tmp_path, compile=False) is None
+    assert not good.path.exists()
+    good.path.write_bytes(intact[: len(intact) // 2])
+    with pytest.warns(UserWarning, match="damaged compiled package .*removed, compiling it again"):
+        again = aot_compiled(fused, example, DYNAMIC, tmp_path, compile=True)
+    with torch.no_grad():
+        torch.testing.assert_close(again(*example), fused(*example), rtol=1e-5, atol=1e-5)
+    (tmp_path / "a-file").write_text("x")
+    with pytest.warns(UserWarning, match="cannot keep the compiled classifier there"):
+        assert aot_compiled(fused, example, DYNAMIC, tmp_path / "a-file", compile=True) is None
