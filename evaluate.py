@@ -11,7 +11,7 @@ import torch
 from core.atomic_io import prepare_out_dir, write_json
 from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
 from core.errors import InputError
-from core.cli import ArgumentParser, run_cli, run_task, task_parser
+from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.device import resolve_device
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
 from datasets.pose_graph import SkeletonBatcher
@@ -38,16 +38,16 @@ def add_lifting_args(p):
     p.add_argument("--data", help="folder with the standard .npz files (None: the "
                    "checkpoint's, else the built-in synthetic data)")
     p.add_argument("--keypoints", default=None, help="None: the checkpoint's")
-    p.add_argument("--downsample", type=int, default=None, help="None: the checkpoint's")
+    p.add_argument("--downsample", type=number(int, 1), default=None, help="None: the checkpoint's")
     p.add_argument("--actions", default=None, help="comma-separated (None: the checkpoint's)")
     p.add_argument("--subjects", default=",".join(lifting.TEST_SUBJECTS),
                    help="comma-separated subjects to score (the standard test: S9,S11; e.g. S8 for a model "
                         "trained on S1,S5,S6,S7)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--batch-size", type=int, default=lifting.LiftingConfig.eval_batch_size,
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
+    p.add_argument("--batch-size", type=number(int, 1), default=lifting.LiftingConfig.eval_batch_size,
                    help="poses per forward pass")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval")
-    p.add_argument("--viz", type=int, default=0, help="write N example PNGs")
+    p.add_argument("--viz", type=number(int, 0), default=0, help="write N example PNGs")
     p.add_argument("--flip-test", action="store_true",
                    help="also score with test-time flipping (each pose averaged with its mirror image)")
 
@@ -138,16 +138,16 @@ def add_grouping_args(p):
     p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of train.py grouping")
     p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
     p.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised)")
-    p.add_argument("--seed", type=int, default=None, help="synthesis seed (None: the checkpoint's + 1)")
+    p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=None, help="synthesis seed (None: the checkpoint's + 1)")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
                    help="change a synthesiser knob of the checkpoint's (repeatable), e.g. tag_noise=0.2")
     p.add_argument("--split", default="all", choices=list(grouping_evaluation.SPLITS),
                    help="images to score: all, or the checkpoint's train/val split")
     p.add_argument("--decoder", default="gnn", choices=list(grouping.DECODERS),
                    help="gnn: the checkpoint's classifier; ae: associative embedding; oracle: ground truth")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval_<decoder>")
-    p.add_argument("--viz", type=int, default=0, help="draw N images")
+    p.add_argument("--viz", type=number(int, 0), default=0, help="draw N images")
     add_compile_flag(p)
 
 

@@ -11,7 +11,7 @@ import torch
 
 from core.atomic_io import prepare_out_dir, write_json
 from core.checkpoint import checkpoint_config, load_checkpoint, read_checkpoint_file, rebuild_model
-from core.cli import ArgumentParser, run_cli, run_task, task_parser
+from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.device import resolve_device
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
@@ -87,10 +87,10 @@ def add_pipeline_args(p):
     p.add_argument("--lifting", default=None, help=f"best.pt of train.py lifting, an original SemGCN checkpoint, or a "
                    f"shipped lifter: {' | '.join(SHIPPED)} (None: {DEFAULT_FOR_DETECTIONS}, trained on detections)")
     p.add_argument("--maps", required=True, help="folder of <image_id>.npz AE maps")
-    p.add_argument("--min-score", type=float, default=0.1, help="keypoints scored lower count as missing")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--min-score", type=number(float, 0, 1), default=0.1, help="keypoints scored lower count as missing")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default="runs/predict-pipeline", help="writes OUT/results.json and OUT/poses3d.json")
-    p.add_argument("--viz", type=int, default=0, help="draw the first N images (2D persons and their 3D poses)")
+    p.add_argument("--viz", type=number(int, 0), default=0, help="draw the first N images (2D persons and their 3D poses)")
     add_compile_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -139,31 +139,29 @@ def add_lifting_args(p):
     p.add_argument("--format", default=None, choices=list(FORMATS),
                    help="joint order of the input (None: coco for .json; for arrays coco if J = 17, h36m16 if 16)")
     p.add_argument("--images", default=None, help="COCO json whose 'images' give each image's width and height")
-    p.add_argument("--image-size", type=float, nargs=2, metavar=("W", "H"), default=None,
+    p.add_argument("--image-size", type=number(float, 0, above=True), nargs=2, metavar=("W", "H"), default=None,
                    help="one image size for every person (instead of --images)")
-    p.add_argument("--min-score", type=float, default=0.1,
+    p.add_argument("--min-score", type=number(float, 0, 1), default=0.1,
                    help="keypoints scored lower count as missing (filled; a person with fewer than 13 of COCO's 17 is skipped)")
-    p.add_argument("--focal", type=float, default=None,
+    p.add_argument("--focal", type=number(float, 0, above=True), default=None,
                    help="the camera's focal length in pixels, if known (lifters of --input-norm pose): each person is "
                         "seen by the camera turned to look at it, which removes most of the error off the image centre")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--batch-size", type=int, default=1024, help="poses per forward pass")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
+    p.add_argument("--batch-size", type=number(int, 1), default=1024, help="poses per forward pass")
     p.add_argument("--out", default="runs/predict-lifting", help="writes OUT/poses3d.json")
-    p.add_argument("--viz", type=int, default=0, help="draw the first N persons (2D input beside 3D)")
+    p.add_argument("--viz", type=number(int, 0), default=0, help="draw the first N persons (2D input beside 3D)")
     p.add_argument("--flip-test", action="store_true",
                    help="test-time flipping: average each pose's prediction with that of its mirror image")
 
 
 @torch.inference_mode()
 def predict_lifting_cli(a):
+    if a.images and a.image_size:
+        raise InputError("--images and --image-size: give one of them")
+    sizes = image_sizes(a.images) if a.images else None
     a.checkpoint = resolve_lifter(a.checkpoint)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     skeleton = SKELETONS[ckpt["skeleton"]]
-    if a.images and a.image_size:
-        raise InputError("--images and --image-size: give one of them")
-    if a.image_size and min(a.image_size) <= 0:
-        raise InputError(f"--image-size {a.image_size[0]:g} {a.image_size[1]:g}: must be positive")
-    sizes = image_sizes(a.images) if a.images else None
     persons = read_persons(a.keypoints, a.format, skeleton.num_joints, sizes,
                            tuple(a.image_size) if a.image_size else None, a.min_score)
     device = resolve_device(a.device)
@@ -194,9 +192,9 @@ def add_grouping_args(p):
                    help="gnn: the checkpoint's classifier; ae: associative-embedding grouping, no checkpoint")
     p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
                    help="keypoint set of the maps (None: the checkpoint's, else coco)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default="runs/predict-grouping", help="writes OUT/results.json")
-    p.add_argument("--viz", type=int, default=0, help="draw the persons of the first N images")
+    p.add_argument("--viz", type=number(int, 0), default=0, help="draw the persons of the first N images")
     add_compile_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 

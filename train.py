@@ -19,7 +19,7 @@ from core.atomic_io import read_jsonl, write_json
 from core.run_folder import run_folder
 from core.checkpoint import load_checkpoint
 from core.device import resolve_precision
-from core.cli import ArgumentParser, run_cli, run_task, task_parser
+from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
@@ -42,8 +42,8 @@ def _progress(a, d) -> bool:
 
 
 def add_common_args(p, out: str, seed: int, device: str):
-    p.add_argument("--seed", type=int, default=seed, help="seeds weights, shuffling and synthetic data")
-    p.add_argument("--device", default=device, help="auto | cpu | cuda")
+    p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=seed, help="seeds weights, shuffling and synthetic data")
+    p.add_argument("--device", default=device, choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default=out, help="run folder (checkpoints, metrics.jsonl, loss_curve.png)")
     p.add_argument("--resume", default=None, help="checkpoint to continue from (OUT/last.pt)")
     p.add_argument("--overwrite", action="store_true", help="replace the run that OUT already holds (without it, "
@@ -57,21 +57,21 @@ def add_lifting_args(p):
                    "(None: the built-in synthetic data)")
     p.add_argument("--keypoints", default=d["keypoints"],
                    help="gt | cpn_ft_h36m_dbb | sh_ft_h36m | path.npz")
-    p.add_argument("--joints", type=int, default=d["joints"], help="16 (SemGCN) or 17")
-    p.add_argument("--model", default=m["name"], help=" | ".join(lifting.MODEL_NAMES))
-    p.add_argument("--hidden", type=int, default=m["hidden"],
+    p.add_argument("--joints", type=int, choices=(16, 17), default=d["joints"], help="16 (SemGCN) or 17")
+    p.add_argument("--model", default=m["name"], choices=lifting.MODEL_NAMES, help="the lifting model")
+    p.add_argument("--hidden", type=number(int, 1), default=m["hidden"],
                    help="channels of the graph layers (None: the model's, 128; graformer 96)")
-    p.add_argument("--blocks", type=int, default=m["blocks"],
+    p.add_argument("--blocks", type=number(int, 0), default=m["blocks"],
                    help="residual blocks (None: the model's, 4; graformer 5 attention + Chebyshev layers)")
-    p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="poses per step")
-    p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
-    p.add_argument("--lr-decay", type=float, default=d["lr_decay"], help="the learning rate's factor every "
+    p.add_argument("--epochs", type=number(int, 1), default=d["epochs"], help="training epochs")
+    p.add_argument("--batch-size", type=number(int, 1), default=d["batch_size"], help="poses per step")
+    p.add_argument("--lr", type=number(float, 0, above=True), default=d["lr"], help="Adam learning rate")
+    p.add_argument("--lr-decay", type=number(float, 0, 1, above=True), default=d["lr_decay"], help="the learning rate's factor every "
                    "--lr-decay-steps steps (SemGCN's schedule)")
-    p.add_argument("--lr-decay-steps", type=int, default=d["lr_decay_steps"], help="steps between decays")
-    p.add_argument("--dropout", type=float, default=None,
+    p.add_argument("--lr-decay-steps", type=number(int, 1), default=d["lr_decay_steps"], help="steps between decays")
+    p.add_argument("--dropout", type=number(float, 0, 1), default=None,
                    help="None: 0 for the graph models, 0.25 for graformer, 0.5 for linear")
-    p.add_argument("--l1-weight", type=float, default=d["l1_weight"],
+    p.add_argument("--l1-weight", type=number(float, 0), default=d["l1_weight"],
                    help="loss = MSE + this x L1 (None: the model's own, 0.1 for modulated as in Modulated GCN's "
                         "code, 0 for the others: SemGCN's MSE)")
     p.add_argument("--compile", default=d["compile"], choices=["auto", "on", "off"],
@@ -86,7 +86,7 @@ def add_lifting_args(p):
     p.add_argument("--augment", default=d["augment"], choices=list(lifting.AUGMENTS),
                    help="cameras: each epoch, half of the 2D inputs from random cameras (near and far, off-centre; "
                         "with --input-norm pose); mirror: each epoch, half of the poses mirrored (2D and 3D)")
-    p.add_argument("--downsample", type=int, default=d["downsample"], help="keep every S-th frame")
+    p.add_argument("--downsample", type=number(int, 1), default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (e.g. 0,1,2): train one run per seed in this "
                    "process (OUT/seed-N; on a GPU side by side, each on its own CUDA stream) and write OUT/summary.json "
@@ -229,46 +229,46 @@ def add_grouping_args(p):
     p.add_argument("--preset", default="default", choices=list(grouping.PRESETS),
                    help="starting settings: default (the best measured) or reference (the reference design: "
                         "edgeconv, no pair attributes, one draw); the flags below override them")
-    p.add_argument("--model", default=None, help=" | ".join(grouping.MODEL_NAMES) + f" (None: the preset's, "
+    p.add_argument("--model", default=None, choices=grouping.MODEL_NAMES, help=f"(None: the preset's, "
                    f"default {m['name']})")
-    p.add_argument("--hidden", type=int, default=m["hidden"], help="channels of every layer")
+    p.add_argument("--hidden", type=number(int, 1), default=m["hidden"], help="channels of every layer")
     p.add_argument("--pair-attr", action=argparse.BooleanOptionalAction, default=None,
                    help=f"the edge classifier also takes the pair's attributes [h_i, h_j, e_ij] (None: the "
                         f"preset's, default {m['pair_attr']})")
     p.add_argument("--edges", default=g["edges"], help="message-passing edges: skeleton | skeleton2 | knn")
     p.add_argument("--pairs", default=g["pairs"], help="classified candidate pairs: skeleton | skeleton2 | knn")
-    p.add_argument("--type-nearest", type=or_none(int), default=g["type_nearest"],
+    p.add_argument("--type-nearest", type=number(int, 1, none=True), default=g["type_nearest"],
                    help="skeleton edges/pairs: per candidate, the k nearest of each adjacent type (none: all)")
-    p.add_argument("--radius", type=or_none(float), default=g["radius"],
+    p.add_argument("--radius", type=number(float, 0, above=True, none=True), default=g["radius"],
                    help="max edge/pair length, fraction of the heatmap width (none: any)")
     p.add_argument("--feature-norm", default=g["feature_norm"], help="tag normalisation: per-map | dataset")
     p.add_argument("--score-norm", default=g["score_norm"],
                    help="heatmap score feature: raw | per-map (divided by the image's highest score)")
-    p.add_argument("--min-keypoints", type=int, default=d["min_keypoints"],
+    p.add_argument("--min-keypoints", type=number(int, 1), default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
-    p.add_argument("--num-scenes", type=int, default=d["num_scenes"], help="built-in scenes")
-    p.add_argument("--synth-copies", type=int, default=None,
+    p.add_argument("--num-scenes", type=number(int, 1), default=d["num_scenes"], help="built-in scenes")
+    p.add_argument("--synth-copies", type=number(int, 1), default=None,
                    help=f"synthesise each training image's maps N times, each with new noise (None: the "
                         f"preset's, default {d['synth_copies']})")
     p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=d["synth_randomize"],
                    help="draw each training image's synthesiser anew (peak widths, tag scale and noise, "
                         "false positives, misses, resolutions), so the classifier does not learn one model's maps")
-    p.add_argument("--builtin-scenes", type=int, default=d["builtin_scenes"],
+    p.add_argument("--builtin-scenes", type=number(int, 0), default=d["builtin_scenes"],
                    help="mix N built-in scenes (synthesised maps) into the training images of --annotations")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
                    help="a synthesiser knob (repeatable), e.g. tag_noise=0.2, tag_dim=2, "
                         "heatmap_size=256,256; knobs: " + ", ".join(f.name for f in fields(SynthConfig)))
-    p.add_argument("--val-fraction", type=float, default=d["val_fraction"],
+    p.add_argument("--val-fraction", type=number(float, 0, 1), default=d["val_fraction"],
                    help="fraction of the images held out for validation (0: validate on the training images)")
-    p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="images per step")
-    p.add_argument("--lr", type=float, default=d["lr"], help="Adam learning rate")
+    p.add_argument("--epochs", type=number(int, 1), default=d["epochs"], help="training epochs")
+    p.add_argument("--batch-size", type=number(int, 1), default=d["batch_size"], help="images per step")
+    p.add_argument("--lr", type=number(float, 0, above=True), default=d["lr"], help="Adam learning rate")
     p.add_argument("--lr-schedule", default=d["lr_schedule"], help="constant | cosine")
     p.add_argument("--optimizer", default=d["optimizer"], help="adam | sgd (momentum 0.9)")
     p.add_argument("--graph-cache", type=or_none(str), default=d["graph_cache"],
                    help="folder where built graphs are kept for the next run (auto: graphs/ in the user cache folder, "
                         "$POSEGRAPH_CACHE or ~/.cache/posegraph; none: no cache)")
-    p.add_argument("--workers", type=int, default=d["workers"],
+    p.add_argument("--workers", type=number(int, 0), default=d["workers"],
                    help="DataLoader worker processes computing the training batches' features")
     p.add_argument("--init", default=None, help="start from this grouping checkpoint's classifier (fine-tuning)")
     add_common_args(p, d["out"], d["seed"], d["device"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import re
 import sys
 import traceback
 import warnings
@@ -18,6 +20,29 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescript
     """Every option's help ends with its default; descriptions keep their line breaks."""
 
 
+def number(kind=float, lo=None, hi=None, above: bool = False, none: bool = False):
+    """An argparse type: a number of `kind`, finite, >= `lo` (> `lo` with `above`) and <= `hi`
+    where given; with `none`, also the word 'none' (-> None). Its range is kept in `.bounds`
+    (tests walk every option of every CLI with it)."""
+    def parse(text: str):
+        if none and text.strip().lower() == "none":
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text}: not a{'n integer' if kind is int else ' number'}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text}: must be a finite number")
+        if lo is not None and (value < lo or (above and value == lo)):
+            raise argparse.ArgumentTypeError(f"{text}: must be {'>' if above else '>='} {lo:g}")
+        if hi is not None and value > hi:
+            raise argparse.ArgumentTypeError(f"{text}: must be <= {hi:g}")
+        return value
+    parse.__name__ = kind.__name__ + (" or none" if none else "")
+    parse.bounds = (lo, hi, above)
+    return parse
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse whose errors are `InputError`s (one line, no usage dump, exit code 2), whose
     `--help` shows every default, and which names config fields by its flags (`flag_names`)."""
@@ -30,7 +55,17 @@ class ArgumentParser(argparse.ArgumentParser):
         self.renamed = {"model.name": "model", **(renamed or {})}
 
     def error(self, message):
+        # "argument --batch-size: 0: must be >= 1" -> "--batch-size 0: must be >= 1"
+        m = re.fullmatch(r"argument (\S+?)(?:/\S+)?: (\S+): (.*)", message)
+        if m and m.group(3).startswith(("must be", "not a")):
+            message = f"{m.group(1)} {m.group(2)}: {m.group(3)}"
         raise InputError(f"{self.prog}: {message}")
+
+    def add_argument(self, *args, **kwargs):
+        """Plain `int` / `float` options become `number`s: floats must be finite."""
+        if kwargs.get("type") in (int, float):
+            kwargs["type"] = number(kwargs["type"])
+        return super().add_argument(*args, **kwargs)
 
     def add_subparsers(self, **kwargs):
         kwargs.setdefault("parser_class", ArgumentParser)

@@ -47,7 +47,11 @@ def image_sizes(images_path) -> dict[int, tuple[float, float]]:
         if not (isinstance(img, dict) and isinstance(img.get("id"), int)
                 and all(isinstance(img.get(k), (int, float)) and img[k] > 0 for k in ("width", "height"))):
             raise InputError(f"{name}: images[{i}] needs an integer 'id' and positive 'width' and 'height'")
-        sizes[img["id"]] = (float(img["width"]), float(img["height"]))
+        size = (float(img["width"]), float(img["height"]))
+        if sizes.get(img["id"], size) != size:
+            raise InputError(f"{name}: image {img['id']} is listed twice with two sizes "
+                             f"({sizes[img['id']][0]:g}x{sizes[img['id']][1]:g} and {size[0]:g}x{size[1]:g})")
+        sizes[img["id"]] = size
     return sizes
 
 

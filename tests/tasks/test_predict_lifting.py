@@ -80,7 +80,7 @@ def test_coco_results_file_with_missing_keypoints(lifter, tmp_path, capsys):
 
 @pytest.mark.parametrize("extra,pattern", [
     (["--image-size", "640", "480", "--images", "x.json"], "--images and --image-size: give one of them"),
-    (["--image-size", "0", "480"], "--image-size 0 480: must be positive"),
+    (["--image-size", "0", "480"], "--image-size 0: must be > 0"),
     ([], "image sizes are needed to normalise the 2D input: give --images or --image-size"),
 ])
 def test_bad_input_one_line(lifter, tmp_path, capsys, extra, pattern):
