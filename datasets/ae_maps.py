@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import zipfile
+from functools import lru_cache
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -61,28 +62,45 @@ def _array(npz, key: str, name: str) -> np.ndarray:
     return a
 
 
-def map_image_ids(folder) -> list[int]:
-    """The image ids of a folder of `<image_id>.npz` map files, ascending; one-line errors for a
-    missing or empty folder and for a file whose name is not an image id."""
+def map_files(folder) -> dict[int, Path]:
+    """{image id: file} of a folder of `<image_id>.npz` map files. The name is the id as an
+    integer, with or without zero padding (COCO's `000000000002.npz` is image 2); two files of one
+    id (`2.npz`, `02.npz`) are an error naming both, as is a name that is not an id."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: not a folder of <image_id>.npz map files")
-    ids = []
-    for path in sorted(folder.glob("*.npz")):
+    return dict(_map_files(str(folder.resolve()), folder.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _map_files(folder: str, mtime_ns: int) -> tuple:  # cached per version of the folder
+    files: dict[int, Path] = {}
+    for path in sorted(Path(folder).glob("*.npz")):
         if not path.stem.isdigit():
             raise InputError(f"{path}: the file name is not an image id (expected <image_id>.npz)")
-        ids.append(int(path.stem))
-    if not ids:
+        image_id = int(path.stem)
+        if image_id in files:
+            raise InputError(f"{files[image_id]} and {path.name}: two map files of image {image_id}; keep one")
+        files[image_id] = path
+    if not files:
         raise InputError(f"{folder}: no <image_id>.npz map files")
-    return sorted(ids)
+    return tuple(sorted(files.items()))
+
+
+def map_image_ids(folder) -> list[int]:
+    """The image ids of a folder of map files (`map_files`), ascending."""
+    return sorted(map_files(folder))
 
 
 def read_ae_maps(folder, image_id, num_keypoints: int) -> AEMaps:
-    """Read `<folder>/<image_id>.npz` and check it against the dataset's K keypoints."""
+    """Read the map file of `image_id` in `folder` (`<image_id>.npz`, zero padding allowed) and
+    check it against the dataset's K keypoints."""
     path = Path(folder) / f"{image_id}.npz"
+    if Path(folder).is_dir():  # the folder's one file of this id (a second one is an error)
+        path = map_files(folder).get(int(image_id), path)
     name = path.name
     if not path.exists():
-        raise InputError(f"{path}: no maps for image {image_id}")
+        raise InputError(f"{Path(folder) / f'{image_id}.npz'}: no maps for image {image_id}")
     if not zipfile.is_zipfile(path):
         raise InputError(f"{name}: not a readable .npz file")
     try:

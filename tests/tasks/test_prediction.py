@@ -260,3 +260,24 @@ def test_a_checkpoint_without_tag_dim_is_a_one_line_error(run_with_maps, tmp_pat
         err = capsys.readouterr().err
         assert rc == 2 and "old.pt: checkpoint has no 'tag_dim' (written by an older version; retrain)" in err, err
         assert err.count("\n") == 1
+
+
+def test_map_files_named_with_zero_padding_and_two_files_of_one_id(tmp_path):
+    """COCO names files with zero padding: `000000000002.npz` is image 2; `2.npz` beside `02.npz`
+    is an error naming both, never two images merged."""
+    import shutil
+    from core.errors import InputError
+    from datasets.ae_maps import map_files
+    folder = tmp_path / "maps"
+    folder.mkdir()
+    maps, _ = _two_people_maps()
+    padded = folder / "000000000002.npz"
+    maps.save(padded)
+    maps.save(folder / "10.npz")
+    assert map_files(folder) == {2: padded, 10: folder / "10.npz"} and map_image_ids(folder) == [2, 10]
+    np.testing.assert_array_equal(read_ae_maps(folder, 2, 17).heatmaps, maps.heatmaps)
+    shutil.copy(padded, folder / "02.npz")
+    for call in (lambda: map_image_ids(folder), lambda: read_ae_maps(folder, 2, 17)):
+        with pytest.raises(InputError, match="000000000002.npz and 02.npz: two map files of image 2|"
+                                             "02.npz and 000000000002.npz: two map files of image 2"):
+            call()
