@@ -56,7 +56,6 @@ def export_cli(a):
     cfg = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec)
     skeleton = SKELETONS[ckpt["skeleton"]]
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     path = export_lifter(model, skeleton, a.out, {"model": cfg.model.name, "input_norm": cfg.input_norm,
                                                   "joint_names": ",".join(skeleton.joint_names),
                                                   "output": "root-relative joints, metres, camera frame"})
@@ -69,7 +68,6 @@ def export_grouping(a):
     cfg = checkpoint_config(ckpt, a.checkpoint, GroupingConfig.from_dict)
     model = rebuild_model(ckpt, a.checkpoint, grouping_model_from_spec)
     kw = ckpt["model"]["kwargs"]
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     path = export_classifier(model, kw["in_channels"], kw["edge_dim"], a.out,
                              {"model": cfg.model.name, "dataset": cfg.dataset, "tag_dim": ckpt["tag_dim"],
                               "features": "tasks.grouping.data.feature_settings / datasets.graph_features",

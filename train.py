@@ -30,6 +30,7 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting, lifting_seeds
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
+from tasks.grouping.model import describe_mismatch
 from tasks.resume import describe, resume_config
 from tasks.training import TrainingRun, fit
 
@@ -334,8 +335,8 @@ def train_grouping(a):
     if cfg.init and not a.resume:  # a resume restores the weights the run reached
         start = load_checkpoint(cfg.init, "grouping")
         if start["model"] != spec:
-            raise InputError(f"{{init}} {cfg.init}: its classifier is not of these settings "
-                             f"({start['config']['model']['name']}, width {start['config']['model']['hidden']})")
+            raise InputError(f"{{init}} {cfg.init}: its classifier cannot start this run: "
+                             f"{describe_mismatch(start, spec, cfg, tag_dim)}")
         model.load_state_dict(start["state_dict"])
     model = model.to(device)
     optimizer = grouping.make_optimizer(model, cfg)

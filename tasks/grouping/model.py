@@ -39,3 +39,23 @@ def checkpoint_tag_dim(ckpt: dict, path) -> int:
     if "tag_dim" not in ckpt:
         raise InputError(f"{path}: checkpoint has no 'tag_dim' (written by an older version; retrain)")
     return ckpt["tag_dim"]
+
+
+def describe_mismatch(ckpt: dict, spec: dict, cfg, tag_dim: int) -> str:
+    """What differs between a checkpoint's classifier and the one a run with `cfg` and tags of
+    `tag_dim` dimensions builds (`spec`), in the run's terms: the keypoint set, the tag dimension,
+    the model and its width, then any other constructor argument."""
+    theirs, why = ckpt.get("config", {}), []
+    if theirs.get("dataset", cfg.dataset) != cfg.dataset:
+        why.append(f"keypoints of {theirs['dataset']} vs {cfg.dataset}")
+    if ckpt.get("tag_dim", tag_dim) != tag_dim:
+        why.append(f"tag dimension {ckpt['tag_dim']} vs {tag_dim}")
+    model = theirs.get("model", {})
+    if model.get("name", cfg.model.name) != cfg.model.name:
+        why.append(f"model {model['name']} vs {cfg.model.name}")
+    if model.get("hidden", cfg.model.hidden) != cfg.model.hidden:
+        why.append(f"width (--hidden) {model['hidden']} vs {cfg.model.hidden}")
+    if not why:
+        a, b = ckpt["model"].get("kwargs", {}), spec.get("kwargs", {})
+        why = [f"{k} {a.get(k)} vs {b.get(k)}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return "; ".join(why or ["another classifier layout"]) + " (the checkpoint's vs this run's)"

@@ -51,6 +51,20 @@ def test_export_needs_a_known_suffix(tmp_path, capsys):
     assert rc == 2 and "expected a .onnx or .pt2 file name" in capsys.readouterr().err
 
 
+def test_export_into_a_folder_that_cannot_be_made_and_without_the_onnx_packages(tmp_path, capsys, monkeypatch):
+    import importlib.util
+    ckpt, _ = _checkpoint(tmp_path, "semgcn", H36M16)
+    (tmp_path / "file").write_text("x")
+    rc = run_cli(predict.main, ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "file" / "m.pt2")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "m.pt2: cannot create its folder" in err
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxscript" else real(name, *a))
+    rc = run_cli(predict.main, ["export", "--checkpoint", str(ckpt), "--out", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "ONNX export needs the onnxscript package: pip install onnxscript" in err
+
+
 @pytest.mark.parametrize("model_flags", [["--model", "edgeconv-attr", "--pair-attr"], ["--preset", "reference"]])
 def test_grouping_classifier_exports_with_dynamic_graph_sizes(model_flags, tmp_path):
     """predict.py export of a grouping checkpoint: onnxruntime and the torch.export program give the

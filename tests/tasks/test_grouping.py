@@ -365,6 +365,14 @@ def test_init_fine_tunes_a_trained_classifier_and_logs_validation_loss(tmp_path,
     rc = run_cli(train.main, base + ["--hidden", "16", "--init", str(tmp_path / "a" / "best.pt"),
                                      "--out", str(tmp_path / "c")])
     err = capsys.readouterr().err
-    assert rc == 2 and "--init " in err and "its classifier is not of these settings (edgeconv-attr, width 8)" in err
+    assert rc == 2 and "--init " in err and "cannot start this run: width (--hidden) 8 vs 16 (the checkpoint's vs this run's)" in err
+    from tasks.grouping.model import describe_mismatch  # a CrowdPose run from a COCO checkpoint
+    crowd = grouping.GroupingConfig(dataset="crowdpose", model=grouping.GroupingModelConfig(hidden=8))
+    assert describe_mismatch(first, grouping.model_spec(crowd, 1), crowd, 1) == \
+        "keypoints of coco vs crowdpose (the checkpoint's vs this run's)"
+    rc = run_cli(train.main, base + ["--synth", "tag_dim=2", "--init", str(tmp_path / "a" / "best.pt"),
+                                     "--out", str(tmp_path / "f")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "tag dimension 1 vs 2" in err and err.count("\n") == 1, err
     assert run_cli(train.main, base + ["--optimizer", "rmsprop", "--out", str(tmp_path / "d")]) == 2
     assert "--optimizer rmsprop: expected one of adam, sgd" in capsys.readouterr().err
