@@ -205,7 +205,7 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
         checkpoint={"task": "lifting", "model": spec, "skeleton": skeleton.name,
                     "normalization": {"input_2d": DESCRIPTIONS[cfg.input_norm],
                                       "target_3d": "camera frame, root-relative, metres"},
-                    "config": cfg.to_dict(), "resumes": resumes},
+                    "config": cfg.to_dict(), "resumes": resumes, "data_fingerprint": lifting.data_fingerprint(cfg)},
         mismatch=lambda ck: f"is a checkpoint of {ck['model']['class']} {ck['config']['model']['name']}, "
                             f"not of {{model.name}} {cfg.model.name} with these settings",
         metric="MPJPE", maximize=False,

@@ -8,6 +8,7 @@ import dataclasses
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
@@ -17,7 +18,7 @@ from tqdm import tqdm
 from core.errors import InputError
 from datasets.camera_augment import random_views
 from datasets.input_norm import INPUT_NORMS, apply_input_norm
-from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m
+from datasets.h36m import FILE_3D, TEST_SUBJECTS, TRAIN_SUBJECTS, PoseSet, load_h36m, resolve_2d_file
 from datasets.skeleton import Skeleton
 from datasets.synthetic_h36m import synthetic_h36m_dir
 from gnn.models import MODEL_CLASSES
@@ -160,6 +161,18 @@ def data_folder(data: Optional[str], keypoints: str):
         raise InputError(f"{{keypoints}} {keypoints}: the built-in synthetic data has only gt "
                          f"keypoints; set {{data}} to the folder of your Human3.6M files")
     return synthetic_h36m_dir()
+
+
+def data_fingerprint(cfg: LiftingConfig) -> str:
+    """A digest of what a run trains on: the content of its data files (so a moved folder with the
+    same files is the same data), the keypoint set, joints, subjects, actions and downsampling."""
+    import hashlib
+    from datasets.graph_cache import file_digest
+    folder = Path(data_folder(cfg.data, cfg.keypoints))
+    files = [folder / FILE_3D, resolve_2d_file(folder, cfg.keypoints)]
+    text = "|".join([*(file_digest(f) for f in files), cfg.keypoints, str(cfg.joints), ",".join(cfg.train_subjects),
+                     ",".join(cfg.val_subjects), ",".join(cfg.actions or ()), str(cfg.downsample)])
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def parse_subjects(text: str, field: str) -> tuple[str, ...]:

@@ -29,7 +29,8 @@ class TrainingRun:
     else on all items) -> at least {loss, lr}; `validate(model)` -> metrics including `metric`;
     `record(stats, metrics)` -> the `metrics.jsonl` fields after `epoch`; `line(record)` -> the
     printed epoch line; `checkpoint`: what every checkpoint holds besides the training state;
-    `mismatch(ckpt)`: why a checkpoint given to resume is of another model.
+    `mismatch(ckpt)`: why a checkpoint given to resume is of another model. A `data_fingerprint`
+    in `checkpoint` (a digest of the training data's content) must match the resumed run's.
     """
 
     task: str
@@ -83,6 +84,10 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
         ckpt = load_checkpoint(resume, run.task)
         if ckpt["model"] != run.spec:
             raise InputError(f"{resume}: {run.mismatch(ckpt)}")
+        theirs, ours = ckpt.get("data_fingerprint"), run.checkpoint.get("data_fingerprint")
+        if theirs is not None and ours is not None and theirs != ours:
+            raise InputError(f"{resume}: the data given now differ from the data the run trained on (content "
+                             f"fingerprint {ours[:12]} vs {theirs[:12]}); resume with the run's data, or start a new run")
         start_epoch, best = restore_training(ckpt, resume, run.model, run.optimizer, run.generator,
                                               run.scheduler)
     net = distributed.wrap(run.model, d, device)

@@ -87,3 +87,25 @@ def test_checkpoints_from_before_precision_resume_in_fp32():
     cfg = LiftingConfig().to_dict()
     del cfg["precision"]
     assert LiftingConfig.from_dict(cfg).precision == "fp32" and LiftingConfig().precision == "auto"
+
+
+def test_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_h36m, tmp_path, capsys):
+    import shutil
+    out = tmp_path / "run"
+    base = ["lifting", "--out", str(out)] + FAST
+    assert run_cli(train.main, base + ["--data", str(tiny_h36m), "--epochs", "1"]) == 0
+    moved = tmp_path / "moved"
+    shutil.copytree(tiny_h36m, moved)
+    assert run_cli(train.main, ["lifting", "--resume", str(out / "last.pt"), "--data", str(moved), "--epochs", "2",
+                                "--no-progress"]) == 0
+    other = tmp_path / "other"
+    shutil.copytree(tiny_h36m, other)
+    with np.load(other / "data_3d_h36m.npz", allow_pickle=True) as z:
+        p3 = z["positions_3d"].item()
+    p3["S1"]["Walking"] = p3["S1"]["Walking"] * 1.01
+    np.savez(other / "data_3d_h36m.npz", positions_3d=np.array(p3, dtype=object))
+    capsys.readouterr()
+    assert run_cli(train.main, ["lifting", "--resume", str(out / "last.pt"), "--data", str(other), "--epochs", "3",
+                                "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the data given now differ from the data the run trained on" in err
