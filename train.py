@@ -50,6 +50,8 @@ def add_common_args(p, out: str, seed: int, device: str):
     p.add_argument("--overwrite", action="store_true", help="replace the run that OUT already holds (without it, "
                    "a folder holding a run is refused)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--tensorboard", action="store_true", help="also write each epoch's metrics as TensorBoard "
+                   "scalars into OUT/tensorboard (needs the tensorboard package)")
 
 
 def add_lifting_args(p):
@@ -190,6 +192,7 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
         return {**stats, **extra, "lr": optimizer.param_groups[0]["lr"]}
 
     run = TrainingRun(
+        tensorboard=a.tensorboard,
         task="lifting", spec=spec, model=model, optimizer=optimizer, scheduler=scheduler,
         generator=generator, num_items=len(train_batcher), train_epoch=train_epoch,
         validate=None if test_set is None else
@@ -361,6 +364,7 @@ def train_grouping(a):
                 **grouping.edge_metrics(probs, val_labels, cfg.decode_threshold)}
 
     run = TrainingRun(
+        tensorboard=a.tensorboard,
         task="grouping", spec=spec, model=model, optimizer=optimizer, scheduler=scheduler,
         generator=generator, num_items=len(train_graphs), train_epoch=train_epoch, validate=validate,
         record=lambda s, em: {"lr": s["lr"], "loss": s["loss"], **em, "seconds": s["seconds"]},

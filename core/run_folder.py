@@ -4,8 +4,8 @@ by a run that saved nothing.
 - A folder that holds a run (`last.pt` or `metrics.jsonl`) is refused in one line unless the
   new run resumes it (`--resume`) or replaces it on purpose (`--overwrite`).
 - The folder is locked for the run (`core.run_lock`).
-- A run that stops before its first checkpoint (an error, Ctrl-C) removes the lock, and the
-  folder too when it made it and nothing else is in it; Ctrl-C then says that nothing was saved.
+- A run that stops before its first checkpoint (an error, Ctrl-C) removes its lock and log, and
+  the folder too when it made it and nothing else is in it; Ctrl-C then says that nothing was saved.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def run_folder(out, resuming: bool = False, overwrite: bool = False, lock: bool 
     except BaseException as e:
         if not (out / "last.pt").exists():  # nothing was saved: leave nothing behind
             with contextlib.suppress(OSError):
-                (out / ".lock").unlink(missing_ok=True)
+                for name in (".lock", "train.log"):  # the run's own files; a user's stay
+                    (out / name).unlink(missing_ok=True)
                 if made and not any(out.iterdir()):
                     out.rmdir()
             if isinstance(e, KeyboardInterrupt):

@@ -49,8 +49,34 @@ class TrainingRun:
     metric: str
     maximize: bool
     best_text: Callable[[float], str]
+    tensorboard: bool = False  # also write the metrics as TensorBoard scalars (OUT/tensorboard)
     loss_label: str = "loss"  # the loss-curve picture's axis labels, with units
     metric_label: str = ""
+
+
+def console_log(path: Path, fresh: bool) -> Callable[[str], None]:
+    """A `print` that also appends each line to `path` (the run's `train.log`; a fresh run starts
+    it anew, a resumed one continues it)."""
+    if fresh:
+        path.unlink(missing_ok=True)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+        with open(path, "a") as f:
+            f.write(text + "\n")
+    return say
+
+
+def tensorboard_writer(out: Path, wanted: bool):
+    """A TensorBoard `SummaryWriter` into OUT/tensorboard when `wanted` (None otherwise); a one-line
+    error when the tensorboard package is missing."""
+    if not wanted:
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise InputError("--tensorboard needs the tensorboard package: pip install tensorboard") from None
+    return SummaryWriter(str(out / "tensorboard"))
 
 
 def check_finite_loss(loss: float, epoch: int, out: Path) -> None:
@@ -93,11 +119,13 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
     net = distributed.wrap(run.model, d, device)
     sampler = distributed.train_sampler(run.num_items, d, seed) if d.enabled else None
     metrics_path = out / "metrics.jsonl"
+    say = console_log(out / "train.log", fresh=start_epoch == 1) if d.is_main else print
+    board = tensorboard_writer(out, run.tensorboard) if d.is_main else None
     if d.is_main:
         start_metrics_log(metrics_path, start_epoch)
-        print(header)
+        say(header)
         if start_epoch > epochs:
-            print(f"nothing to train: {resume} is at epoch {start_epoch - 1} of {epochs}")
+            say(f"nothing to train: {resume} is at epoch {start_epoch - 1} of {epochs}")
     for epoch in range(start_epoch, epochs + 1):
         if sampler is not None:
             sampler.set_epoch(epoch)
@@ -116,7 +144,12 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
         if d.is_main:
             record = {"epoch": epoch, **run.record(stats, metrics)}
             append_jsonl(metrics_path, record)
-            print(run.line(record), flush=True)
+            say(run.line(record))
+            if board is not None:
+                for key, value in record.items():
+                    if key != "epoch" and isinstance(value, (int, float)) and value is not None:
+                        board.add_scalar(key, value, epoch)
+                board.flush()
             ckpt = {**run.checkpoint, "state_dict": run.model.state_dict(),
                     "optimizer": run.optimizer.state_dict(), "scheduler": run.scheduler.state_dict(),
                     "epoch": epoch, "best_metric": best, "metric_name": run.metric,
@@ -135,6 +168,8 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
     if d.is_main:
         written = [str(p) for p in (out / "best.pt", out / "last.pt", metrics_path, out / "loss_curve.png")
                    if p.exists()]
-        print(f"{run.best_text(best)}; wrote {', '.join(written)}")
+        say(f"{run.best_text(best)}; wrote {', '.join(written + [str(out / 'train.log')])}")
+        if board is not None:
+            board.close()
     distributed.cleanup(d)
     return best

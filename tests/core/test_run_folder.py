@@ -42,7 +42,7 @@ def test_a_run_that_saved_nothing_leaves_no_folder_and_says_so_on_ctrl_c(tmp_pat
 
     def interrupted(a):
         raise KeyboardInterrupt
-    monkeypatch.setattr("tasks.lifting.load_lifting_split", lambda *a, **k: interrupted(a))
+    monkeypatch.setattr("tasks.lifting.train_epoch", lambda *a, **k: interrupted(a))
     assert run_cli(train.main, ["lifting", "--out", str(tmp_path / "ctrl-c"), "--no-progress"]) == 130
     assert capsys.readouterr().err.strip() == "interrupted: before the first epoch ended: nothing was saved"
     assert not (tmp_path / "ctrl-c").exists()
@@ -59,3 +59,25 @@ def test_a_folder_with_a_checkpoint_keeps_it_after_a_failure(tmp_path):
         with run_folder(out, resuming=True):
             raise RuntimeError
     assert (out / "last.pt").exists()
+
+
+def test_the_run_folder_keeps_its_console_output(tiny_h36m, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["lifting", "--data", str(tiny_h36m), "--out", str(out)] + FAST
+    assert run_cli(train.main, base + ["--epochs", "1"]) == 0
+    printed = [l for l in capsys.readouterr().out.splitlines() if l.startswith(("lifting:", "epoch", "best"))]
+    log = (out / "train.log").read_text().splitlines()
+    assert log == printed and len(log) == 3 and log[1].startswith("epoch   1")
+    assert run_cli(train.main, base + ["--epochs", "2", "--resume", str(out / "last.pt")]) == 0
+    log = (out / "train.log").read_text().splitlines()
+    assert [l[:9] for l in log if l.startswith("epoch")] == ["epoch   1", "epoch   2"]  # a resume continues it
+
+
+def test_tensorboard_without_the_package_is_one_line(tiny_h36m, tmp_path, capsys):
+    import importlib.util
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed here")
+    rc = run_cli(train.main, ["lifting", "--data", str(tiny_h36m), "--out", str(tmp_path / "tb"), "--tensorboard"] + FAST)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.strip() == "error: --tensorboard needs the tensorboard package: pip install tensorboard"
+    assert not (tmp_path / "tb").exists()  # nothing was saved, nothing left behind
