@@ -22,6 +22,7 @@ from tasks.original_semgcn import load_lifting_checkpoint
 from tasks.shipped_lifters import SHIPPED, resolve_lifter
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.coco_eval import oks_ap
+from tasks.grouping.results import FRAGMENT_BELOW, count_persons, describe_counts
 from tasks.cli import add_compile_flag, parse_actions, synth_config
 from tasks.lifting_plots import plot_lifted_pose
 from tasks.plots import plot_grouped_images
@@ -171,6 +172,10 @@ def evaluate_grouping_cli(a):
     print(f"AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}"
           + (f"  edge accuracy {m['edge_accuracy']:.4f}" if "edge_accuracy" in m else "")
           + f"  {m['decode_images_per_s']:.1f} images/s")
+    persons, fragments = count_persons(ev.results)
+    m.update({"persons": persons, "fragments": fragments, "fragment_below_keypoints": FRAGMENT_BELOW})
+    write_json(out / "eval.json", m)
+    print(f"{len(ev.graphs)} images: {describe_counts(ev.results)} written")
     written += plot_grouped_images(ev.graphs[:a.viz], ev.results, out, cfg.dataset, ev.data.backgrounds, ev.data.gt)
     print("wrote " + ", ".join(str(p) for p in written))
 

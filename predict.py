@@ -29,6 +29,7 @@ from tasks.grouping.data import heatmap_background
 from tasks.grouping.export import ClassifierForExport, export_classifier
 from tasks.grouping.model import checkpoint_tag_dim, model_from_spec as grouping_model_from_spec
 from tasks.grouping.prediction import predict_folder
+from tasks.grouping.results import count_persons, describe_counts
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.cli import add_compile_flag
 from tasks.plots import plot_grouped_images
@@ -124,8 +125,10 @@ def predict_pipeline_cli(a):
         plot_persons_2d_3d(path, backgrounds[image_id], [results[n] for n in mine], lifted,
                            DATASET_SKELETONS[gcfg.dataset], skeleton, title=f"image {image_id}")
         written.append(path)
-    print(f"{len(sizes)} images, {len(results)} persons grouped, {len(persons)} lifted, {persons.skipped} not "
-          f"(too few keypoints or no torso)")
+    grouped, fragments = count_persons(results)
+    print(f"{len(sizes)} images: {describe_counts(results)} grouped; {len(persons)} lifted, "
+          f"{persons.skipped - fragments} person{'s' if persons.skipped - fragments != 1 else ''} and the "
+          f"{fragments} fragment{'s' if fragments != 1 else ''} not (too few keypoints or no torso)")
     print("wrote " + ", ".join(str(p) for p in written))
 
 
@@ -231,7 +234,7 @@ def predict_grouping_cli(a):
     seconds = time.perf_counter() - start
     write_json(out / "results.json", results)
     written = [out / "results.json"] + plot_grouped_images(drawn, results, out, cfg.dataset, backgrounds)
-    print(f"{images} images, {len(results)} persons ({a.decoder} decoder), {images / seconds:.1f} images/s "
+    print(f"{images} images, {describe_counts(results)} ({a.decoder} decoder), {images / seconds:.1f} images/s "
           f"(reading the maps included)")
     print("wrote " + ", ".join(str(p) for p in written))
 

@@ -8,10 +8,10 @@ from typing import Optional
 import numpy as np
 from matplotlib.lines import Line2D
 
-from tasks.plots import plt, save_figure
+from tasks.grouping.results import is_fragment
+from tasks.plots import draw_fragment, fragment_legend, person_colour, plt, save_figure
 
 LEFT, RIGHT, CENTRE = "tab:blue", "tab:red", "black"
-FRAGMENT = 5  # a grouped "person" with fewer keypoints is drawn as a fragment
 
 
 def _side_colour(skeleton, joint: int) -> str:
@@ -104,26 +104,27 @@ def plot_persons_2d_3d(path, background, results: list[dict], lifted: list[tuple
     if background is not None:
         hm, extent = background
         ax.imshow(hm, cmap="gray_r", extent=extent, vmin=0, vmax=max(float(hm.max()), 1e-6), alpha=0.6)
-    colours = plt.get_cmap("tab20")
     lifted_ids = {n for n, _ in lifted}
     fragments = 0
     for n, r in enumerate(results):
         k = np.asarray(r["keypoints"], dtype=float).reshape(-1, 3)
-        if n not in lifted_ids and (k[:, 2] > 0).sum() < FRAGMENT:  # a stray candidate or two: grey, uncounted
-            ax.scatter(*k[k[:, 2] > 0, :2].T, color="0.5", marker="x", s=12)
+        if is_fragment(k):  # one way to draw and count a fragment, everywhere
+            draw_fragment(ax, k)
             fragments += 1
             continue
-        c = colours(n % 20)
+        c = person_colour(n)
         for a, b in skeleton_2d.edges:
             if k[a, 2] > 0 and k[b, 2] > 0:
-                ax.plot(k[[a, b], 0], k[[a, b], 1], color=c, lw=2)
+                ax.plot(k[[a, b], 0], k[[a, b], 1], color=c, lw=2, ls="-" if n in lifted_ids else ":")
         ax.scatter(*k[k[:, 2] > 0, :2].T, color=c, s=10, zorder=3)
-        ax.text(*k[k[:, 2] > 0, :2].min(0), str(n), color=c, fontsize=9, va="bottom")
+        ax.text(*k[k[:, 2] > 0, :2].min(0), str(n), color=c, fontsize=9, va="bottom", fontweight="bold")
     if background is None:
         ax.invert_yaxis()
     ax.set_aspect("equal")
-    ax.set_title(f"{len(results) - fragments} persons grouped, {fragments} fragments (x: fewer than "
-                 f"{FRAGMENT} keypoints)", fontsize=10)
+    persons = len(results) - fragments
+    ax.set_title(f"{persons} person{'s' if persons != 1 else ''} grouped + {fragments} fragment"
+                 f"{'s' if fragments != 1 else ''}; index = input_index", fontsize=10)
+    fragment_legend(ax, [Line2D([], [], color="0.3", lw=2, ls=":", label="a person not lifted")])
     ax3 = fig.add_subplot(1, 2, 2, projection="3d")
     if lifted:
         order = sorted(lifted, key=lambda item: np.mean(np.asarray(results[item[0]]["keypoints"])[0::3]))
@@ -132,7 +133,9 @@ def plot_persons_2d_3d(path, background, results: list[dict], lifted: list[tuple
         for n, pose in placed:
             v = _to_view(pose)
             for a, b in skeleton_3d.edges:
-                ax3.plot(*v[[a, b]].T, color=colours(n % 20), lw=2.5)
-    ax3.set_title(f"{len(lifted)} lifted to 3D (root-relative, m; 1.2 m apart)")
+                ax3.plot(*v[[a, b]].T, color=person_colour(n), lw=2.5)
+            top = v[np.argmax(v[:, 2])]  # above the head
+            ax3.text(top[0], top[1], top[2] + 0.08, str(n), color=person_colour(n), fontsize=9, fontweight="bold")
+    ax3.set_title(f"{len(lifted)} lifted to 3D (root-relative, m; 1.2 m apart; same index as in 2D)", fontsize=10)
     fig.suptitle(title)
     save_figure(fig, path)

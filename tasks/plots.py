@@ -14,6 +14,31 @@ from core.atomic_io import atomic_write  # noqa: E402
 from datasets.coco import DATASET_SKELETONS  # noqa: E402
 
 
+# Persons get distinct hues (tab10 without its grey, then Dark2): never two shades of one hue.
+PERSON_COLOURS = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7] + list(plt.get_cmap("Dark2").colors)
+FRAGMENT_STYLE = {"marker": "x", "color": "0.45", "s": 22, "linewidths": 1.2}  # one way to draw a fragment, everywhere
+
+
+def person_colour(n: int):
+    return PERSON_COLOURS[n % len(PERSON_COLOURS)]
+
+
+def draw_fragment(ax, k: np.ndarray, zorder: int = 3):
+    """A fragment (`tasks.grouping.results.is_fragment`): its keypoints as small grey crosses."""
+    vis = k[:, 2] > 0
+    ax.scatter(k[vis, 0], k[vis, 1], zorder=zorder, **FRAGMENT_STYLE)
+
+
+def fragment_legend(ax, extra=()):
+    """The legend of a grouping picture: a person, a fragment, and `extra` (label, handle) items."""
+    from matplotlib.lines import Line2D
+    from tasks.grouping.results import FRAGMENT_BELOW
+    handles = [Line2D([], [], color=PERSON_COLOURS[0], lw=2, marker="o", ms=4, label="a person (one colour each)"),
+               Line2D([], [], ls="", marker="x", color=FRAGMENT_STYLE["color"], ms=6,
+                      label=f"fragment (< {FRAGMENT_BELOW} keypoints)")] + list(extra)
+    ax.legend(handles=handles, loc="lower left", fontsize=8, framealpha=0.85)
+
+
 def save_figure(fig, path):
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
@@ -90,8 +115,8 @@ def plot_grouping(path, title: str, results: list[dict], skeleton, background=No
     (right). `background`: (heatmap maximum (H, W), its extent in image pixels) as grey;
     `candidates` (M, 2) image pixels as small dots. A predicted person has the colour of the
     ground-truth person it lies on (black: none), and its joints that lie on another person are
-    crossed out in red; persons of one or two keypoints are fragments, drawn small and counted
-    apart."""
+    crossed out in red; fragments (`is_fragment`) are grey crosses, counted apart. Each panel's
+    title says what it shows; a legend explains the marks."""
     K = skeleton.num_joints
     pred = [np.asarray(r["keypoints"], dtype=float).reshape(K, 3) for r in results]
     panels = [("predicted", pred)] + ([("ground truth", truth)] if truth is not None else [])
@@ -103,9 +128,9 @@ def plot_grouping(path, title: str, results: list[dict], skeleton, background=No
         aspect = 1.0
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 6 * min(max(aspect, 0.4), 1.6) + 0.8),
                              squeeze=False)
-    cmap = plt.get_cmap("tab20")
+    from tasks.grouping.results import is_fragment
     match = match_to_truth(pred, truth) if truth is not None else np.arange(len(pred))
-    colours = [[cmap(g % 20) if g >= 0 else "black" for g in match], [cmap(g % 20) for g in range(len(truth or []))]]
+    colours = [[person_colour(g) if g >= 0 else "black" for g in match], [person_colour(g) for g in range(len(truth or []))]]
     for i, (ax, (name, people)) in enumerate(zip(axes[0], panels)):
         if background is not None:
             ax.imshow(background[0], extent=background[1], cmap="gray_r", vmin=0, vmax=1.5, interpolation="nearest")
@@ -114,9 +139,9 @@ def plot_grouping(path, title: str, results: list[dict], skeleton, background=No
         fragments = 0
         for p, (k, color) in enumerate(zip(people, colours[i])):
             vis = k[:, 2] > 0
-            if vis.sum() < 3:
+            if is_fragment(k):
                 fragments += 1
-                ax.scatter(k[vis, 0], k[vis, 1], s=5, color=color, zorder=3)
+                draw_fragment(ax, k)
                 continue
             for a, b in skeleton.edges:
                 if vis[a] and vis[b]:
@@ -132,8 +157,16 @@ def plot_grouping(path, title: str, results: list[dict], skeleton, background=No
         else:
             ax.invert_yaxis()
         ax.set_aspect("equal")
-        ax.set_title(f"{name}: {len(people) - fragments} persons" + (f" + {fragments} fragments" if fragments else ""))
-    fig.suptitle(title + ("  (red x: a joint on another person)" if truth is not None else ""))
+        persons = len(people) - fragments
+        ax.set_title(f"{title}, {name}: {persons} person{'s' if persons != 1 else ''}"
+                     + (f" + {fragments} fragment{'s' if fragments != 1 else ''}" if fragments else ""), fontsize=10)
+        if i == 0:
+            from matplotlib.lines import Line2D
+            wrong = [Line2D([], [], color="black", lw=2, label="on no true person"),
+                     Line2D([], [], ls="", marker="x", color="red", ms=8, mew=2, label="joint on another person")] \
+                if truth is not None else []
+            fragment_legend(ax, wrong)
+    fig.tight_layout()
     save_figure(fig, path)
 
 

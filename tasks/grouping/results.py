@@ -6,6 +6,28 @@ import numpy as np
 from datasets.coco import quiet_coco
 
 
+FRAGMENT_BELOW = 5  # a decoded "person" with fewer keypoints is a fragment (debris, not a person)
+
+
+def is_fragment(keypoints) -> bool:
+    """One definition everywhere (counts, pictures): fewer than `FRAGMENT_BELOW` keypoints
+    present (v > 0) in a COCO results entry's flat `[x, y, v] * K` list or a (K, 3) array."""
+    k = np.asarray(keypoints, dtype=float).reshape(-1, 3)
+    return int((k[:, 2] > 0).sum()) < FRAGMENT_BELOW
+
+
+def count_persons(results: list[dict]) -> tuple[int, int]:
+    """COCO results entries -> (persons, fragments) (`is_fragment`)."""
+    fragments = sum(is_fragment(r["keypoints"]) for r in results)
+    return len(results) - fragments, fragments
+
+
+def describe_counts(results: list[dict]) -> str:
+    persons, fragments = count_persons(results)
+    return (f"{persons} person{'s' if persons != 1 else ''} + {fragments} fragment{'s' if fragments != 1 else ''} "
+            f"(fewer than {FRAGMENT_BELOW} keypoints)")
+
+
 def coco_results(image_id: int, persons) -> list[dict]:
     """Persons of one image -> COCO results entries (category 1, keypoints in image pixels to
     1e-3, scores to 1e-5), rounded for all persons at once."""

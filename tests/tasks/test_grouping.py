@@ -376,3 +376,15 @@ def test_init_fine_tunes_a_trained_classifier_and_logs_validation_loss(tmp_path,
     assert rc == 2 and "tag dimension 1 vs 2" in err and err.count("\n") == 1, err
     assert run_cli(train.main, base + ["--optimizer", "rmsprop", "--out", str(tmp_path / "d")]) == 2
     assert "--optimizer rmsprop: expected one of adam, sgd" in capsys.readouterr().err
+
+
+def test_one_definition_of_a_fragment():
+    from tasks.grouping.results import FRAGMENT_BELOW, count_persons, describe_counts, is_fragment
+    person = np.zeros((17, 3))
+    person[:FRAGMENT_BELOW, 2] = 1
+    few = person.copy()
+    few[FRAGMENT_BELOW - 1, 2] = 0
+    assert not is_fragment(person) and is_fragment(few) and is_fragment(person.ravel().tolist()) is False
+    results = [{"keypoints": k.ravel().tolist()} for k in (person, few, few)]
+    assert count_persons(results) == (1, 2)
+    assert describe_counts(results) == f"1 person + 2 fragments (fewer than {FRAGMENT_BELOW} keypoints)"
