@@ -109,7 +109,9 @@ def evaluate_lifting_cli(a):
             cam = h36m_cameras()[subject][int(test_set.camera[i])]
             pixels = unnormalize_screen(screen.x2d[i].astype(np.float64), cam.width, cam.height)
             plot_lifted_pose(path, pixels, (cam.width, cam.height), pred[i].numpy(), skeleton,
-                             title=f"{subject} {name}, camera {int(test_set.camera[i])} (test subject)",
+                             title=(f"Human3.6M {subject} {name}, camera {int(test_set.camera[i])}" if cfg.data else
+                                    f"built-in synthetic data (not Human3.6M): pose {i}, '{subject}' '{name}', "
+                                    f"camera {int(test_set.camera[i])}"),
                              truth=batcher.y3d[i].numpy())
             written.append(path)
     print("wrote " + ", ".join(str(p) for p in written))

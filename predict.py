@@ -21,7 +21,7 @@ from tasks import lifting
 from tasks.original_semgcn import load_lifting_checkpoint
 from tasks.shipped_lifters import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
 from tasks.lifting_export import export_lifter
-from tasks.lifting_plots import plot_lifted_pose, plot_persons_2d_3d
+from tasks.lifting_plots import filled_joints, plot_lifted_pose, plot_persons_2d_3d
 from tasks.pipeline import image_size_of_maps, lift_results
 from tasks.lifting_prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
@@ -179,7 +179,8 @@ def predict_lifting_cli(a):
         n = persons.source[i]  # the person's index in the input, as poses3d.json's input_index
         path = out / f"person_{n:03d}_image_{persons.image_id[i]}.png"
         plot_lifted_pose(path, persons.joints[i], persons.size[i], poses[i], skeleton,
-                         title=f"image {persons.image_id[i]}, input person {n}, score {persons.score[i]:.2f}")
+                         title=f"image {persons.image_id[i]}, input person {n}, score {persons.score[i]:.2f}",
+                         filled=filled_joints(persons.filled[i], skeleton))
         written.append(path)
     print(f"{len(persons)} persons lifted, {persons.skipped} skipped (fewer than 13 of 17 keypoints with "
           f"score >= {a.min_score:g}, or no shoulder and hip)")

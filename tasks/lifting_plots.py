@@ -32,10 +32,10 @@ def _to_view(p: np.ndarray) -> np.ndarray:
 def _bones_3d(ax, pts, skeleton, truth: bool = False):
     v = _to_view(pts)
     for a, b in skeleton.edges:
-        if truth:
-            ax.plot(*v[[a, b]].T, color="0.45", lw=1.5, ls="--")
+        if truth:  # drawn over the prediction, dark and dashed, so it stays visible
+            ax.plot(*v[[a, b]].T, color="black", lw=1.6, ls=(0, (3, 2)), zorder=5)
         else:
-            ax.plot(*v[[a, b]].T, color=_side_colour(skeleton, b), lw=2.5)
+            ax.plot(*v[[a, b]].T, color=_side_colour(skeleton, b), lw=2.5, alpha=0.85)
 
 
 def _equal_box(ax, poses: list[np.ndarray]):
@@ -53,44 +53,72 @@ def _equal_box(ax, poses: list[np.ndarray]):
         ax.plot([centre[0] + g] * 2, [centre[1] - half[1], centre[1] + half[1]], [floor] * 2, color="0.85", lw=0.8)
     for g in np.arange(-half[1], half[1] + 1e-9, 0.5):
         ax.plot([centre[0] - half[0], centre[0] + half[0]], [centre[1] + g] * 2, [floor] * 2, color="0.85", lw=0.8)
-    ax.set_xlabel("x (m)"), ax.set_ylabel("depth (m)"), ax.set_zlabel("up (m)")
+    ax.set_xlabel("x (m)"), ax.set_ylabel("depth (m)", labelpad=8), ax.set_zlabel("up (m)")
     ax.locator_params(nbins=4)
+    ax.yaxis.set_major_locator(plt.MaxNLocator(3))  # the foreshortened depth axis: few ticks, no collisions
+    ax.tick_params(labelsize=8)
     ax.view_init(elev=15, azim=-75)  # from behind the camera, a little above and to the side
 
 
-def _legend(ax, truth: bool):
-    handles = [Line2D([], [], color=LEFT, lw=2, label="left"), Line2D([], [], color=RIGHT, lw=2, label="right")]
+FACE = ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+
+
+def filled_joints(filled_names: list[str], skeleton) -> list[int]:
+    """The lifter's joints made from filled input keypoints (COCO / CrowdPose names: `left_wrist` ->
+    LWrist, `left_ankle` -> LFoot, a face keypoint -> Head)."""
+    out = set()
+    for name in filled_names:
+        if name in FACE or name == "head":
+            joint = "Head"
+        else:
+            side, _, part = name.partition("_")
+            joint = {"left": "L", "right": "R"}.get(side, "") + {"ankle": "Foot"}.get(part, part.capitalize())
+        if joint in skeleton.joint_names:
+            out.add(skeleton.joint_names.index(joint))
+    return sorted(out)
+
+
+def _legend(fig, truth: bool, filled: bool):
+    handles = [Line2D([], [], color=LEFT, lw=2, label="left side"), Line2D([], [], color=RIGHT, lw=2, label="right side")]
+    if filled:
+        handles.append(Line2D([], [], ls="", marker="o", mfc="white", mec="0.2", ms=7, label="filled in (not detected)"))
     if truth:
-        handles.append(Line2D([], [], color="0.45", lw=1.5, ls="--", label="ground truth"))
-    ax.legend(handles=handles, loc="upper right", fontsize=8)
+        handles.append(Line2D([], [], color="black", lw=1.6, ls=(0, (3, 2)), label="ground truth"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
 
 
 def plot_lifted_pose(path, joints_2d: np.ndarray, frame: tuple[float, float], pose_3d: np.ndarray, skeleton,
-                     title: str = "", truth: Optional[np.ndarray] = None, frame_origin=(0.0, 0.0), units: str = "px"):
+                     title: str = "", truth: Optional[np.ndarray] = None, frame_origin=(0.0, 0.0), units: str = "px",
+                     filled: tuple[int, ...] = ()):
     """The 2D input inside its image frame (width, height from `frame_origin`; y down) beside the
-    3D pose (metres); with `truth`, the ground truth overlaid dashed and the per-joint error (mm)."""
-    fig = plt.figure(figsize=(11, 4.8))
-    ax = fig.add_subplot(1, 2, 1)
+    3D pose (metres); with `truth`, the ground truth overlaid dashed and the per-joint error (mm);
+    `filled`: joints made from filled-in keypoints, drawn hollow. One legend below both panels."""
+    fig = plt.figure(figsize=(12, 5.6))
+    grid = fig.add_gridspec(1, 2, width_ratios=(1, 1.5), wspace=0.05)
+    ax = fig.add_subplot(grid[0])
     (x0, y0), (w, h) = frame_origin, frame
     ax.add_patch(plt.Rectangle((x0, y0), w, h, fill=False, color="0.6", lw=1))
-    _bones_2d(ax, np.asarray(joints_2d), skeleton)
+    pts = np.asarray(joints_2d)
+    _bones_2d(ax, pts, skeleton)
+    if len(filled):
+        ax.scatter(pts[list(filled), 0], pts[list(filled), 1], s=40, facecolors="white", edgecolors="0.2", zorder=4)
     ax.set_xlim(x0 - 0.02 * w, x0 + 1.02 * w), ax.set_ylim(y0 + 1.02 * h, y0 - 0.02 * h)
-    ax.set_aspect("equal"), ax.set_title(f"2D input ({units}, image frame)"), ax.grid(alpha=0.2)
-    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    ax.set_aspect("equal"), ax.set_title(f"2D input ({units}, image frame)", fontsize=10), ax.grid(alpha=0.2)
+    ax3 = fig.add_subplot(grid[1], projection="3d")
     poses = [pose_3d] + ([truth] if truth is not None else [])
     _equal_box(ax3, poses)
+    _bones_3d(ax3, pose_3d, skeleton)
     if truth is not None:
         _bones_3d(ax3, truth, skeleton, truth=True)
         err = np.linalg.norm(pose_3d - truth, axis=-1) * 1000
         v = _to_view(pose_3d)
-        sc = ax3.scatter(*v.T, c=err, cmap="viridis", s=25, vmin=0, depthshade=False)
-        fig.colorbar(sc, ax=ax3, shrink=0.6, pad=0.1, label="joint error (mm)")
-        ax3.set_title(f"3D, seen from the camera: MPJPE {err.mean():.0f} mm")
+        sc = ax3.scatter(*v.T, c=err, cmap="viridis", s=25, vmin=0, depthshade=False, zorder=6)
+        fig.colorbar(sc, ax=ax3, shrink=0.55, pad=0.12, label="joint error (mm)")
+        ax3.set_title(f"3D (root-relative, m), seen from the camera: MPJPE {err.mean():.0f} mm", fontsize=10)
     else:
-        ax3.set_title("3D (root-relative, m), seen from the camera")
-    _bones_3d(ax3, pose_3d, skeleton)
-    _legend(ax3, truth is not None)
-    fig.suptitle(title)
+        ax3.set_title("3D (root-relative, m), seen from the camera", fontsize=10)
+    _legend(fig, truth is not None, bool(len(filled)))
+    fig.suptitle(title, fontsize=11)
     save_figure(fig, path)
 
 
