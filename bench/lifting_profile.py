@@ -3,8 +3,8 @@
 Runs `tasks.lifting.TrainStep` (what `train.py lifting` runs: forward, loss, backward, gradient
 clipping, Adam, the schedule) on batches gathered from device-resident poses, under
 `torch.profiler`, eager and compiled, and counts per step: operator calls (aten), host
-synchronisations (`aten::item` / `aten::_local_scalar_dense`: a value read back to Python, which
-on a GPU waits for the device), and on CUDA kernel launches and `cudaStreamSynchronize` /
+synchronisations (`aten::_local_scalar_dense`, behind every `.item()`: a value read back to Python,
+which on a GPU waits for the device), and on CUDA kernel launches and `cudaStreamSynchronize` /
 `cudaMemcpy` device-to-host calls; with `--sync-debug` on CUDA, `torch.cuda.set_sync_debug_mode`
 names each synchronising call. Prints a table (docs/speed.md).
 Usage: python bench/lifting_profile.py [--device cpu|cuda] [--model semgcn] [--batch-size 64] [--steps 20]
@@ -25,7 +25,7 @@ from datasets.pose_graph import SkeletonBatcher  # noqa: E402
 from datasets.skeleton import H36M16  # noqa: E402
 from tasks import lifting  # noqa: E402
 
-SYNC_OPS = ("aten::item", "aten::_local_scalar_dense")
+SYNC_OPS = ("aten::_local_scalar_dense",)  # the read behind every aten::item (counted once)
 CUDA_SYNC = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpy", "cudaEventSynchronize")
 
 
