@@ -55,3 +55,32 @@ def export_classifier(model: nn.Module, in_channels: int, edge_dim: int, path, m
     dims = {n: torch.export.Dim(n, min=1) for n in ("nodes", "edges", "pairs")}
     shapes = (tuple({i: dims[d] for i, d in DYNAMIC[n].items()} for n in wrapped.input_names()),)  # *inputs
     return write_export(wrapped, example, shapes, path, metadata, wrapped.input_names(), ["pair_probabilities"])
+
+
+def classifier_inputs_from_maps(checkpoint, maps_file) -> dict:
+    """What an exported classifier reads, for one image: a grouping checkpoint and one map file
+    (`<image_id>.npz`) -> {input name: numpy array} (the checkpoint's graph settings and tag
+    statistics, as `predict.py grouping` builds them), plus `positions` (M, 2) image pixels and
+    `types` (M,) of the candidates the pairs index. Feed all but those two to the ONNX session:
+    `session.run(None, {k: v for k, v in inputs.items() if k in names})`."""
+    from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
+    from datasets.ae_maps import read_ae_maps
+    from datasets.candidate_graph import candidate_graph
+    from datasets.candidates import extract_candidates
+    from datasets.coco import DATASET_SKELETONS
+    from datasets.graph_features import finalize_features
+    from tasks.grouping.config import GroupingConfig
+    from tasks.grouping.data import feature_settings
+    from tasks.grouping.model import model_from_spec
+    ckpt = load_checkpoint(checkpoint, "grouping")
+    cfg = checkpoint_config(ckpt, checkpoint, GroupingConfig.from_dict)
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    path = Path(maps_file)
+    maps = read_ae_maps(path.parent, int(path.stem), skeleton.num_joints)
+    graph = candidate_graph(extract_candidates(maps, cfg.graph), skeleton, cfg.graph, int(path.stem))
+    finalize_features(graph, skeleton.num_joints, stats=ckpt["normalization"]["tag_stats"], **feature_settings(cfg))
+    wanted = ClassifierForExport(rebuild_model(ckpt, checkpoint, model_from_spec)).input_names()
+    out = {name: getattr(graph, name).numpy() for name in wanted}
+    out["positions"] = (graph.pos * graph.factor + graph.offset).numpy()
+    out["types"] = graph.jtype.numpy()
+    return out

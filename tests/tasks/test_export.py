@@ -98,3 +98,23 @@ def test_grouping_classifier_exports_with_dynamic_graph_sizes(model_flags, tmp_p
         got = session.run(None, {n: t.numpy() for n, t in zip(wrapped.input_names(), inputs)})[0]
         np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-4)
         np.testing.assert_allclose(program(*inputs).detach().numpy(), ref, atol=1e-5, rtol=1e-4)
+    # A user's path from a map file to the ONNX inputs: the public helper gives predict.py's probabilities.
+    from datasets.ae_maps import synthesize_maps, SynthConfig
+    from tasks.grouping.export import classifier_inputs_from_maps
+    from tasks.grouping.prediction import predict_image
+    from tasks.grouping.probabilities import checkpoint_scorer
+    from tasks.grouping.config import GroupingConfig
+    from core.checkpoint import checkpoint_config
+    people = np.zeros((2, 17, 3))
+    for p, x0 in enumerate((120, 330)):
+        people[p, :, 0], people[p, :, 1], people[p, :, 2] = x0 + np.arange(17) % 3 * 12, 60 + np.arange(17) * 20, 2
+    anns = [{"keypoints": k.ravel().tolist()} for k in people]
+    synthesize_maps(512, 512, anns, 17, SynthConfig(), np.random.default_rng(0)).save(tmp_path / "7.npz")
+    feed = classifier_inputs_from_maps(out / "best.pt", tmp_path / "7.npz")
+    got = session.run(None, {n: feed[n] for n in wrapped.input_names()})[0]
+    cfg = checkpoint_config(ckpt, out / "best.pt", GroupingConfig.from_dict)
+    from datasets.ae_maps import read_ae_maps
+    scorer = checkpoint_scorer(ckpt, out / "best.pt", "cpu", "off")
+    graph = predict_image(read_ae_maps(tmp_path, 7, 17), 7, "gnn", cfg, scorer, ckpt["normalization"]["tag_stats"]).graph
+    assert got.shape == (graph.pair_index.size(1),) and got.size > 10 and feed["positions"].shape == (graph.num_nodes, 2)
+    np.testing.assert_allclose(got, scorer(graph), atol=1e-5, rtol=1e-4)
