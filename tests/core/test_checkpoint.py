@@ -9,7 +9,7 @@ def test_a_checkpoint_without_training_state_cannot_resume(tmp_path):
     from core.errors import InputError
 
     model = torch.nn.Linear(2, 2)
-    save_checkpoint(tmp_path / "w.pt", {"task": "lifting", "model": {}, "config": {},
+    save_checkpoint(tmp_path / "w.pt", {"task": "lifting", "model": {}, "config": {}, "skeleton": "h36m16",
                                         "state_dict": model.state_dict()})
     ckpt = load_checkpoint(tmp_path / "w.pt", "lifting")
     with pytest.raises(InputError, match=r"w.pt: checkpoint has no 'optimizer', so a run cannot resume from it$"):
