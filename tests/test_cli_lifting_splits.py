@@ -109,3 +109,13 @@ def test_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_h36m, tm
                                 "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the data given now differ from the data the run trained on" in err
+
+
+def test_evaluate_without_the_test_subjects_names_the_subjects_not_a_file(tiny_h36m, tmp_path, capsys):
+    five = _only_subjects(tiny_h36m, tmp_path / "five", {"S1", "S5", "S6", "S7", "S8"})
+    out = tmp_path / "run"
+    assert run_cli(train.main, ["lifting", "--data", str(five), "--out", str(out), "--val-subjects", "S8",
+                                "--train-subjects", "S1,S5,S6,S7", "--epochs", "1"] + FAST) == 0
+    capsys.readouterr()
+    _fails(evaluate.main, ["lifting", "--checkpoint", str(out / "best.pt"), "--actions", "Walking",
+                           "--out", str(tmp_path / "e")], capsys, "--subjects S9,S11: not in")
