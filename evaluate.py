@@ -18,13 +18,13 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import grouping, lifting
 from tasks.grouping import evaluation as grouping_evaluation
-from tasks.original_semgcn import load_lifting_checkpoint
-from tasks.shipped_lifters import SHIPPED, resolve_lifter
+from tasks.lifting.original import load_lifting_checkpoint
+from tasks.lifting.shipped import SHIPPED, resolve_lifter
 from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.coco_eval import oks_ap
 from tasks.grouping.results import FRAGMENT_BELOW, count_persons, describe_counts
 from tasks.cli import add_compile_flag, parse_actions, synth_config
-from tasks.lifting_plots import plot_lifted_pose
+from tasks.lifting.plots import plot_lifted_pose
 from tasks.plots import plot_grouped_images
 from datasets.cameras import h36m_cameras, unnormalize_screen
 

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 import time
 
 import torch
@@ -18,12 +17,12 @@ from datasets.coco import DATASET_SKELETONS
 from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
-from tasks.original_semgcn import load_lifting_checkpoint
-from tasks.shipped_lifters import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
-from tasks.lifting_export import export_lifter
-from tasks.lifting_plots import filled_joints, plot_lifted_pose, plot_persons_2d_3d
+from tasks.lifting.original import load_lifting_checkpoint
+from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
+from tasks.lifting.export import export_lifter
+from tasks.lifting.plots import filled_joints, plot_lifted_pose, plot_persons_2d_3d
 from tasks.pipeline import image_size_of_maps, lift_results
-from tasks.lifting_prediction import lift, poses3d_records
+from tasks.lifting.prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import heatmap_background
 from tasks.grouping.export import ClassifierForExport, export_classifier
@@ -71,7 +70,7 @@ def export_grouping(a):
     kw = ckpt["model"]["kwargs"]
     path = export_classifier(model, kw["in_channels"], kw["edge_dim"], a.out,
                              {"model": cfg.model.name, "dataset": cfg.dataset, "tag_dim": ckpt["tag_dim"],
-                              "features": "tasks.grouping.data.feature_settings / datasets.graph_features",
+                              "features": "tasks.grouping.data.feature_settings / datasets.graph.features",
                               "tag_stats": ckpt["normalization"]["tag_stats"]})
     names = ClassifierForExport(model).input_names()
     print(f"wrote {path}: inputs {', '.join(names)} (dynamic nodes, edges, pairs), output pair_probabilities (P,)")

@@ -23,12 +23,13 @@ from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
-from datasets.graph_config import GraphConfig
-from datasets.graph_features import tag_statistics
+from datasets.graph.config import GraphConfig
+from datasets.graph.features import tag_statistics
 from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
-from tasks import grouping, lifting, lifting_seeds
+from tasks import grouping, lifting
+from tasks.lifting import seeds as lifting_seeds
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
 from tasks.grouping.model import describe_mismatch
 from tasks.resume import describe, resume_config

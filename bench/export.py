@@ -27,7 +27,7 @@ from gnn.aot import aot_compiled  # noqa: E402
 from tasks import grouping, lifting  # noqa: E402
 from tasks.grouping.export import ClassifierForExport, export_classifier  # noqa: E402
 from tasks.grouping.probabilities import DYNAMIC  # noqa: E402
-from tasks.lifting_export import export_lifter  # noqa: E402
+from tasks.lifting.export import export_lifter  # noqa: E402
 
 
 def _rate(fn, items: int, seconds: float = 2.0) -> float:

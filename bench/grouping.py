@@ -28,12 +28,12 @@ import torch  # noqa: E402
 
 from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
-from datasets.candidate_graph import build_graph, candidate_graph, candidate_nodes  # noqa: E402
-from datasets.candidates import extract_candidates  # noqa: E402
+from datasets.graph.candidate_graph import build_graph, candidate_graph, candidate_nodes  # noqa: E402
+from datasets.graph.candidates import extract_candidates  # noqa: E402
 from datasets.coco import DATASET_SKELETONS  # noqa: E402
 from tasks.grouping.decoders import decode  # noqa: E402
 from tasks.grouping.results import coco_results  # noqa: E402
-from datasets.graph_features import finalize_features  # noqa: E402
+from datasets.graph.features import finalize_features  # noqa: E402
 from tasks.grouping.data import feature_settings  # noqa: E402
 from tasks.grouping.prediction import predict_image  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402

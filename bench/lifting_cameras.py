@@ -30,7 +30,7 @@ from datasets.input_norm import apply_input_norm, normalize_pose, virtual_camera
 from datasets.pose_graph import SkeletonBatcher  # noqa: E402
 from datasets.skeleton import SKELETONS  # noqa: E402
 from tasks import lifting  # noqa: E402
-from tasks.original_semgcn import load_lifting_checkpoint  # noqa: E402
+from tasks.lifting.original import load_lifting_checkpoint  # noqa: E402
 
 
 def _rotation(yaw: float, pitch: float) -> np.ndarray:

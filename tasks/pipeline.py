@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from datasets.keypoints_2d import Persons2D, to_persons
-from tasks.lifting_prediction import lift
+from tasks.lifting.prediction import lift
 
 
 def image_size_of_maps(extent: list[float]) -> tuple[float, float]:

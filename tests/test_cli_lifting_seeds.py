@@ -10,7 +10,7 @@ import torch
 import train
 from core.atomic_io import read_jsonl
 from core.cli import run_cli
-from tasks import lifting_seeds
+from tasks.lifting import seeds as lifting_seeds
 from tests.test_cli_lifting import FAST, _fails
 
 

@@ -12,7 +12,7 @@ import torch.multiprocessing as mp
 from torch_geometric.loader import DataLoader
 
 from datasets.skeleton import h36m_skeleton
-from datasets.graph_config import GraphConfig
+from datasets.graph.config import GraphConfig
 from datasets.pose_graph import SkeletonBatcher
 from core import distributed
 from tasks import grouping, lifting

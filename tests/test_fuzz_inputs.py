@@ -15,10 +15,10 @@ from datasets.ae_maps import AEMaps, read_ae_maps
 from datasets.coco import load_coco_gt, load_results, quiet_coco
 from core.errors import InputError
 from datasets.h36m import load_h36m
-from datasets.candidate_graph import build_graph
-from datasets.graph_config import GraphConfig
-from datasets.graph_features import finalize_features
-from datasets.graph_labels import label_graph
+from datasets.graph.candidate_graph import build_graph
+from datasets.graph.config import GraphConfig
+from datasets.graph.features import finalize_features
+from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
 from core.checkpoint import load_checkpoint, save_checkpoint
 

@@ -1,10 +1,10 @@
 """Bottom-up multi-person grouping, as stages (one module each):
 
-    AE maps --datasets.candidates--> candidates --datasets.candidate_graph--> candidate graph
-    --datasets.graph_features--> features --probabilities--> pair probabilities
+    AE maps --datasets.graph.candidates--> candidates --datasets.graph.candidate_graph--> candidate graph
+    --datasets.graph.features--> features --probabilities--> pair probabilities
     --decoders--> persons --results--> COCO results
 
-Ground truth enters only through `datasets.graph_labels` (training and scoring). The names
+Ground truth enters only through `datasets.graph.labels` (training and scoring). The names
 below are the package's public interface.
 """
 from tasks.grouping.config import (LR_SCHEDULES, MODEL_NAMES, OPTIMIZERS, PRESETS, GroupingConfig,

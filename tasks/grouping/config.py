@@ -7,7 +7,7 @@ from typing import Optional
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
-from datasets.graph_config import GraphConfig
+from datasets.graph.config import GraphConfig
 
 
 MODEL_NAMES = ("edgeconv", "edgeconv-attr")

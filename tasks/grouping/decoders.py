@@ -1,7 +1,7 @@
 """Stage 4, candidates + pair probabilities -> persons: greedy merging of the GNN's pairs, the
 associative-embedding decoder, and the oracle. All three take the same inputs (a candidate
 graph, its pair probabilities or None, the configuration); the AE decoder ignores the
-probabilities, the oracle needs the graph's labels (`datasets.graph_labels`).
+probabilities, the oracle needs the graph's labels (`datasets.graph.labels`).
 
 A person is a (K, 3) array of keypoints in image pixels (x, y, score; zeros where missing) and a
 score: the sum of its keypoints' heatmap scores over K, so that a complete person ranks above

@@ -65,10 +65,10 @@ def classifier_inputs_from_maps(checkpoint, maps_file) -> dict:
     `session.run(None, {k: v for k, v in inputs.items() if k in names})`."""
     from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
     from datasets.ae_maps import read_ae_maps
-    from datasets.candidate_graph import candidate_graph
-    from datasets.candidates import extract_candidates
+    from datasets.graph.candidate_graph import candidate_graph
+    from datasets.graph.candidates import extract_candidates
     from datasets.coco import DATASET_SKELETONS
-    from datasets.graph_features import finalize_features
+    from datasets.graph.features import finalize_features
     from tasks.grouping.config import GroupingConfig
     from tasks.grouping.data import feature_settings
     from tasks.grouping.model import model_from_spec

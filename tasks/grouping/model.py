@@ -5,7 +5,7 @@ from torch import Tensor, nn
 
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
-from datasets.graph_features import edge_dim, vertex_dim
+from datasets.graph.features import edge_dim, vertex_dim
 from gnn.models import MODEL_CLASSES
 from tasks.grouping.config import GroupingConfig
 

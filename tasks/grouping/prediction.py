@@ -12,10 +12,10 @@ from tqdm import tqdm
 
 from core.errors import InputError
 from datasets.ae_maps import AEMaps, map_image_ids, read_ae_maps
-from datasets.candidate_graph import candidate_graph, candidate_nodes
-from datasets.candidates import extract_candidates
+from datasets.graph.candidate_graph import candidate_graph, candidate_nodes
+from datasets.graph.candidates import extract_candidates
 from datasets.coco import DATASET_SKELETONS
-from datasets.graph_features import finalize_features
+from datasets.graph.features import finalize_features
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.data import feature_settings
 from tasks.grouping.decoders import decode

@@ -9,7 +9,7 @@ import evaluate
 import train
 from core.cli import run_cli
 from core.errors import InputError
-from datasets.graph_config import GraphConfig
+from datasets.graph.config import GraphConfig
 from tasks.grouping import GroupingConfig
 from tasks.lifting import LiftingConfig
 from tests.conftest import REPO

@@ -3,9 +3,9 @@ import numpy as np
 
 from datasets.ae_maps import SynthConfig, randomized
 from datasets.ae_maps_second import synthesize_maps_second
-from datasets.candidate_graph import build_graph
-from datasets.graph_config import GraphConfig
-from datasets.graph_labels import label_graph
+from datasets.graph.candidate_graph import build_graph
+from datasets.graph.config import GraphConfig
+from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
 
 

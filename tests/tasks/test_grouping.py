@@ -9,10 +9,10 @@ import evaluate
 import train
 from datasets.ae_maps import SynthConfig, synthesize_maps
 from datasets.coco import persons_by_image, quiet_coco
-from datasets.candidate_graph import build_graph, candidate_pairs
-from datasets.graph_config import GraphConfig
-from datasets.graph_features import finalize_features
-from datasets.graph_labels import label_graph
+from datasets.graph.candidate_graph import build_graph, candidate_pairs
+from datasets.graph.config import GraphConfig
+from datasets.graph.features import finalize_features
+from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
 from datasets.synthetic_scenes import synthetic_scenes
 from gnn.conv import EdgeConvAttr

@@ -12,11 +12,11 @@ import train
 from core.checkpoint import load_checkpoint
 from core.cli import run_cli
 from datasets.ae_maps import AEMaps, SynthConfig, map_image_ids, read_ae_maps, synthesize_maps
-from datasets.candidate_graph import build_graph
+from datasets.graph.candidate_graph import build_graph
 from datasets.coco import persons_by_image, quiet_coco
-from datasets.graph_config import GraphConfig
-from datasets.graph_features import finalize_features
-from datasets.graph_labels import label_graph
+from datasets.graph.config import GraphConfig
+from datasets.graph.features import finalize_features
+from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
 from tasks.grouping import GroupingConfig, decode
 from tasks.grouping.data import feature_settings, heatmap_background
@@ -222,7 +222,7 @@ def test_coco_results_round_every_person_of_an_image():
 def test_features_do_not_depend_on_a_models_tag_scale():
     """Per-map tag normalisation: tags scaled and shifted (another model's tag unit) give the
     same vertex features and edge / pair attributes, so the same pair probabilities."""
-    from datasets.graph_features import finalize_features
+    from datasets.graph.features import finalize_features
 
     maps, _ = _two_people_maps()
     other = AEMaps(maps.heatmaps, maps.tags * 7.0 + 3.0, maps.factor, maps.offset)
@@ -232,7 +232,7 @@ def test_features_do_not_depend_on_a_models_tag_scale():
 
 
 def test_score_feature_per_map_leaves_out_a_models_heatmap_calibration():
-    from datasets.graph_features import finalize_features
+    from datasets.graph.features import finalize_features
 
     maps, _ = _two_people_maps()
     lower = AEMaps(maps.heatmaps * 0.5, maps.tags, maps.factor, maps.offset)  # peaks half as high

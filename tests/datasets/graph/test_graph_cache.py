@@ -1,4 +1,4 @@
-"""datasets/graph_cache.py: graphs built once, read back equal, rebuilt when anything they depend
+"""datasets/graph/cache.py: graphs built once, read back equal, rebuilt when anything they depend
 on changes or the file is unreadable."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from torch_geometric.data import Data
 
 import tasks.grouping.data as grouping_data
 from datasets.ae_maps import SynthConfig, synthesize_maps
-from datasets.graph_cache import cached_graphs
+from datasets.graph.cache import cached_graphs
 from tasks.grouping import GroupingConfig, prepare_grouping_data, write_builtin_annotations
 
 
@@ -103,7 +103,7 @@ def test_one_flipped_byte_is_detected_and_the_entry_rebuilt(tmp_path):
 
 def test_a_map_file_rewritten_with_the_same_size_and_time_is_a_new_key(tmp_path):
     import os
-    from datasets.graph_cache import folder_fingerprint
+    from datasets.graph.cache import folder_fingerprint
     f = tmp_path / "1.npz"
     f.write_bytes(b"a" * 100)
     st = f.stat()

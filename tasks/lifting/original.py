@@ -26,7 +26,8 @@ import torch
 from core.checkpoint import CHECKPOINT_FORMAT, read_checkpoint_file, validate_checkpoint
 from core.errors import InputError
 from datasets.skeleton import SKELETONS, Skeleton, h36m_skeleton
-from tasks.lifting import LiftingConfig, LiftingModelConfig, model_spec
+from tasks.lifting.config import LiftingConfig, LiftingModelConfig
+from tasks.lifting.models import model_spec
 
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 

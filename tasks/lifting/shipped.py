@@ -12,7 +12,7 @@ from typing import Optional
 
 from core.errors import InputError
 
-FOLDER = Path(__file__).resolve().parents[1] / "checkpoints"
+FOLDER = Path(__file__).resolve().parents[2] / "checkpoints"
 SHIPPED = {"h36m-gt": "ground-truth 2D of Human3.6M (clean keypoints)",
            "h36m-sh": "Stacked Hourglass detections of Human3.6M (MPII-trained, noisy keypoints)"}
 DEFAULT_FOR_DETECTIONS = "h36m-sh"
@@ -36,7 +36,7 @@ def resolve_lifter(value: Optional[str], flag: str = "--checkpoint") -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Making a shipped lifter from a run (maintainers): `python -m tasks.shipped_lifters --help`
+# Making a shipped lifter from a run (maintainers): `python -m tasks.lifting.shipped --help`
 
 CARD_BLOCK = "```json card\n"  # the card's machine-readable part (tests compare it with the file)
 

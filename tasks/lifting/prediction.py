@@ -13,7 +13,7 @@ from datasets.input_norm import apply_input_norm, normalize_pose, virtual_camera
 from datasets.keypoints_2d import Persons2D
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import Skeleton
-from tasks.lifting import predict_all
+from tasks.lifting.evaluation import predict_all
 
 
 def normalized_inputs(persons: Persons2D, input_norm: str = "screen") -> np.ndarray:

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from datasets.graph_config import GraphConfig
+from datasets.graph.config import GraphConfig
 
 
 def label_graph(data: Data, persons: np.ndarray, areas: np.ndarray, cfg: GraphConfig) -> Data:

@@ -15,8 +15,8 @@ from datasets.h36m import TEST_SUBJECTS, load_h36m
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import lifting
-from tasks.original_semgcn import load_lifting_checkpoint
-from tasks.shipped_lifters import DEFAULT_FOR_DETECTIONS, SHIPPED, card_facts, read_card, resolve_lifter, shipped_path
+from tasks.lifting.original import load_lifting_checkpoint
+from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, card_facts, read_card, resolve_lifter, shipped_path
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

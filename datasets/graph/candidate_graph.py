@@ -3,7 +3,7 @@ edges and classified pairs. Pairs join candidates whose types are adjacent in th
 most two bones apart), or the k nearest candidates, built densely with `torch.cdist`; in the
 skeleton modes each candidate keeps the k nearest of each adjacent type. One set carries the
 messages (`edges`), another is classified (`pairs`). Features come later
-(`datasets.graph_features`), labels only for training and scoring (`datasets.graph_labels`).
+(`datasets.graph.features`), labels only for training and scoring (`datasets.graph.labels`).
 
 Shapes: K keypoint types, M candidates, E candidate pairs.
 """
@@ -17,8 +17,8 @@ from torch import Tensor
 from torch_geometric.data import Data
 
 from datasets.ae_maps import AEMaps
-from datasets.candidates import Candidates, extract_candidates
-from datasets.graph_config import GraphConfig
+from datasets.graph.candidates import Candidates, extract_candidates
+from datasets.graph.config import GraphConfig
 from datasets.skeleton import Skeleton
 
 

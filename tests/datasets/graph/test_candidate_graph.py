@@ -4,12 +4,12 @@ import torch
 
 from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
 from core.errors import InputError
-from datasets.candidate_graph import (build_graph, candidate_pairs, nearest_of_each_type, skeleton_nearest,
+from datasets.graph.candidate_graph import (build_graph, candidate_pairs, nearest_of_each_type, skeleton_nearest,
                                       type_adjacency)
-from datasets.candidates import find_candidates, sample_tags
-from datasets.graph_config import GraphConfig
-from datasets.graph_features import finalize_features
-from datasets.graph_labels import label_graph
+from datasets.graph.candidates import find_candidates, sample_tags
+from datasets.graph.config import GraphConfig
+from datasets.graph.features import finalize_features
+from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
 
 

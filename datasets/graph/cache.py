@@ -23,8 +23,9 @@ from core.atomic_io import atomic_write
 from core.cache_dir import cache_dir
 from core.errors import InputError
 
-_BUILDERS = ("ae_maps.py", "ae_maps_second.py", "candidates.py", "candidate_graph.py", "graph_labels.py",
-             "graph_config.py", "coco.py", "skeleton.py")
+# The modules that build graphs (paths under datasets/): a change to any of them invalidates the cache.
+_BUILDERS = ("ae_maps.py", "ae_maps_second.py", "graph/candidates.py", "graph/candidate_graph.py", "graph/labels.py",
+             "graph/config.py", "coco.py", "skeleton.py")
 
 
 def file_digest(path) -> str:
@@ -51,7 +52,7 @@ def folder_fingerprint(folder) -> list:
 
 
 def cache_key(parts: dict) -> str:
-    here = Path(__file__).parent
+    here = Path(__file__).parents[1]  # datasets/
     code = [file_digest(here / name) for name in _BUILDERS if (here / name).exists()]
     text = json.dumps({"parts": parts, "code": code}, sort_keys=True, default=str)  # digests memoised
     return hashlib.sha1(text.encode()).hexdigest()[:20]

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from datasets.ae_maps import AEMaps
-from datasets.graph_config import GraphConfig
+from datasets.graph.config import GraphConfig
 
 
 @dataclass

@@ -12,7 +12,7 @@ from core.cli import run_cli
 from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import H36M16, H36M17
 from tasks import lifting
-from tasks.original_semgcn import from_original
+from tasks.lifting.original import from_original
 
 GROUPS = [[2, 3], [5, 6], [1, 4], [0, 7], [8, 9], [14, 15], [11, 12], [10, 13]]  # SemGCN's 16-joint groups
 
