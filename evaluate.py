@@ -175,7 +175,8 @@ def evaluate_grouping_cli(a):
           + (f"  edge accuracy {m['edge_accuracy']:.4f}" if "edge_accuracy" in m else "")
           + f"  {m['decode_images_per_s']:.1f} images/s")
     persons, fragments = count_persons(ev.results)
-    m.update({"persons": persons, "fragments": fragments, "fragment_below_keypoints": FRAGMENT_BELOW})
+    m.update({"persons": persons, "fragments": fragments, "results_written": len(ev.results),
+              "fragment_below_keypoints": FRAGMENT_BELOW})
     write_json(out / "eval.json", m)
     print(f"{len(ev.graphs)} images: {describe_counts(ev.results)} written")
     written += plot_grouped_images(ev.graphs[:a.viz], ev.results, out, cfg.dataset, ev.data.backgrounds, ev.data.gt)

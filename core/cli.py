@@ -33,10 +33,12 @@ def number(kind=float, lo=None, hi=None, above: bool = False, none: bool = False
             raise argparse.ArgumentTypeError(f"{text}: not a{'n integer' if kind is int else ' number'}") from None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text}: must be a finite number")
+        if lo is not None and hi is not None and not above and not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{text}: must be in [{lo}, {hi}]")
         if lo is not None and (value < lo or (above and value == lo)):
-            raise argparse.ArgumentTypeError(f"{text}: must be {'>' if above else '>='} {lo:g}")
+            raise argparse.ArgumentTypeError(f"{text}: must be {'>' if above else '>='} {lo}")
         if hi is not None and value > hi:
-            raise argparse.ArgumentTypeError(f"{text}: must be <= {hi:g}")
+            raise argparse.ArgumentTypeError(f"{text}: must be <= {hi}")
         return value
     parse.__name__ = kind.__name__ + (" or none" if none else "")
     parse.bounds = (lo, hi, above)

@@ -82,14 +82,15 @@ def _map_files(folder: str, mtime_ns: int) -> tuple:  # cached per version of th
         if image_id in files:
             raise InputError(f"{files[image_id]} and {path.name}: two map files of image {image_id}; keep one")
         files[image_id] = path
-    if not files:
-        raise InputError(f"{folder}: no <image_id>.npz map files")
     return tuple(sorted(files.items()))
 
 
 def map_image_ids(folder) -> list[int]:
-    """The image ids of a folder of map files (`map_files`), ascending."""
-    return sorted(map_files(folder))
+    """The image ids of a folder of map files (`map_files`), ascending; an error if there is none."""
+    ids = sorted(map_files(folder))
+    if not ids:
+        raise InputError(f"{folder}: no <image_id>.npz map files")
+    return ids
 
 
 def read_ae_maps(folder, image_id, num_keypoints: int) -> AEMaps:

@@ -81,7 +81,7 @@ def test_bad_command_lines(tiny_h36m, tmp_path, capsys):
     _fails(train.main, base + ["--model", "graformer", "--hidden", "30"], capsys,
            "--hidden 30: graformer needs a multiple of its 4 heads")
     _fails(train.main, base + ["--model", "modulated", "--joints", "17", "--dropout", "1.5"], capsys,
-           "--dropout 1.5: must be <= 1")
+           "--dropout 1.5: must be in [0, 1]")
     _fails(train.main, base + ["--epochs", "two"], capsys, "--epochs two: not an integer")
     _fails(train.main, base + ["--keypoints", "cpn_ft_h36m_dbb"], capsys,
            "the built-in synthetic data has only gt keypoints")

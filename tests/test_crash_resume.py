@@ -81,9 +81,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tiny_h36m, tmp
     out = tmp_path / "run"
     assert run_cli(train.main, _args(tiny_h36m, out, 1)[:-1] + ["--batch-size", "64", "--no-progress"]) == 0
     good = _weights(out / "last.pt")
-    from tasks import lifting
-    real = lifting.lifting_loss
-    monkeypatch.setattr(lifting, "lifting_loss", lambda pred, target, l1=0.0: real(pred, target, l1) * float("nan"))
+    from tasks.lifting import training
+    real = training.lifting_loss
+    monkeypatch.setattr(training, "lifting_loss", lambda pred, target, l1=0.0: real(pred, target, l1) * float("nan"))
     capsys.readouterr()
     rc = run_cli(train.main, _args(tiny_h36m, out, 3)[:-1] + ["--batch-size", "64", "--no-progress",
                                                              "--resume", str(out / "last.pt")])

@@ -145,8 +145,8 @@ def test_checkpoints_and_logs_that_do_not_fit_are_one_line(tiny_h36m, tmp_path, 
 
 
 @pytest.mark.parametrize("extra,pattern", [
-    (["--seed", "-1"], "--seed -1: must be in [0, 2**32)"),
-    (["--seed", str(2 ** 40)], f"--seed {2 ** 40}: must be in [0, 2**32)"),
+    (["--seed", "-1"], "--seed -1: must be in [0, 4294967295]"),
+    (["--seed", str(2 ** 40)], f"--seed {2 ** 40}: must be in [0, 4294967295]"),
 ])
 def test_bad_seeds(tiny_h36m, tmp_path, capsys, extra, pattern):
     _one_line(capsys, run_cli(train.main, _args(tiny_h36m, tmp_path / "r", 1, *extra)), pattern)

@@ -190,7 +190,7 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
             assert key in result
         assert ("edge_accuracy" in result) == (decoder == "gnn")
         res = json.loads((ev / "results.json").read_text())
-        assert isinstance(res, list) and len(res) == result["persons"]
+        assert isinstance(res, list) and len(res) == result["results_written"] == result["persons"] + result["fragments"]
         if decoder != "gnn":  # a 2-epoch GNN may still score every pair below 0.5
             assert res and set(res[0]) == {"image_id", "category_id", "keypoints", "score"}
             assert len(res[0]["keypoints"]) == 51
@@ -296,7 +296,7 @@ def test_cosine_learning_rate_schedule(tmp_path):
 
 def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsys):
     rc = run_cli(train.main, ["grouping", "--type-nearest", "0", "--out", str(tmp_path / "a")])
-    assert rc == 2 and "--type-nearest 0: expected >= 1" in capsys.readouterr().err
+    assert rc == 2 and "--type-nearest 0: must be >= 1" in capsys.readouterr().err
     rc = run_cli(train.main, ["grouping", "--radius", "-1", "--out", str(tmp_path / "b")])
     assert rc == 2 and "--radius -1.0: expected > 0" in capsys.readouterr().err
     a = train.build_parser().parse_args(["grouping", "--type-nearest", "none", "--radius", "0.3",

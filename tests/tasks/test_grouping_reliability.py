@@ -80,4 +80,4 @@ def test_resume_cannot_change_a_cosine_schedules_length(tmp_path, capsys):
     _one_line(capsys, rc, "--epochs 3: the run of")
     rc = run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "last.pt"), "--annotations",
                                  str(out / "annotations.json"), "--seed", "-5"])
-    _one_line(capsys, rc, "--seed -5: must be in [0, 2**32)")
+    _one_line(capsys, rc, "--seed -5: must be in [0, 4294967295]")
