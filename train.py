@@ -89,7 +89,7 @@ def add_lifting_args(p):
                         "divided by the pose's size: camera-independent)")
     p.add_argument("--augment", default=d["augment"], choices=list(lifting.AUGMENTS),
                    help="cameras: each epoch, half of the 2D inputs from random cameras (near and far, off-centre; "
-                        "with --input-norm pose); mirror: each epoch, half of the poses mirrored (2D and 3D)")
+                        "with --input-norm pose); mirror (the default, best on Human3.6M's S8): each epoch, half of the poses mirrored (2D and 3D)")
     p.add_argument("--downsample", type=number(int, 1), default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (e.g. 0,1,2): train one run per seed in this "

@@ -85,8 +85,10 @@ def test_subject_lists_parse_and_old_checkpoints_keep_the_standard_split():
 
 def test_checkpoints_from_before_precision_resume_in_fp32():
     cfg = LiftingConfig().to_dict()
-    del cfg["precision"]
-    assert LiftingConfig.from_dict(cfg).precision == "fp32" and LiftingConfig().precision == "auto"
+    del cfg["precision"], cfg["augment"]
+    old = LiftingConfig.from_dict(cfg)
+    assert old.precision == "fp32" and LiftingConfig().precision == "auto"
+    assert old.augment == "none" and LiftingConfig().augment == "mirror"  # the default since S8 chose it
 
 
 def test_resume_refuses_other_data_and_accepts_the_same_data_moved(tiny_h36m, tmp_path, capsys):

@@ -298,7 +298,7 @@ def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsy
     rc = run_cli(train.main, ["grouping", "--type-nearest", "0", "--out", str(tmp_path / "a")])
     assert rc == 2 and "--type-nearest 0: must be >= 1" in capsys.readouterr().err
     rc = run_cli(train.main, ["grouping", "--radius", "-1", "--out", str(tmp_path / "b")])
-    assert rc == 2 and "--radius -1.0: expected > 0" in capsys.readouterr().err
+    assert rc == 2 and "--radius -1: must be > 0" in capsys.readouterr().err
     a = train.build_parser().parse_args(["grouping", "--type-nearest", "none", "--radius", "0.3",
                                          "--min-keypoints", "3"])
     cfg = train.grouping_config_from_args(a)
