@@ -95,6 +95,9 @@ def ship(run_checkpoint: str, name: str, validation_eval: str, note: str) -> Pat
     ckpt = load_checkpoint(run_checkpoint, "lifting")
     keep = ("task", "model", "skeleton", "normalization", "config", "epoch")
     small = {k: ckpt[k] for k in keep}
+    # The trainer's data folder means nothing on a user's machine: commands use --data (default:
+    # the built-in data); the card says what the weights were trained on.
+    small["config"] = {**ckpt["config"], "data": None}
     small["state_dict"] = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     small["shipped"] = name
     path = save_checkpoint(shipped_path(name), small)
