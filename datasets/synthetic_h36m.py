@@ -8,6 +8,8 @@ through exactly the same loader as real data. Everything is seeded and determini
 """
 from __future__ import annotations
 
+import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -201,15 +203,21 @@ def synthetic_h36m_dir(cache_root=None, seed: int = 0, frames: int = 40) -> Path
     f3, f2 = folder / "data_3d_h36m.npz", folder / "data_2d_h36m_gt.npz"
     if f3.exists() and f2.exists():
         return folder
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise InputError(f"{folder}: cannot write the built-in data ({e.strerror}); set POSEGRAPH_CACHE "
-                         f"to a writable folder") from None
     pos3d, pos2d = generate(seed=seed, frames=frames)
     meta = {"layout_name": "h36m", "num_joints": 17,
             "keypoints_symmetry": [list(H36M17.left), list(H36M17.right)]}
-    _save_npz_atomic(f3, positions_3d=np.array(pos3d, dtype=object))
-    _save_npz_atomic(f2, positions_2d=np.array(pos2d, dtype=object),
-                     metadata=np.array(meta, dtype=object))
+    try:
+        _write(folder, pos3d, pos2d, meta)
+    except (OSError, InputError) as e:  # an unusable cache folder costs the cache, never the run
+        why = getattr(e, "strerror", None) or str(e)
+        folder = Path(tempfile.mkdtemp(prefix="posegraph-builtin-")) / folder.name
+        warnings.warn(f"{root}: cannot keep the built-in data there ({why}); using {folder} for this run")
+        _write(folder, pos3d, pos2d, meta)
     return folder
+
+
+def _write(folder: Path, pos3d: dict, pos2d: dict, meta: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    _save_npz_atomic(folder / "data_3d_h36m.npz", positions_3d=np.array(pos3d, dtype=object))
+    _save_npz_atomic(folder / "data_2d_h36m_gt.npz", positions_2d=np.array(pos2d, dtype=object),
+                     metadata=np.array(meta, dtype=object))

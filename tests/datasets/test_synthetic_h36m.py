@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from datasets.skeleton import H36M17
 from datasets.synthetic_h36m import DOFS, forward_kinematics, generate, joint_angles, subject_bones
@@ -40,3 +41,13 @@ def test_joint_angles_stay_within_limits():
     pos = forward_kinematics({d: np.zeros(1) for d in DOFS}, np.zeros(1),
                              subject_bones(np.random.default_rng(0)))
     assert pos[0, 10, 2] > pos[0, 8, 2] > 0 > pos[0, 3, 2]  # head above thorax above hip above foot
+
+
+def test_an_unusable_cache_folder_still_gives_the_built_in_data(tmp_path, monkeypatch):
+    """$POSEGRAPH_CACHE set to a file: a one-line warning and a temporary folder, never a failed run."""
+    from datasets.synthetic_h36m import synthetic_h36m_dir
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("POSEGRAPH_CACHE", str(tmp_path / "a-file"))
+    with pytest.warns(UserWarning, match="cannot keep the built-in data there"):
+        folder = synthetic_h36m_dir(frames=4)
+    assert (folder / "data_3d_h36m.npz").exists() and (folder / "data_2d_h36m_gt.npz").exists()
