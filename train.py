@@ -31,6 +31,7 @@ from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting
 from tasks.lifting import seeds as lifting_seeds
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
+from tasks.grouping.data import data_fingerprint as grouping_data_fingerprint
 from tasks.grouping.model import describe_mismatch
 from tasks.resume import describe, resume_config
 from tasks.training import TrainingRun, fit
@@ -374,7 +375,8 @@ def train_grouping(a):
         checkpoint={"task": "grouping", "model": spec, "skeleton": DATASET_SKELETONS[cfg.dataset].name,
                     "normalization": {"feature_norm": cfg.graph.feature_norm, "tag_stats": stats},
                     "config": cfg.to_dict(), "annotations": str(annotations), "pos_weight": pos_weight,
-                    "tag_dim": tag_dim, "resumes": resumes},
+                    "tag_dim": tag_dim, "resumes": resumes,
+                    "data_fingerprint": grouping_data_fingerprint(cfg, annotations)},
         mismatch=lambda ck: f"is a checkpoint of another grouping model ({ck['config']['model']['name']}), "
                             f"not of {{model.name}} {cfg.model.name}",
         metric="edge_ap", maximize=True, best_text=lambda b: f"best validation edge AP {b:.4f}",

@@ -84,6 +84,16 @@ def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path
     return graphs
 
 
+def data_fingerprint(cfg: GroupingConfig, annotations_path) -> str:
+    """A digest of what a grouping run trains on: the annotation file's bytes and the map files'
+    names and bytes (their folder may move), or the synthesiser's settings; checked on resume."""
+    import hashlib
+    import json
+    parts = {"annotations": file_digest(annotations_path), "dataset": cfg.dataset,
+             "maps": folder_fingerprint(cfg.maps) if cfg.maps is not None else None}
+    return hashlib.sha1(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, progress: bool,
                   desc: str, keep=frozenset(), backgrounds: Optional[dict] = None) -> list[Data]:
     """The labelled graphs of `image_ids`, from the map files or synthesised (rng seeded by

@@ -81,3 +81,19 @@ def test_resume_cannot_change_a_cosine_schedules_length(tmp_path, capsys):
     rc = run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "last.pt"), "--annotations",
                                  str(out / "annotations.json"), "--seed", "-5"])
     _one_line(capsys, rc, "--seed -5: must be in [0, 4294967295]")
+
+
+def test_resume_refuses_other_annotations(tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["grouping", "--num-scenes", "6", "--epochs", "1", "--hidden", "8", "--no-progress"]
+    assert run_cli(train.main, base + ["--out", str(out)]) == 0
+    other = tmp_path / "other.json"
+    d = json.loads((out / "annotations.json").read_text())
+    d["annotations"] = d["annotations"][:-1]
+    other.write_text(json.dumps(d))
+    capsys.readouterr()
+    rc = run_cli(train.main, ["grouping", "--resume", str(out / "last.pt"), "--annotations", str(other),
+                              "--epochs", "2", "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "the data given now differ from the data the run trained on" in err
+    assert run_cli(train.main, ["grouping", "--resume", str(out / "last.pt"), "--epochs", "2", "--no-progress"]) == 0
