@@ -6,26 +6,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from core.atomic_io import prepare_out_dir, write_json
-from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
 from core.errors import InputError
 from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
-from core.device import resolve_device
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, load_results
-from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import grouping, lifting
-from tasks.grouping import evaluation as grouping_evaluation
-from tasks.lifting.original import load_lifting_checkpoint
 from tasks.lifting.shipped import SHIPPED, resolve_lifter
-from tasks.grouping.probabilities import checkpoint_scorer
-from tasks.coco_eval import oks_ap
+from tasks.grouping.config import SPLITS
 from tasks.grouping.results import FRAGMENT_BELOW, count_persons, describe_counts
 from tasks.cli import add_compile_flag, parse_actions, synth_config
-from tasks.lifting.plots import plot_lifted_pose
-from tasks.plots import plot_grouped_images
 from datasets.cameras import h36m_cameras, unnormalize_screen
 
 TASKS = {"lifting": "MPJPE / P-MPJPE (action-wise) of a lifting checkpoint",
@@ -54,6 +45,12 @@ def add_lifting_args(p):
 
 
 def evaluate_lifting_cli(a):
+    from core.checkpoint import checkpoint_config, rebuild_model
+    from core.device import resolve_device
+    from datasets.pose_graph import SkeletonBatcher
+    from tasks.lifting.original import load_lifting_checkpoint
+    from tasks.lifting.plots import plot_lifted_pose
+    import torch
     a.checkpoint = resolve_lifter(a.checkpoint)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     saved = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
@@ -126,6 +123,7 @@ def add_coco_args(p):
 
 
 def evaluate_coco_cli(a):
+    from tasks.coco_eval import oks_ap
     gt = load_coco_gt(a.gt, a.dataset)
     results = load_results(a.results, gt, a.dataset)
     stats, summary = oks_ap(gt, results, a.dataset)
@@ -144,7 +142,7 @@ def add_grouping_args(p):
     p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=None, help="synthesis seed (None: the checkpoint's + 1)")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
                    help="change a synthesiser knob of the checkpoint's (repeatable), e.g. tag_noise=0.2")
-    p.add_argument("--split", default="all", choices=list(grouping_evaluation.SPLITS),
+    p.add_argument("--split", default="all", choices=list(SPLITS),
                    help="images to score: all, or the checkpoint's train/val split")
     p.add_argument("--decoder", default="gnn", choices=list(grouping.DECODERS),
                    help="gnn: the checkpoint's classifier; ae: associative embedding; oracle: ground truth")
@@ -155,6 +153,11 @@ def add_grouping_args(p):
 
 
 def evaluate_grouping_cli(a):
+    from core.checkpoint import checkpoint_config, load_checkpoint
+    from core.device import resolve_device
+    from tasks.grouping import evaluation as grouping_evaluation
+    from tasks.grouping.probabilities import checkpoint_scorer
+    from tasks.plots import plot_grouped_images
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = checkpoint_config(ckpt, a.checkpoint, grouping.GroupingConfig.from_dict)
     cfg = grouping_evaluation.eval_config(saved, a.maps, a.device, synth_config(a.synth, saved.synth, a.maps))

@@ -6,32 +6,18 @@ from __future__ import annotations
 import sys
 import time
 
-import torch
 
 from core.atomic_io import prepare_out_dir, write_json
-from core.checkpoint import checkpoint_config, load_checkpoint, read_checkpoint_file, rebuild_model
-from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
-from core.device import resolve_device
+from core.cli import ArgumentParser, inference_mode, number, run_cli, run_task, task_parser
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
 from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
-from tasks.lifting.original import load_lifting_checkpoint
 from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
-from tasks.lifting.export import export_lifter
-from tasks.lifting.plots import filled_joints, plot_lifted_pose, plot_persons_2d_3d
-from tasks.pipeline import image_size_of_maps, lift_results
-from tasks.lifting.prediction import lift, poses3d_records
 from tasks.grouping.config import GroupingConfig
-from tasks.grouping.data import heatmap_background
-from tasks.grouping.export import ClassifierForExport, export_classifier
-from tasks.grouping.model import checkpoint_tag_dim, model_from_spec as grouping_model_from_spec
-from tasks.grouping.prediction import predict_folder
 from tasks.grouping.results import count_persons, describe_counts
-from tasks.grouping.probabilities import checkpoint_scorer
 from tasks.cli import add_compile_flag
-from tasks.plots import plot_grouped_images
 
 TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
          "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint",
@@ -48,6 +34,9 @@ def add_export_args(p):
 
 
 def export_cli(a):
+    from core.checkpoint import checkpoint_config, read_checkpoint_file, rebuild_model
+    from tasks.lifting.export import export_lifter
+    from tasks.lifting.original import load_lifting_checkpoint
     a.checkpoint = resolve_lifter(a.checkpoint)
     obj = read_checkpoint_file(a.checkpoint)
     if isinstance(obj, dict) and obj.get("task") == "grouping":
@@ -64,6 +53,9 @@ def export_cli(a):
 
 
 def export_grouping(a):
+    from core.checkpoint import checkpoint_config, load_checkpoint, rebuild_model
+    from tasks.grouping.export import ClassifierForExport, export_classifier
+    from tasks.grouping.model import model_from_spec as grouping_model_from_spec
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     cfg = checkpoint_config(ckpt, a.checkpoint, GroupingConfig.from_dict)
     model = rebuild_model(ckpt, a.checkpoint, grouping_model_from_spec)
@@ -93,8 +85,16 @@ def add_pipeline_args(p):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-@torch.inference_mode()
+@inference_mode
 def predict_pipeline_cli(a):
+    from core.checkpoint import checkpoint_config, rebuild_model
+    from core.device import resolve_device
+    from tasks.grouping.data import heatmap_background
+    from tasks.grouping.prediction import predict_folder
+    from tasks.lifting.original import load_lifting_checkpoint
+    from tasks.lifting.plots import plot_persons_2d_3d
+    from tasks.lifting.prediction import poses3d_records
+    from tasks.pipeline import image_size_of_maps, lift_results
     device = resolve_device(a.device)
     gcfg, scorer, tag_stats, tag_dim = _grouping(a.grouping, "--grouping", a.decoder, a.dataset, device, a.compile)
     a.lifting = resolve_lifter(a.lifting, "--lifting")
@@ -154,8 +154,13 @@ def add_lifting_args(p):
                    help="test-time flipping: average each pose's prediction with that of its mirror image")
 
 
-@torch.inference_mode()
+@inference_mode
 def predict_lifting_cli(a):
+    from core.checkpoint import checkpoint_config, rebuild_model
+    from core.device import resolve_device
+    from tasks.lifting.original import load_lifting_checkpoint
+    from tasks.lifting.plots import filled_joints, plot_lifted_pose
+    from tasks.lifting.prediction import lift, poses3d_records
     if a.images and a.image_size:
         raise InputError("--images and --image-size: give one of them")
     sizes = image_sizes(a.images) if a.images else None
@@ -203,6 +208,9 @@ def add_grouping_args(p):
 def _grouping(checkpoint, flag: str, decoder: str, dataset, device, compile: str = "auto") -> tuple:
     """A grouping checkpoint (needed by the gnn decoder) -> (config, pair scorer or None, tag
     statistics, the tag dimension its maps must have)."""
+    from core.checkpoint import checkpoint_config, load_checkpoint
+    from tasks.grouping.model import checkpoint_tag_dim
+    from tasks.grouping.probabilities import checkpoint_scorer
     if decoder == "gnn" and not checkpoint:
         raise InputError(f"{{decoder}} gnn: needs {flag} (or use --decoder ae)")
     if not checkpoint:
@@ -217,8 +225,12 @@ def _grouping(checkpoint, flag: str, decoder: str, dataset, device, compile: str
             checkpoint_tag_dim(ckpt, checkpoint))
 
 
-@torch.inference_mode()
+@inference_mode
 def predict_grouping_cli(a):
+    from core.device import resolve_device
+    from tasks.grouping.data import heatmap_background
+    from tasks.grouping.prediction import predict_folder
+    from tasks.plots import plot_grouped_images
     device = resolve_device(a.device)
     cfg, scorer, tag_stats, tag_dim = _grouping(a.checkpoint, "--checkpoint", a.decoder, a.dataset, device, a.compile)
     out = prepare_out_dir(a.out)

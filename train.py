@@ -1,4 +1,6 @@
-"""Train a model: `python train.py lifting|grouping [options]` (README.md; `--help` of each task)."""
+"""Train a model: `python train.py lifting|grouping [options]` (README.md; `--help` of each task).
+The parser is built from the configs alone; torch and the training code load when a task runs,
+so `--help` and a bad flag answer at once."""
 from __future__ import annotations
 
 import argparse
@@ -11,30 +13,18 @@ from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch_geometric.loader import DataLoader
 
-from core import distributed
 from core.atomic_io import read_jsonl, write_json
 from core.run_folder import run_folder
-from core.checkpoint import load_checkpoint
-from core.device import resolve_precision
 from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
-from datasets.graph.features import tag_statistics
 from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
-from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting
-from tasks.lifting import seeds as lifting_seeds
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
-from tasks.grouping.data import data_fingerprint as grouping_data_fingerprint
-from tasks.grouping.model import describe_mismatch
-from tasks.resume import describe, resume_config
-from tasks.training import TrainingRun, fit
 
 TASKS = {"lifting": "2D -> 3D pose lifting (SemGCN and variants) on Human3.6M-format data",
          "grouping": "bottom-up multi-person grouping: an EdgeConv edge classifier on AE maps"}
@@ -119,6 +109,7 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
 def _resumed(a, task: str, cfg, from_args, from_dict, fixed_length=lambda c: True):
     """The config to train with: the command line's, or with --resume the checkpoint's run with
     the explicit flags on top (`tasks.resume`)."""
+    from tasks.resume import describe, resume_config
     if not a.resume:
         return cfg, []
     cfg, r = resume_config(a, task, cfg, from_args(a._parser.parse_args([])), from_dict, fixed_length)
@@ -128,6 +119,8 @@ def _resumed(a, task: str, cfg, from_args, from_dict, fixed_length=lambda c: Tru
 
 
 def train_lifting(a):
+    from core import distributed
+    from tasks.lifting import seeds as lifting_seeds
     seeds = lifting_seeds.parse_seeds(a.seeds) if a.seeds else None
     if seeds and a.resume:
         raise InputError("{seeds}: a resume continues one run; resume each seed's folder on its own "
@@ -155,6 +148,7 @@ def train_lifting(a):
 
 def _lifting_data(cfg) -> tuple:
     """The run's skeleton, training and validation poses and their batchers (shared by seeds)."""
+    from datasets.pose_graph import SkeletonBatcher
     skeleton = h36m_skeleton(cfg.joints)
     train_set = lifting.load_lifting_split(cfg, train=True)
     test_set = lifting.load_lifting_split(cfg, train=False) if cfg.val_subjects else None
@@ -163,6 +157,11 @@ def _lifting_data(cfg) -> tuple:
 
 
 def _lifting_run(a, cfg, data, out, d, device, resumes):
+    from core import distributed
+    from core.device import resolve_precision
+    from tasks.lifting import seeds as lifting_seeds
+    from tasks.training import TrainingRun, fit
+    import torch
     skeleton, train_set, test_set, train_batcher, test_batcher = data
     precision = resolve_precision(cfg.precision, device)
     spec = lifting.model_spec(cfg.model, skeleton)
@@ -305,6 +304,14 @@ COMPILE_AFTER_SECONDS = 120  # grouping runs this long get their classifier comp
 
 
 def train_grouping(a):
+    from core import distributed
+    from core.checkpoint import load_checkpoint
+    from datasets.graph.features import tag_statistics
+    from tasks.grouping.data import data_fingerprint as grouping_data_fingerprint
+    from tasks.grouping.model import describe_mismatch
+    from tasks.training import TrainingRun, fit
+    from torch_geometric.loader import DataLoader
+    import torch
     started = time.perf_counter()
     cfg, resumes = _resumed(a, "grouping", grouping_config_from_args(a), grouping_config_from_args,
                             grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")

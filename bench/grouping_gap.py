@@ -25,6 +25,7 @@ from core.checkpoint import load_checkpoint  # noqa: E402
 from core.cli import HelpFormatter  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, persons_by_image, quiet_coco  # noqa: E402
 from tasks import grouping  # noqa: E402
+from tasks.grouping.config import SPLITS  # noqa: E402
 from tasks.grouping import evaluation as grouping_evaluation  # noqa: E402
 from tasks.grouping.probabilities import checkpoint_scorer  # noqa: E402
 from core.device import resolve_device  # noqa: E402
@@ -74,7 +75,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--checkpoint", required=True, help="best.pt of train.py grouping")
     p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
-    p.add_argument("--split", default="val", choices=list(grouping_evaluation.SPLITS), help="images to score")
+    p.add_argument("--split", default="val", choices=list(SPLITS), help="images to score")
     p.add_argument("--seed", type=int, default=None, help="synthesis seed (None: the checkpoint's + 1)")
     p.add_argument("--twin-tag", type=float, nargs="+", default=[0.3, 0.5], help="tag-twin thresholds")
     p.add_argument("--out", default="runs/grouping_gap", help="writes OUT/<decoder>/results.json, OUT/gap.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import re
 import sys
@@ -43,6 +44,17 @@ def number(kind=float, lo=None, hi=None, above: bool = False, none: bool = False
     parse.__name__ = kind.__name__ + (" or none" if none else "")
     parse.bounds = (lo, hi, above)
     return parse
+
+
+def inference_mode(fn):
+    """`torch.inference_mode()` as a decorator that imports torch only when `fn` runs (a CLI's
+    handlers are defined before torch is loaded, so that --help answers at once)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        import torch
+        with torch.inference_mode():
+            return fn(*args, **kwargs)
+    return run
 
 
 class ArgumentParser(argparse.ArgumentParser):

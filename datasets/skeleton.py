@@ -6,11 +6,14 @@ graph of one skeleton.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
 from dataclasses import dataclass, field
 from typing import Optional
 
-import torch
-from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -75,11 +78,13 @@ class Skeleton:
             for a, b in self.edges:
                 src += [a, b]
                 dst += [b, a]
+            import torch  # here, not at import time: the CLIs' parsers load this module without torch
             self._cache[key] = torch.tensor([src, dst], dtype=torch.long)
         return self._cache[key]
 
     def adjacency(self, self_loops: bool = True) -> Tensor:
         """Dense (J, J) 0/1 adjacency, symmetric."""
+        import torch
         A = torch.zeros(self.num_joints, self.num_joints)
         ei = self.edge_index(self_loops)
         A[ei[1], ei[0]] = 1.0

@@ -7,7 +7,7 @@ import dataclasses
 
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
-from tasks.grouping.probabilities import COMPILE_MODES
+from tasks.grouping.config import COMPILE_MODES
 
 
 def or_none(kind):

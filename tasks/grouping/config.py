@@ -9,6 +9,10 @@ from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 
+SPLITS = ("all", "val", "train")  # evaluate.py grouping --split
+DECODERS = ("gnn", "ae", "oracle")  # stage 4 (decoders.py): the GNN's greedy merging, AE tag matching, the oracle
+COMPILE_MODES = ("auto", "on", "off")  # the classifier at inference: AOTInductor-compiled or eager (probabilities.PairScorer)
+
 
 MODEL_NAMES = ("edgeconv", "edgeconv-attr")
 

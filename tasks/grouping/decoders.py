@@ -17,7 +17,7 @@ from torch_geometric.data import Data
 
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
-from tasks.grouping.config import GroupingConfig
+from tasks.grouping.config import DECODERS, GroupingConfig
 from tasks.grouping.results import coco_results
 
 Persons = list[tuple[np.ndarray, float]]
@@ -39,7 +39,6 @@ def decode(decoder: str, graph: Data, probs: Optional[np.ndarray], cfg: Grouping
     raise InputError(f"{{decoder}} {decoder}: expected one of {', '.join(DECODERS)}")
 
 
-DECODERS = ("gnn", "ae", "oracle")
 
 
 def decode_all(graphs: list[Data], decoder: str, cfg: GroupingConfig, probs=None) -> list[dict]:

@@ -23,7 +23,6 @@ from tasks.grouping.model import checkpoint_tag_dim
 from tasks.grouping.probabilities import PairScorer
 from tasks.grouping.results import subset_gt
 
-SPLITS = ("all", "val", "train")
 
 
 def default_synth_seed(saved: GroupingConfig) -> int:

@@ -15,6 +15,7 @@ from core.errors import InputError
 from gnn.aot import aot_compiled
 from core.checkpoint import load_checkpoint, rebuild_model
 from core.distributed import Dist, eval_block, gather
+from tasks.grouping.config import COMPILE_MODES
 from tasks.grouping.model import classifier_inputs, edge_logits, model_from_spec
 
 
@@ -37,7 +38,6 @@ def edge_probabilities(model, graphs: list[Data], device, dist_ctx: Optional[Dis
     return [p for part in gather(out, d) for p in part] if d.enabled else out
 
 
-COMPILE_MODES = ("auto", "on", "off")
 # Loading an AOTInductor package on CUDA crashed the interpreter (segmentation fault in
 # torch._inductor.aoti_load_package, torch 2.11, H200): until that works, `on` refuses CUDA in one
 # line and `auto` stays eager there.

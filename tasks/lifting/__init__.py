@@ -17,16 +17,58 @@
 Units: 3D targets in metres (camera frame, root-relative); metrics in millimetres. The names
 below are the package's public interface (`from tasks import lifting; lifting.TrainStep`).
 """
-from tasks.lifting.config import (AUGMENTS, DEVICES, GRAPH_DEFAULTS, L1_DEFAULTS, MODEL_DEFAULTS, MODEL_NAMES,
-                                  LiftingConfig, LiftingModelConfig, parse_subjects)
-from tasks.lifting.data import data_fingerprint, data_folder, dense_data, load_lifting_split
-from tasks.lifting.evaluation import EVAL_CHUNK, evaluate_lifting, lifting_scores, predict_all
-from tasks.lifting.flip import flip_average, flip_tested, mirror, mirror_half
-from tasks.lifting.metrics import action_wise, lifting_loss, mpjpe, p_mpjpe
-from tasks.lifting.models import count_parameters, model_from_spec, model_spec, predict
-from tasks.lifting.training import (COMPILE_MIN_STEPS, TrainStep, compile_wanted, make_optimizer, make_scheduler,
-                                    train_epoch)
-from datasets.h36m import TEST_SUBJECTS, TRAIN_SUBJECTS
+import importlib
+
+# Each public name and the module that defines it, imported on first use: `from tasks import
+# lifting` stays cheap (the CLIs build their parsers from the configs without loading torch).
+_WHERE = {
+    "AUGMENTS": "tasks.lifting.config",
+    "DEVICES": "tasks.lifting.config",
+    "GRAPH_DEFAULTS": "tasks.lifting.config",
+    "L1_DEFAULTS": "tasks.lifting.config",
+    "MODEL_DEFAULTS": "tasks.lifting.config",
+    "MODEL_NAMES": "tasks.lifting.config",
+    "LiftingConfig": "tasks.lifting.config",
+    "LiftingModelConfig": "tasks.lifting.config",
+    "parse_subjects": "tasks.lifting.config",
+    "data_fingerprint": "tasks.lifting.data",
+    "data_folder": "tasks.lifting.data",
+    "dense_data": "tasks.lifting.data",
+    "load_lifting_split": "tasks.lifting.data",
+    "EVAL_CHUNK": "tasks.lifting.evaluation",
+    "evaluate_lifting": "tasks.lifting.evaluation",
+    "lifting_scores": "tasks.lifting.evaluation",
+    "predict_all": "tasks.lifting.evaluation",
+    "flip_average": "tasks.lifting.flip",
+    "flip_tested": "tasks.lifting.flip",
+    "mirror": "tasks.lifting.flip",
+    "mirror_half": "tasks.lifting.flip",
+    "action_wise": "tasks.lifting.metrics",
+    "lifting_loss": "tasks.lifting.metrics",
+    "mpjpe": "tasks.lifting.metrics",
+    "p_mpjpe": "tasks.lifting.metrics",
+    "count_parameters": "tasks.lifting.models",
+    "model_from_spec": "tasks.lifting.models",
+    "model_spec": "tasks.lifting.models",
+    "predict": "tasks.lifting.models",
+    "COMPILE_MIN_STEPS": "tasks.lifting.config",
+    "TrainStep": "tasks.lifting.training",
+    "compile_wanted": "tasks.lifting.training",
+    "make_optimizer": "tasks.lifting.training",
+    "make_scheduler": "tasks.lifting.training",
+    "train_epoch": "tasks.lifting.training",
+    "TEST_SUBJECTS": "datasets.h36m",
+    "TRAIN_SUBJECTS": "datasets.h36m"
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["AUGMENTS", "DEVICES", "GRAPH_DEFAULTS", "L1_DEFAULTS", "MODEL_DEFAULTS", "MODEL_NAMES", "LiftingConfig",
            "LiftingModelConfig", "parse_subjects", "data_fingerprint", "data_folder", "dense_data", "load_lifting_split",

@@ -25,6 +25,7 @@ GRAPH_DEFAULTS = {"hidden": 128, "blocks": 4, "dropout": 0.0}  # SemGCN's, Modul
 L1_DEFAULTS = {"modulated": 0.1}  # each model's training loss: MSE + this x L1 (Modulated GCN's code); else 0
 
 
+COMPILE_MIN_STEPS = 5000  # compiling takes 10-30 s on a CPU: worth it for runs this long (docs/speed.md)
 DEVICES = ("auto", "cpu", "cuda")
 
 

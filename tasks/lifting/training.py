@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from core.distributed import Dist, all_sum
 from datasets.camera_augment import random_views
+from tasks.lifting.config import COMPILE_MIN_STEPS
 from tasks.lifting.data import dense_data
 from tasks.lifting.flip import mirror_half
 from tasks.lifting.metrics import lifting_loss
@@ -29,7 +30,6 @@ def make_scheduler(optimizer, decay: float, decay_steps: int):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: decay ** (step // decay_steps))
 
 
-COMPILE_MIN_STEPS = 5000  # compiling takes 10-30 s on a CPU: worth it for runs this long (docs/speed.md)
 
 
 def compile_wanted(setting: str, steps: int) -> bool:
