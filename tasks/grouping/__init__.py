@@ -7,7 +7,7 @@
 Ground truth enters only through `datasets.graph.labels` (training and scoring). The names
 below are the package's public interface.
 """
-import importlib
+from core.lazy import lazy_getattr
 
 # Each public name and the module that defines it, imported on first use: `from tasks import
 # lifting` stays cheap (the CLIs build their parsers from the configs without loading torch).
@@ -51,13 +51,7 @@ _WHERE = {
     "train_epoch": "tasks.grouping.training"
 }
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 __all__ = ["LR_SCHEDULES", "MODEL_NAMES", "OPTIMIZERS", "PRESETS", "pair_bce", "make_optimizer", "GroupingConfig", "GroupingModelConfig", "FeatureGraphs", "GroupingData",

@@ -17,7 +17,7 @@
 Units: 3D targets in metres (camera frame, root-relative); metrics in millimetres. The names
 below are the package's public interface (`from tasks import lifting; lifting.TrainStep`).
 """
-import importlib
+from core.lazy import lazy_getattr
 
 # Each public name and the module that defines it, imported on first use: `from tasks import
 # lifting` stays cheap (the CLIs build their parsers from the configs without loading torch).
@@ -61,13 +61,7 @@ _WHERE = {
     "TRAIN_SUBJECTS": "datasets.h36m"
 }
 
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
 __all__ = ["AUGMENTS", "DEVICES", "GRAPH_DEFAULTS", "L1_DEFAULTS", "MODEL_DEFAULTS", "MODEL_NAMES", "LiftingConfig",
