@@ -171,16 +171,15 @@ def evaluate_grouping_cli(a):
                                                a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz)
     print(ev.summary.rstrip())
     m = ev.metrics
+    persons, fragments = count_persons(ev.results)
+    m.update({"persons": persons, "fragments": fragments, "results_written": len(ev.results),
+              "fragment_below_keypoints": FRAGMENT_BELOW})
     write_json(out / "results.json", ev.results)
     write_json(out / "eval.json", m)
     written = [out / "results.json", out / "eval.json"]
     print(f"AP {m['AP']:.4f}  AP50 {m['AP50']:.4f}  AP75 {m['AP75']:.4f}"
           + (f"  edge accuracy {m['edge_accuracy']:.4f}" if "edge_accuracy" in m else "")
           + f"  {m['decode_images_per_s']:.1f} images/s")
-    persons, fragments = count_persons(ev.results)
-    m.update({"persons": persons, "fragments": fragments, "results_written": len(ev.results),
-              "fragment_below_keypoints": FRAGMENT_BELOW})
-    write_json(out / "eval.json", m)
     print(f"{len(ev.graphs)} images: {describe_counts(ev.results)} written")
     written += plot_grouped_images(ev.graphs[:a.viz], ev.results, out, cfg.dataset, ev.data.backgrounds, ev.data.gt)
     print("wrote " + ", ".join(str(p) for p in written))

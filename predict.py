@@ -124,7 +124,7 @@ def predict_pipeline_cli(a):
         plot_persons_2d_3d(path, backgrounds[image_id], [results[n] for n in mine], lifted,
                            DATASET_SKELETONS[gcfg.dataset], skeleton, title=f"image {image_id}")
         written.append(path)
-    grouped, fragments = count_persons(results)
+    _, fragments = count_persons(results)
     print(f"{len(sizes)} images: {describe_counts(results)} grouped; {len(persons)} lifted, "
           f"{persons.skipped - fragments} person{'s' if persons.skipped - fragments != 1 else ''} and the "
           f"{fragments} fragment{'s' if fragments != 1 else ''} not (too few keypoints or no torso)")
