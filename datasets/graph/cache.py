@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -21,29 +20,12 @@ from torch_geometric.data import Data
 
 from core.atomic_io import atomic_write
 from core.cache_dir import cache_dir
+from core.file_digest import file_digest
 from core.errors import InputError
 
 # The modules that build graphs (paths under datasets/): a change to any of them invalidates the cache.
 _BUILDERS = ("ae_maps.py", "ae_maps_second.py", "graph/candidates.py", "graph/candidate_graph.py", "graph/labels.py",
              "graph/config.py", "coco.py", "skeleton.py")
-
-
-def file_digest(path) -> str:
-    """SHA-1 of a file's bytes, computed once per process and version of the file (path, inode,
-    size, modification and status-change times: the last changes with any write, whatever the
-    modification time is set to)."""
-    path = Path(path).resolve()
-    st = path.stat()
-    return _digest(str(path), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-@lru_cache(maxsize=4096)
-def _digest(path: str, inode: int, size: int, mtime_ns: int, ctime_ns: int) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def folder_fingerprint(folder) -> list:

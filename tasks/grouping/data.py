@@ -18,7 +18,8 @@ from core.errors import InputError
 from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps
 from datasets.graph.candidate_graph import build_graph
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
-from datasets.graph.cache import cached_graphs, file_digest, folder_fingerprint
+from core.file_digest import file_digest
+from datasets.graph.cache import cached_graphs, folder_fingerprint
 from datasets.graph.features import finalize_features
 from datasets.graph.labels import label_graph
 from datasets.synthetic_scenes import synthetic_scenes

@@ -29,7 +29,7 @@ def data_fingerprint(cfg: LiftingConfig) -> str:
     """A digest of what a run trains on: the content of its data files (so a moved folder with the
     same files is the same data), the keypoint set, joints, subjects, actions and downsampling."""
     import hashlib
-    from datasets.graph.cache import file_digest
+    from core.file_digest import file_digest
     folder = Path(data_folder(cfg.data, cfg.keypoints))
     files = [folder / FILE_3D, resolve_2d_file(folder, cfg.keypoints)]
     text = "|".join([*(file_digest(f) for f in files), cfg.keypoints, str(cfg.joints), ",".join(cfg.train_subjects),
