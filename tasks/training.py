@@ -147,7 +147,7 @@ def fit(run: TrainingRun, epochs: int, seed: int, out: Path, d: distributed.Dist
             say(run.line(record))
             if board is not None:
                 for key, value in record.items():
-                    if key != "epoch" and isinstance(value, (int, float)) and value is not None:
+                    if key != "epoch" and isinstance(value, (int, float)):  # None (no validation) is neither
                         board.add_scalar(key, value, epoch)
                 board.flush()
             ckpt = {**run.checkpoint, "state_dict": run.model.state_dict(),
