@@ -1,4 +1,5 @@
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ def pytest_configure(config):
     # inherited by the subprocesses the tests start) unless --cuda asks for them.
     if not config.getoption("--cuda"):
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    # gloo (the torchrun tests) otherwise picks its network interface by resolving the host's
+    # name; where that name resolves to an address the machine cannot reach itself on, the
+    # ranks wait for each other until the 30-minute default timeout. All ranks are local here.
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", _loopback_interface())
+
+
+def _loopback_interface() -> str:
+    names = [name for _, name in socket.if_nameindex()]
+    return next((n for n in names if n.startswith("lo")), "lo")
 SHARED = REPO.parent / "shared"
 
 

@@ -1,9 +1,11 @@
 """Data-parallel training on CPU: gloo, 2 processes (torch.multiprocessing and torchrun)."""
+import datetime
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -21,6 +23,10 @@ from core.checkpoint import load_checkpoint
 from tests.conftest import REPO
 
 WORLD = 2
+RANK_TIMEOUT_S = 120
+# The agent's address is the loopback one, not what the host's name resolves to.
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--local-addr", "127.0.0.1",
+            "--nproc_per_node", str(WORLD)]
 
 
 def _free_port() -> int:
@@ -53,6 +59,9 @@ def _worker(rank, port, tmp):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
                       WORLD_SIZE=str(WORLD), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
+    # Joined here with a short timeout (setup() then finds the group): a connection problem
+    # fails this test in minutes instead of waiting for torch's 30-minute default.
+    torch.distributed.init_process_group("gloo", timeout=datetime.timedelta(seconds=RANK_TIMEOUT_S))
     d, device = distributed.setup("cpu")
     out = {}
     # Lifting: one epoch on this rank's shard, then a sharded evaluation.
@@ -91,7 +100,13 @@ def _worker(rank, port, tmp):
 @pytest.fixture(scope="module")
 def ddp_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ddp")
-    mp.spawn(_worker, args=(_free_port(), tmp), nprocs=WORLD, join=True)
+    ctx = mp.start_processes(_worker, args=(_free_port(), tmp), nprocs=WORLD, join=False, start_method="spawn")
+    deadline = time.monotonic() + 3 * RANK_TIMEOUT_S
+    while not ctx.join(timeout=5):  # raises when a rank fails (the others are stopped)
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail(f"the {WORLD} gloo ranks did not finish within {3 * RANK_TIMEOUT_S} s")
     return [torch.load(tmp / f"rank{r}.pt", weights_only=False) for r in range(WORLD)], tmp
 
 
@@ -131,7 +146,7 @@ def test_sharded_evaluation_equals_single_process(ddp_run):
 def test_torchrun_lifting_writes_once_and_evaluates_as_single_process(tiny_h36m, tmp_path, model):
     out = tmp_path / "run"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+    cmd = [*TORCHRUN,
            "train.py", "lifting", "--data", str(tiny_h36m), "--out", str(out), "--epochs", "2",
            "--actions", "Walking,Eating", "--hidden", "16", "--blocks", "1", "--model", model, "--no-progress"]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
@@ -153,7 +168,7 @@ def test_torchrun_lifting_writes_once_and_evaluates_as_single_process(tiny_h36m,
 
 def test_torchrun_grouping_runs_and_logs_once(tmp_path):
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+    cmd = [*TORCHRUN,
            "train.py", "grouping", "--num-scenes", "12", "--epochs", "2", "--hidden", "16",
            "--out", str(out), "--no-progress"]
     done = subprocess.run(cmd, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS="1"),
