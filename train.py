@@ -251,6 +251,12 @@ def add_grouping_args(p):
                    help="heatmap score feature: raw | per-map (divided by the image's highest score)")
     p.add_argument("--min-keypoints", type=number(int, 1), default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
+    p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=d["attach_threshold"],
+                   help="a fragment (fewer than 5 keypoints) joins the person whose missing joint types it fills "
+                        "through a pair at least this probable (none: fragments stay apart)")
+    p.add_argument("--person-floor", type=number(float, 0, none=True), default=None,
+                   help="persons scored lower are not written (None: chosen after training on the validation "
+                        "images, the highest floor that costs at most 0.5 AP and AR points there)")
     p.add_argument("--num-scenes", type=number(int, 1), default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=number(int, 1), default=None,
                    help=f"synthesise each training image's maps N times, each with new noise (None: the "
@@ -297,7 +303,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         synth_randomize=a.synth_randomize, builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,
-        workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, device=a.device, out=a.out)
+        workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, attach_threshold=a.attach_threshold,
+        person_floor=a.person_floor, device=a.device, out=a.out)
 
 
 COMPILE_AFTER_SECONDS = 120  # grouping runs this long get their classifier compiled for inference
@@ -315,6 +322,8 @@ def train_grouping(a):
     started = time.perf_counter()
     cfg, resumes = _resumed(a, "grouping", grouping_config_from_args(a), grouping_config_from_args,
                             grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")
+    if a.resume and a.person_floor is None and "person_floor_choice" in load_checkpoint(a.resume, "grouping"):
+        cfg = dataclasses.replace(cfg, person_floor=None)  # chosen after training: chosen again for the new weights
     d, device = distributed.setup(cfg.device)
     out = a._exit_stack.enter_context(run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite,
                                                  lock=d.is_main))
@@ -394,12 +403,31 @@ def train_grouping(a):
               + f" / {len(data.val_ids)} val images, "
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
+    if d.is_main and cfg.person_floor is None:
+        _choose_floors(out, val_graphs, data, cfg, device, "validation" if data.val_ids else "training")
     if d.is_main and time.perf_counter() - started >= COMPILE_AFTER_SECONDS and (out / "best.pt").exists():
         start = time.perf_counter()
         package = grouping.compile_checkpoint(out / "best.pt", val_graphs, device)
         if package is not None:
             print(f"compiled the classifier of {out / 'best.pt'} for inference in {time.perf_counter() - start:.0f} s "
                   f"({package})", flush=True)
+
+
+def _choose_floors(out, graphs, data, cfg, device, split: str) -> None:
+    """The person floor of best.pt and last.pt, each chosen with its own classifier on `graphs`."""
+    from core.checkpoint import load_checkpoint
+    from tasks.grouping.floor_choice import choose_person_floor, record_floor
+    from tasks.grouping.probabilities import checkpoint_scorer
+    for name in ("best.pt", "last.pt"):
+        if not (out / name).exists():
+            continue
+        ckpt = load_checkpoint(out / name, "grouping")
+        scorer = checkpoint_scorer(ckpt, out / name, device, "off")
+        choice = choose_person_floor(graphs, [scorer(g) for g in graphs], cfg, data.gt)
+        record_floor([out / name], {**choice, "split": split})
+        print(f"{name}: person floor {choice['floor']:.4f}, chosen on {choice['images']} {split} images: persons "
+              f"written {choice['persons_before']} -> {choice['persons_after']}, AP {choice['AP_before']:.3f} -> "
+              f"{choice['AP_after']:.3f}, AR {choice['AR_before']:.3f} -> {choice['AR_after']:.3f}", flush=True)
 
 
 def build_parser() -> ArgumentParser:

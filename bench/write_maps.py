@@ -1,7 +1,7 @@
 """Write AE map files (`<image_id>.npz`) for the images of a COCO-format annotation file, from the
-project's synthesiser or from the second generator (a noise model the classifier is never
-trained on), for `evaluate.py grouping --maps` and `predict.py grouping --maps`.
-Usage: python bench/write_maps.py (--annotations GT.json | --scenes N) --out DIR [--generator project|second]
+project's synthesiser (what the classifier trains on), the second generator (another noise
+model) or the third (a test-only noise model: nothing is trained or tuned on it), for `evaluate.py grouping --maps` and `predict.py grouping --maps`.
+Usage: python bench/write_maps.py (--annotations GT.json | --scenes N) --out DIR [--generator project|second|third]
            [--seed 0] [--synth KNOB=VALUE ...] [--dataset coco|crowdpose]
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from tqdm import tqdm  # noqa: E402
 from core.cli import HelpFormatter, run_cli  # noqa: E402
 from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.ae_maps_second import synthesize_maps_second  # noqa: E402
+from datasets.ae_maps_third import synthesize_maps_third  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image  # noqa: E402
 from core.atomic_io import write_json  # noqa: E402
 from core.errors import InputError  # noqa: E402
@@ -31,7 +32,7 @@ def main(argv):
     p.add_argument("--scenes", type=int, default=0,
                    help="instead of --annotations: N new built-in scenes (seeded by --seed), written to OUT/scenes.json")
     p.add_argument("--out", required=True, help="folder for the <image_id>.npz files")
-    p.add_argument("--generator", default="project", choices=["project", "second"], help="which noise model")
+    p.add_argument("--generator", default="project", choices=["project", "second", "third"], help="which noise model")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE", help="project generator knobs")
     p.add_argument("--dataset", default="coco", choices=sorted(DATASET_SKELETONS), help="keypoint set")
@@ -49,8 +50,12 @@ def main(argv):
     rng = np.random.default_rng(a.seed)
     for image_id, img in tqdm(sorted(gt.imgs.items()), desc="maps", disable=not sys.stderr.isatty()):
         anns = people[image_id][2]
-        maps = (synthesize_maps_second(img["width"], img["height"], anns, skeleton, rng) if a.generator == "second"
-                else synthesize_maps(img["width"], img["height"], anns, skeleton.num_joints, synth, rng))
+        if a.generator == "second":
+            maps = synthesize_maps_second(img["width"], img["height"], anns, skeleton, rng)
+        elif a.generator == "third":
+            maps = synthesize_maps_third(img["width"], img["height"], anns, skeleton, rng)
+        else:
+            maps = synthesize_maps(img["width"], img["height"], anns, skeleton.num_joints, synth, rng)
         maps.save(out / f"{image_id}.npz")
     print(f"wrote {len(gt.imgs)} map files ({a.generator} generator) to {out}")
 

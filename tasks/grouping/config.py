@@ -68,6 +68,9 @@ class GroupingConfig:
     out: str = "runs/grouping"
     decode_threshold: float = 0.5
     min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
+    attach_threshold: Optional[float] = 0.2  # gnn: a fragment joins a person through a pair this probable (None: never)
+    person_floor: Optional[float] = None  # gnn: persons scored lower are not written (None: train.py chooses it
+    # on the validation images and records it in the checkpoint; at decoding, None writes all)
     ae_tag_threshold: float = 1.0
 
     def __post_init__(self):
@@ -96,6 +99,10 @@ class GroupingConfig:
             raise InputError(f"{{optimizer}} {self.optimizer}: expected one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
+        if self.attach_threshold is not None and not 0 <= self.attach_threshold <= 1:
+            raise InputError(f"{{attach_threshold}} {self.attach_threshold}: must be in [0, 1]")
+        if self.person_floor is not None and not 0 <= self.person_floor < float("inf"):
+            raise InputError(f"{{person_floor}} {self.person_floor}: must be >= 0")
         if not 0 <= self.val_fraction < 1:
             raise InputError(f"{{val_fraction}} {self.val_fraction}: must be in [0, 1)")
 
@@ -104,11 +111,16 @@ class GroupingConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GroupingConfig":
-        d = dict(d)
+        d = {**LEGACY, **d}
         d["model"] = GroupingModelConfig(**d["model"])
         d["graph"] = GraphConfig(**d["graph"])
         d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
         return cls(**d)
+
+
+# Settings added since the first checkpoints, as a checkpoint without them decoded: no fragment
+# attached, no floor.
+LEGACY = {"attach_threshold": None, "person_floor": 0.0}
 
 
 # Named starting points of `train.py grouping --preset`: the fields each sets (flags given on the

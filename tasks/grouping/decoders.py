@@ -18,6 +18,7 @@ from torch_geometric.data import Data
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
 from tasks.grouping.config import DECODERS, GroupingConfig
+from tasks.grouping.persons import attach_fragments, floor_persons
 from tasks.grouping.results import coco_results
 
 Persons = list[tuple[np.ndarray, float]]
@@ -29,7 +30,8 @@ def decode(decoder: str, graph: Data, probs: Optional[np.ndarray], cfg: Grouping
     if decoder == "gnn":
         if probs is None:
             raise ValueError("the gnn decoder needs pair probabilities")
-        return decode_gnn(graph, probs, K, cfg.decode_threshold, cfg.min_keypoints)
+        persons = decode_gnn(graph, probs, K, cfg.decode_threshold, cfg.min_keypoints, cfg.attach_threshold)
+        return floor_persons(persons, cfg.person_floor)
     if decoder == "ae":
         return decode_ae(graph, K, cfg.ae_tag_threshold, cfg.min_keypoints)
     if decoder == "oracle":
@@ -67,10 +69,11 @@ def _persons(data: Data, label: np.ndarray, K: int, min_keypoints: int) -> list[
     return [(kps[g], float(total[g] / K)) for g in np.nonzero(count >= min_keypoints)[0]]
 
 
-def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
-               min_keypoints: int = 3) -> list[tuple[np.ndarray, float]]:
+def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5, min_keypoints: int = 3,
+               attach_threshold: Optional[float] = None) -> list[tuple[np.ndarray, float]]:
     """Greedy merging: pairs by descending probability (above `threshold`) join their groups
-    unless that would give a group two keypoints of one type."""
+    unless that would give a group two keypoints of one type; then fragments join persons
+    through pairs of at least `attach_threshold` (`persons.attach_fragments`; None: not)."""
     M = data.num_nodes
     parent = list(range(M))
     types = [1 << t for t in data.jtype.tolist()]
@@ -94,7 +97,10 @@ def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5,
     # Groups in the order of their first candidate (as the candidates are sorted).
     first = np.full(M, M, dtype=np.int64)
     np.minimum.at(first, root, np.arange(M))
-    return _persons(data, first[root], K, min_keypoints)
+    label = first[root]
+    if attach_threshold is not None:
+        label = attach_fragments(label, data.jtype.numpy(), pairs, probs, attach_threshold)
+    return _persons(data, label, K, min_keypoints)
 
 
 def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int = 3,

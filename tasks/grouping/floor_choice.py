@@ -1,0 +1,59 @@
+"""The person floor of a trained classifier, chosen on validation images: the highest score
+floor at which AP and AR@OKS stay within `TOLERANCE` of writing every person. Dropping the
+lowest-scored persons only cuts the tail of the precision-recall curve, so AP and AR fall
+(almost) monotonically with the floor, and a binary search over the decoded scores finds it."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+from torch_geometric.data import Data
+
+from core.checkpoint import load_checkpoint, save_checkpoint
+from tasks.coco_eval import oks_ap
+from tasks.grouping.config import GroupingConfig
+from tasks.grouping.decoders import decode_all
+from tasks.grouping.results import subset_gt
+
+TOLERANCE = 0.005  # AP and AR points (x100) a floor may cost on the validation images
+
+
+def choose_person_floor(graphs: list[Data], probs: list[np.ndarray], cfg: GroupingConfig, gt) -> dict:
+    """-> {"floor", "persons_before", "persons_after", "AP_before", "AP_after", "AR_before",
+    "AR_after", "images"} on `graphs` (with features; their pair probabilities `probs`) scored
+    against `gt` (pycocotools COCO holding at least their images)."""
+    results = decode_all(graphs, "gnn", dataclasses.replace(cfg, person_floor=None), probs)
+    sub = subset_gt(gt, [int(g.image_id) for g in graphs])
+
+    def scored(floor: float) -> tuple[float, float, int]:
+        kept = [r for r in results if r["score"] >= floor]
+        if not kept:
+            return 0.0, 0.0, 0
+        stats = oks_ap(sub, kept, cfg.dataset)[0]
+        return stats["AP"], stats["AR"], len(kept)
+
+    ap0, ar0, n0 = scored(0.0)
+    scores = np.unique([r["score"] for r in results])
+    low, high = 0, len(scores) - 1  # the largest index whose floor keeps AP and AR
+    while low < high:
+        mid = (low + high + 1) // 2
+        ap, ar, _ = scored(float(scores[mid]))
+        if ap >= ap0 - TOLERANCE and ar >= ar0 - TOLERANCE:
+            low = mid
+        else:
+            high = mid - 1
+    floor = 0.0 if low == 0 or not len(scores) else float((scores[low - 1] + scores[low]) / 2)
+    ap, ar, n = scored(floor)
+    return {"floor": floor, "images": len(graphs), "persons_before": n0, "persons_after": n,
+            "AP_before": ap0, "AP_after": ap, "AR_before": ar0, "AR_after": ar}
+
+
+def record_floor(paths: list[Path], choice: dict) -> None:
+    """Write the chosen floor into the checkpoints' configurations (each file replaced atomically)."""
+    for path in paths:
+        if Path(path).exists():
+            ckpt = load_checkpoint(path, "grouping")
+            ckpt["config"]["person_floor"] = choice["floor"]
+            ckpt["person_floor_choice"] = choice
+            save_checkpoint(path, ckpt)
