@@ -255,8 +255,8 @@ def add_grouping_args(p):
                    help="a fragment (fewer than 5 keypoints) joins the person whose missing joint types it fills "
                         "through a pair at least this probable (none: fragments stay apart)")
     p.add_argument("--person-floor", type=number(float, 0, none=True), default=None,
-                   help="persons scored lower are not written (None: chosen after training on the validation "
-                        "images, the highest floor that costs at most 0.5 AP and AR points there)")
+                   help="persons scored lower are not written (None: chosen after training on the training and "
+                        "validation images, the highest floor that costs at most 0.5 AP and AR points there)")
     p.add_argument("--num-scenes", type=number(int, 1), default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=number(int, 1), default=None,
                    help=f"synthesise each training image's maps N times, each with new noise (None: the "
@@ -403,8 +403,9 @@ def train_grouping(a):
               + f" / {len(data.val_ids)} val images, "
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
-    if d.is_main and cfg.person_floor is None:
-        _choose_floors(out, val_graphs, data, cfg, device, "validation" if data.val_ids else "training")
+    if d.is_main and cfg.person_floor is None:  # on every image of the file: validation images alone hold too few
+        grouping.finalize_all(data.graphs, cfg, stats)  # people with one or two keypoints (docs/results.md)
+        _choose_floors(out, data.graphs, data, cfg, device, "training and validation")
     if d.is_main and time.perf_counter() - started >= COMPILE_AFTER_SECONDS and (out / "best.pt").exists():
         start = time.perf_counter()
         package = grouping.compile_checkpoint(out / "best.pt", val_graphs, device)

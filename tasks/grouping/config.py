@@ -11,6 +11,7 @@ from datasets.graph.config import GraphConfig
 
 SPLITS = ("all", "val", "train")  # evaluate.py grouping --split
 DECODERS = ("gnn", "ae", "oracle")  # stage 4 (decoders.py): the GNN's greedy merging, AE tag matching, the oracle
+DECODE_BATCH = 32  # images whose graphs the classifier scores in one call at inference (docs/speed.md)
 COMPILE_MODES = ("auto", "on", "off")  # the classifier at inference: AOTInductor-compiled or eager (probabilities.PairScorer)
 
 
@@ -68,7 +69,7 @@ class GroupingConfig:
     out: str = "runs/grouping"
     decode_threshold: float = 0.5
     min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
-    attach_threshold: Optional[float] = 0.2  # gnn: a fragment joins a person through a pair this probable (None: never)
+    attach_threshold: Optional[float] = 0.05  # gnn: a fragment joins a person through a pair this probable (None: never)
     person_floor: Optional[float] = None  # gnn: persons scored lower are not written (None: train.py chooses it
     # on the validation images and records it in the checkpoint; at decoding, None writes all)
     ae_tag_threshold: float = 1.0

@@ -15,7 +15,7 @@ from torch_geometric.data import Data
 
 from core.errors import InputError
 from tasks.coco_eval import oks_ap
-from tasks.grouping.config import GroupingConfig
+from tasks.grouping.config import DECODE_BATCH, GroupingConfig
 from tasks.grouping.data import GroupingData, finalize_all, prepare_grouping_data
 from tasks.grouping.decoders import decode_all
 from tasks.grouping.metrics import edge_metrics
@@ -56,9 +56,10 @@ class GroupingEvaluation:
 @torch.inference_mode()  # inference only: no autograd bookkeeping on any tensor
 def evaluate_grouping(cfg: GroupingConfig, annotations, synth_seed: int, split: str = "all",
                       decoder: str = "gnn", scorer: Optional[PairScorer] = None, ckpt: Optional[dict] = None,
-                      checkpoint_path=None, progress: bool = False, backgrounds: int = 0) -> GroupingEvaluation:
+                      checkpoint_path=None, progress: bool = False, backgrounds: int = 0,
+                      batch: int = DECODE_BATCH) -> GroupingEvaluation:
     """Decode the images of `split` of `annotations` with `decoder` (gnn: `scorer`, the
-    checkpoint `ckpt`'s classifier) and score them."""
+    checkpoint `ckpt`'s classifier, `batch` graphs per call) and score them."""
     data = prepare_grouping_data(cfg, annotations, synth_seed, progress, backgrounds, split)
     ids = set(data.split_ids(split))
     graphs = [g for g in data.graphs if int(g.image_id) in ids]
@@ -69,7 +70,7 @@ def evaluate_grouping(cfg: GroupingConfig, annotations, synth_seed: int, split: 
     if decoder == "gnn":
         finalize_all(graphs, cfg, ckpt["normalization"]["tag_stats"])
     start = time.perf_counter()
-    probs = [scorer(g) for g in graphs] if decoder == "gnn" else None
+    probs = scorer.many(graphs, batch) if decoder == "gnn" else None
     results = decode_all(graphs, decoder, cfg, probs)
     seconds = time.perf_counter() - start
     edge = {}

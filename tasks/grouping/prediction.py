@@ -1,6 +1,7 @@
 """Grouping without ground truth: AE maps -> persons, stage by stage (candidates, candidate
-graph, features, pair probabilities, decoder, COCO results), one image at a time; and every
-`<image_id>.npz` of a folder read lazily."""
+graph, features, pair probabilities, decoder, COCO results), for one image or a batch of images
+whose graphs the classifier scores in one call; and every `<image_id>.npz` of a folder read
+lazily, a batch at a time."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,20 +45,41 @@ def predict_image(maps: AEMaps, image_id: int, decoder: str, cfg: GroupingConfig
     return Prediction(image_id, coco_results(image_id, decode(decoder, graph, probs, cfg)), graph)
 
 
+def predict_batch(maps: list[AEMaps], image_ids: list[int], decoder: str, cfg: GroupingConfig,
+                  scorer: Optional[PairScorer] = None, tag_stats: Optional[dict] = None) -> list[Prediction]:
+    """Several images' maps -> their persons, as `predict_image` gives them, the gnn decoder's
+    graphs scored by one classifier call (`PairScorer.many`)."""
+    if decoder == "ae" or len(maps) == 1:
+        return [predict_image(m, i, decoder, cfg, scorer, tag_stats) for m, i in zip(maps, image_ids)]
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    graphs = []
+    for m, image_id in zip(maps, image_ids):
+        graph = candidate_graph(extract_candidates(m, cfg.graph), skeleton, cfg.graph, image_id)
+        graphs.append(finalize_features(graph, skeleton.num_joints, stats=tag_stats, **feature_settings(cfg)))
+    probs = scorer.many(graphs, len(graphs))
+    return [Prediction(i, coco_results(i, decode(decoder, g, p, cfg)), g) for i, g, p in zip(image_ids, graphs, probs)]
+
+
 def predict_folder(folder, decoder: str, cfg: GroupingConfig, scorer: Optional[PairScorer] = None,
                    tag_stats: Optional[dict] = None, tag_dim: Optional[int] = None,
-                   progress: bool = False) -> Iterator[tuple[AEMaps, Prediction]]:
-    """Every `<image_id>.npz` of `folder`, in ascending image id, read one at a time -> (its maps,
-    its prediction). Every file must have the dataset's K keypoint types and the same tag
-    dimension (`tag_dim`, the model's; default: the first file's)."""
+                   progress: bool = False, batch: int = 1) -> Iterator[tuple[AEMaps, Prediction]]:
+    """Every `<image_id>.npz` of `folder`, in ascending image id, read `batch` at a time -> (its
+    maps, its prediction), image by image. Every file must have the dataset's K keypoint types
+    and the same tag dimension (`tag_dim`, the model's; default: the first file's)."""
     K = DATASET_SKELETONS[cfg.dataset].num_joints
-    for image_id in tqdm(map_image_ids(folder), desc="images", disable=not progress):
-        maps = read_ae_maps(folder, image_id, K)
-        D = maps.tags.shape[-1]
-        if tag_dim is None:
-            tag_dim = D
-        elif D != tag_dim:
-            raise InputError(f"{Path(folder) / f'{image_id}.npz'}: tags have {D} dimension(s), "
-                             f"expected {tag_dim} (the model's or the folder's first file's)")
-        yield maps, predict_image(maps, image_id, decoder, cfg, scorer, tag_stats)
+    ids = map_image_ids(folder)
+    with tqdm(total=len(ids), desc="images", disable=not progress) as bar:
+        for start in range(0, len(ids), batch):
+            part, maps = ids[start:start + batch], []
+            for image_id in part:
+                m = read_ae_maps(folder, image_id, K)
+                D = m.tags.shape[-1]
+                if tag_dim is None:
+                    tag_dim = D
+                elif D != tag_dim:
+                    raise InputError(f"{Path(folder) / f'{image_id}.npz'}: tags have {D} dimension(s), "
+                                     f"expected {tag_dim} (the model's or the folder's first file's)")
+                maps.append(m)
+            yield from zip(maps, predict_batch(maps, part, decoder, cfg, scorer, tag_stats))
+            bar.update(len(part))
 
