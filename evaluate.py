@@ -16,7 +16,7 @@ from tasks import grouping, lifting
 from tasks.lifting.shipped import SHIPPED, resolve_lifter
 from tasks.grouping.config import SPLITS
 from tasks.grouping.results import FRAGMENT_BELOW, count_persons, describe_counts
-from tasks.cli import add_compile_flag, parse_actions, synth_config
+from tasks.cli import add_compile_flag, add_decode_flags, decode_overrides, parse_actions, synth_config
 from datasets.cameras import h36m_cameras, unnormalize_screen
 
 TASKS = {"lifting": "MPJPE / P-MPJPE (action-wise) of a lifting checkpoint",
@@ -149,6 +149,7 @@ def add_grouping_args(p):
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval_<decoder>")
     p.add_argument("--viz", type=number(int, 0), default=0, help="draw N images")
+    add_decode_flags(p)
     add_compile_flag(p)
 
 
@@ -160,7 +161,8 @@ def evaluate_grouping_cli(a):
     from tasks.plots import plot_grouped_images
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = checkpoint_config(ckpt, a.checkpoint, grouping.GroupingConfig.from_dict)
-    cfg = grouping_evaluation.eval_config(saved, a.maps, a.device, synth_config(a.synth, saved.synth, a.maps))
+    cfg = decode_overrides(grouping_evaluation.eval_config(saved, a.maps, a.device,
+                                                           synth_config(a.synth, saved.synth, a.maps)), a)
     device = resolve_device(cfg.device)
     out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
     synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
@@ -168,7 +170,8 @@ def evaluate_grouping_cli(a):
         raise InputError(f"--seed {synth_seed}: must be in [0, 2**32)")
     scorer = checkpoint_scorer(ckpt, a.checkpoint, device, a.compile) if a.decoder == "gnn" else None
     ev = grouping_evaluation.evaluate_grouping(cfg, a.annotations, synth_seed, a.split, a.decoder, scorer, ckpt,
-                                               a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz)
+                                               a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz,
+                                               batch=a.batch)
     print(ev.summary.rstrip())
     m = ev.metrics
     persons, fragments = count_persons(ev.results)

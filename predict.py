@@ -17,7 +17,7 @@ from tasks import lifting
 from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.results import count_persons, describe_counts
-from tasks.cli import add_compile_flag
+from tasks.cli import add_compile_flag, add_decode_flags, decode_overrides
 
 TASKS = {"grouping": "persons from AE maps alone (no annotations): COCO results for test-dev or evaluate.py coco",
          "lifting": "3D poses from 2D keypoints (COCO results json, or .npy/.npz arrays) with a lifting checkpoint",
@@ -81,6 +81,7 @@ def add_pipeline_args(p):
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default="runs/predict-pipeline", help="writes OUT/results.json and OUT/poses3d.json")
     p.add_argument("--viz", type=number(int, 0), default=0, help="draw the first N images (2D persons and their 3D poses)")
+    add_decode_flags(p)
     add_compile_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -97,6 +98,7 @@ def predict_pipeline_cli(a):
     from tasks.pipeline import image_size_of_maps, lift_results
     device = resolve_device(a.device)
     gcfg, scorer, tag_stats, tag_dim = _grouping(a.grouping, "--grouping", a.decoder, a.dataset, device, a.compile)
+    gcfg = decode_overrides(gcfg, a)
     a.lifting = resolve_lifter(a.lifting, "--lifting")
     lckpt = load_lifting_checkpoint(a.lifting)
     lcfg = checkpoint_config(lckpt, a.lifting, lifting.LiftingConfig.from_dict)
@@ -105,7 +107,7 @@ def predict_pipeline_cli(a):
     out = prepare_out_dir(a.out)
     results, sizes, backgrounds, drawn = [], {}, {}, []
     progress = not a.no_progress and sys.stderr.isatty()
-    for maps, pred in predict_folder(a.maps, a.decoder, gcfg, scorer, tag_stats, tag_dim, progress):
+    for maps, pred in predict_folder(a.maps, a.decoder, gcfg, scorer, tag_stats, tag_dim, progress, a.batch):
         results += pred.results
         background = heatmap_background(maps)
         sizes[pred.image_id] = image_size_of_maps(background[1])
@@ -201,6 +203,7 @@ def add_grouping_args(p):
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default="runs/predict-grouping", help="writes OUT/results.json")
     p.add_argument("--viz", type=number(int, 0), default=0, help="draw the persons of the first N images")
+    add_decode_flags(p)
     add_compile_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -233,11 +236,12 @@ def predict_grouping_cli(a):
     from tasks.plots import plot_grouped_images
     device = resolve_device(a.device)
     cfg, scorer, tag_stats, tag_dim = _grouping(a.checkpoint, "--checkpoint", a.decoder, a.dataset, device, a.compile)
+    cfg = decode_overrides(cfg, a)
     out = prepare_out_dir(a.out)
     results, drawn, backgrounds = [], [], {}
     start, images = time.perf_counter(), 0
     progress = not a.no_progress and sys.stderr.isatty()
-    for maps, pred in predict_folder(a.maps, a.decoder, cfg, scorer, tag_stats, tag_dim, progress):
+    for maps, pred in predict_folder(a.maps, a.decoder, cfg, scorer, tag_stats, tag_dim, progress, a.batch):
         results += pred.results
         images += 1
         if len(drawn) < a.viz:

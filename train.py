@@ -251,12 +251,14 @@ def add_grouping_args(p):
                    help="heatmap score feature: raw | per-map (divided by the image's highest score)")
     p.add_argument("--min-keypoints", type=number(int, 1), default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
-    p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=d["attach_threshold"],
+    p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=argparse.SUPPRESS,
                    help="a fragment (fewer than 5 keypoints) joins the person whose missing joint types it fills "
-                        "through a pair at least this probable (none: fragments stay apart)")
-    p.add_argument("--person-floor", type=number(float, 0, none=True), default=None,
-                   help="persons scored lower are not written (None: chosen after training on the training and "
-                        "validation images, the highest floor that costs at most 0.5 AP and AR points there)")
+                        f"through a pair at least this probable (none: fragments stay apart; default: the preset's, "
+                        f"{d['attach_threshold']})")
+    p.add_argument("--person-floor", type=number(float, 0, none=True), default=argparse.SUPPRESS,
+                   help="persons scored lower are not written (none, the default preset's: chosen after training on "
+                        "the training and validation images, the highest floor that costs at most 0.5 AP and AR "
+                        "points there; the reference preset: 0)")
     p.add_argument("--num-scenes", type=number(int, 1), default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=number(int, 1), default=None,
                    help=f"synthesise each training image's maps N times, each with new noise (None: the "
@@ -264,6 +266,10 @@ def add_grouping_args(p):
     p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=d["synth_randomize"],
                    help="draw each training image's synthesiser anew (peak widths, tag scale and noise, "
                         "false positives, misses, resolutions), so the classifier does not learn one model's maps")
+    p.add_argument("--synth-artifacts", action=argparse.BooleanOptionalAction, default=None,
+                   help="give each synthesised training image artifacts of real AE models, drawn per image: left/right "
+                        "ghost peaks, tag drift across a person, misses of joints occluded by a person in front "
+                        f"(None: the preset's, default {d['synth_artifacts']})")
     p.add_argument("--builtin-scenes", type=number(int, 0), default=d["builtin_scenes"],
                    help="mix N built-in scenes (synthesised maps) into the training images of --annotations")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
@@ -300,11 +306,12 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes,
         synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),  # copies: synthesised maps only
-        synth_randomize=a.synth_randomize, builtin_scenes=a.builtin_scenes,
+        synth_randomize=a.synth_randomize, synth_artifacts=given(a.synth_artifacts, preset["synth_artifacts"]),
+        builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,
-        workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, attach_threshold=a.attach_threshold,
-        person_floor=a.person_floor, device=a.device, out=a.out)
+        workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, attach_threshold=getattr(a, "attach_threshold", preset["attach_threshold"]),
+        person_floor=getattr(a, "person_floor", preset["person_floor"]), device=a.device, out=a.out)
 
 
 COMPILE_AFTER_SECONDS = 120  # grouping runs this long get their classifier compiled for inference
@@ -322,7 +329,7 @@ def train_grouping(a):
     started = time.perf_counter()
     cfg, resumes = _resumed(a, "grouping", grouping_config_from_args(a), grouping_config_from_args,
                             grouping.GroupingConfig.from_dict, fixed_length=lambda c: c.lr_schedule != "cosine")
-    if a.resume and a.person_floor is None and "person_floor_choice" in load_checkpoint(a.resume, "grouping"):
+    if a.resume and not hasattr(a, "person_floor") and "person_floor_choice" in load_checkpoint(a.resume, "grouping"):
         cfg = dataclasses.replace(cfg, person_floor=None)  # chosen after training: chosen again for the new weights
     d, device = distributed.setup(cfg.device)
     out = a._exit_stack.enter_context(run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite,

@@ -1,5 +1,10 @@
 """Benchmark: images/s of the whole grouping decode, GNN against the associative-embedding
-decoder, on the same synthesised maps, at 2, 5, 10 and 20 people per image.
+decoder, on the same maps: clean synthesised scenes at 2, 5, 10 and 20 people per image, and a
+cluttered setting: real COCO layouts (the 80 train2017 images of ../shared, else 80 built-in
+scenes) with the maps of the second and third generators (false-positive peaks, ghosts, misses).
+In the cluttered setting both the whole decode (maps -> COCO results) and the part after the
+candidates (candidates -> results) are timed, the GNN one image per classifier call and
+`--batch` images per call.
 
 Each decode is `tasks.grouping.prediction.predict_image`, what predict.py runs per image. GNN:
 maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy merging ->
@@ -8,7 +13,7 @@ Both start from the AE maps in memory (reading and synthesis are not timed).
 Then, at 10 people per image, the time of each stage per image, measured inside the same loop
 (candidates, graph, features, classifier, decoder and COCO results).
 Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--repeats R] [--device cpu|cuda] [--eager]
-       [--json PATH]
+       [--batch 32] [--layouts GT.json] [--json PATH]
 Without a checkpoint the classifier has random weights (the work per image is the same).
 """
 from __future__ import annotations
@@ -35,7 +40,11 @@ from tasks.grouping.decoders import decode  # noqa: E402
 from tasks.grouping.results import coco_results  # noqa: E402
 from datasets.graph.features import finalize_features  # noqa: E402
 from tasks.grouping.data import feature_settings  # noqa: E402
-from tasks.grouping.prediction import predict_image  # noqa: E402
+from tasks.grouping.prediction import predict_batch, predict_image  # noqa: E402
+from datasets.ae_maps_second import synthesize_maps_second  # noqa: E402
+from datasets.ae_maps_third import synthesize_maps_third  # noqa: E402
+from datasets.coco import load_coco_gt  # noqa: E402
+from tasks.grouping.config import DECODE_BATCH  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402
 from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
 from tasks import grouping  # noqa: E402
@@ -80,6 +89,59 @@ def stage_times(maps, cfg, scorer, stats, repeats: int) -> dict:
     return {k: v / (repeats * len(maps)) * 1e3 for k, v in total.items()}
 
 
+SHARED_LAYOUTS = Path(__file__).resolve().parents[2] / "shared/data/coco/person_keypoints_train2017_mini80.json"
+
+
+def cluttered_maps(layouts, generator: str, seed: int) -> list:
+    """The maps of every image of a COCO file (or of 80 built-in scenes) by `generator`."""
+    gt = load_coco_gt(layouts) if layouts else quiet_coco(synthetic_scenes(80, seed=5))
+    people, rng = persons_by_image(gt, 17), np.random.default_rng(seed)
+    make = synthesize_maps_second if generator == "second" else synthesize_maps_third
+    return [make(img["width"], img["height"], people[i][2], COCO17, rng) for i, img in sorted(gt.imgs.items())]
+
+
+def after_candidates(cands: list, decoder: str, cfg, scorer, stats, batch: int) -> None:
+    """Candidates -> COCO results of every image (what follows candidate extraction)."""
+    skeleton = DATASET_SKELETONS[cfg.dataset]
+    if decoder == "ae":
+        for i, c in enumerate(cands):
+            coco_results(i, decode("ae", candidate_nodes(c, i), None, cfg))
+        return
+    graphs = [finalize_features(candidate_graph(c, skeleton, cfg.graph, i), skeleton.num_joints, stats=stats,
+                                **feature_settings(cfg)) for i, c in enumerate(cands)]
+    for i, (g, p) in enumerate(zip(graphs, scorer.many(graphs, batch))):
+        coco_results(i, decode("gnn", g, p, cfg))
+
+
+def whole(maps: list, decoder: str, cfg, scorer, stats, batch: int) -> None:
+    """Maps -> COCO results of every image, `batch` images at a time (gnn)."""
+    for start in range(0, len(maps), batch):
+        part = maps[start:start + batch]
+        predict_batch(part, list(range(len(part))), decoder, cfg, scorer, stats)
+
+
+def cluttered_rates(maps: list, cfg, scorer, stats, repeats: int, batch: int) -> dict:
+    """images/s (median of `repeats` alternating passes) of each decoder and part."""
+    cands = [extract_candidates(m, cfg.graph) for m in maps]
+    runs = {"whole gnn batch": lambda: whole(maps, "gnn", cfg, scorer, stats, batch),
+            "whole gnn 1": lambda: whole(maps, "gnn", cfg, scorer, stats, 1),
+            "whole ae": lambda: whole(maps, "ae", cfg, scorer, stats, 1),
+            "after gnn batch": lambda: after_candidates(cands, "gnn", cfg, scorer, stats, batch),
+            "after gnn 1": lambda: after_candidates(cands, "gnn", cfg, scorer, stats, 1),
+            "after ae": lambda: after_candidates(cands, "ae", cfg, scorer, stats, 1)}
+    for run in runs.values():  # warm-up
+        run()
+    rates = {k: [] for k in runs}
+    for _ in range(repeats):
+        for k, run in runs.items():
+            t = time.perf_counter()
+            run()
+            rates[k].append(len(maps) / (time.perf_counter() - t))
+    out = {k: float(np.median(v)) for k, v in rates.items()}
+    out["candidates_per_image"] = float(np.mean([len(c.jtype) for c in cands]))
+    return out
+
+
 @torch.inference_mode()  # both decoders: no autograd bookkeeping, as evaluate.py decodes
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=HelpFormatter)
@@ -89,6 +151,10 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu | cuda (the classifier's device)")
     ap.add_argument("--json", default=None, help="also write the results here")
     ap.add_argument("--eager", action="store_true", help="run the fused classifier without compiling it")
+    ap.add_argument("--batch", type=int, default=DECODE_BATCH, help="images per classifier call (cluttered setting)")
+    ap.add_argument("--layouts", default=str(SHARED_LAYOUTS) if SHARED_LAYOUTS.exists() else None,
+                    help="COCO file whose layouts the cluttered setting uses (default: ../shared's 80 train2017 "
+                         "images when present, else 80 built-in scenes)")
     a = ap.parse_args()
     device = torch.device(a.device)
     if a.checkpoint:
@@ -136,8 +202,19 @@ def main():
     print("ms per image at 10 people:")
     for s in STAGES:
         print(f"  {s:18s} GNN {stages['gnn ' + s]:6.3f}   AE {stages['ae ' + s]:6.3f}")
+    cluttered = {}
+    print(f"cluttered: {a.layouts or '80 built-in scenes'}; GNN batch {a.batch} vs 1 image per call")
+    for generator, seed in (("second", 202), ("third", 303)):
+        r = cluttered_rates(cluttered_maps(a.layouts, generator, seed), cfg, scorer, stats, a.repeats, a.batch)
+        cluttered[generator] = r
+        print(f"  {generator} generator ({r['candidates_per_image']:.0f} candidates/image), images/s:")
+        for part in ("whole", "after"):
+            name = "maps -> results" if part == "whole" else "candidates -> results"
+            g, g1, ae = r[f"{part} gnn batch"], r[f"{part} gnn 1"], r[f"{part} ae"]
+            print(f"    {name:22s} GNN {g:7.1f} (1/call {g1:7.1f})   AE {ae:7.1f}   GNN/AE {g / ae:.2f}x", flush=True)
     if a.json:
-        Path(a.json).write_text(json.dumps({"rates": rows, "stage_ms_10_people": stages}, indent=2))
+        Path(a.json).write_text(json.dumps({"rates": rows, "stage_ms_10_people": stages, "cluttered": cluttered,
+                                            "batch": a.batch, "layouts": a.layouts}, indent=2))
 
 
 if __name__ == "__main__":

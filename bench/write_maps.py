@@ -55,7 +55,8 @@ def main(argv):
         elif a.generator == "third":
             maps = synthesize_maps_third(img["width"], img["height"], anns, skeleton, rng)
         else:
-            maps = synthesize_maps(img["width"], img["height"], anns, skeleton.num_joints, synth, rng)
+            maps = synthesize_maps(img["width"], img["height"], anns, skeleton.num_joints, synth, rng,
+                                   skeleton.flip_permutation)
         maps.save(out / f"{image_id}.npz")
     print(f"wrote {len(gt.imgs)} map files ({a.generator} generator) to {out}")
 

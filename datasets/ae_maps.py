@@ -168,6 +168,10 @@ class SynthConfig:
     false_positives: float = 1.0  # mean false-positive blobs per keypoint type and image
     fp_peak_range: tuple[float, float] = (0.15, 0.6)
     background_scale: float = 1.0  # std of the tags away from people, in units of tag_noise
+    # What real AE models also do (all off by default; `with_artifacts` draws them for training):
+    ghost_prob: float = 0.0  # a keypoint's peak also in its left/right twin's map, with the person's tag
+    tag_drift: float = 0.0  # std of a person's tag gradient from head to feet (tag units over the body)
+    occluded_miss_prob: float = 0.0  # a keypoint inside the box of a person drawn later (in front) is missed
 
     def __post_init__(self):
         def bad(name, why):
@@ -186,11 +190,13 @@ class SynthConfig:
         for name in ("sigma", "sigma_ref_size"):
             if not getattr(self, name) > 0:
                 bad(name, "must be positive")
-        for name in ("tag_spread", "tag_noise", "tag_radius", "jitter", "false_positives", "background_scale"):
+        for name in ("tag_spread", "tag_noise", "tag_radius", "jitter", "false_positives", "background_scale",
+                     "tag_drift"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
-        if not 0 <= self.miss_prob <= 1:
-            bad("miss_prob", "must be in [0, 1]")
+        for name in ("miss_prob", "ghost_prob", "occluded_miss_prob"):
+            if not 0 <= getattr(self, name) <= 1:
+                bad(name, "must be in [0, 1]")
         for name in ("sigma_range", "peak_range", "fp_peak_range"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
@@ -221,6 +227,15 @@ def randomized(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
         false_positives=float(rng.uniform(0.0, 3.0)))
 
 
+def with_artifacts(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
+    """`base` with the artifacts of real AE models drawn for one training image: left/right ghost
+    peaks (p 0-0.15 per keypoint), a tag drift across the body (std 0-0.5 of the tag spread), and
+    keypoints occluded by a person in front missed (p 0-0.5)."""
+    return dataclasses.replace(base, ghost_prob=float(rng.uniform(0, 0.15)),
+                               tag_drift=float(rng.uniform(0, 0.5)) * base.tag_spread,
+                               occluded_miss_prob=float(rng.uniform(0, 0.5)))
+
+
 def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float):
     H, W = hm.shape
     r = int(np.ceil(3 * sigma))
@@ -234,8 +249,9 @@ def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float):
 
 
 def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoints: int,
-                    cfg: SynthConfig, rng: np.random.Generator) -> AEMaps:
-    """Render AE maps of one image from its COCO annotations (keypoints with v > 0)."""
+                    cfg: SynthConfig, rng: np.random.Generator, mirror=None) -> AEMaps:
+    """Render AE maps of one image from its COCO annotations (keypoints with v > 0). `mirror`:
+    each keypoint type's left/right twin (`Skeleton.flip_permutation`), for ghost peaks."""
     H, W = cfg.heatmap_size
     h, w = cfg.tag_size
     K, D = num_keypoints, cfg.tag_dim
@@ -245,27 +261,44 @@ def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoi
             else np.zeros((K, h, w, D))).astype(np.float32)
     tag_scale = np.array([w / W, h / H])
     written = np.full((K, h, w), np.inf)  # distance of the keypoint that owns each tag pixel
-    for ann in annotations:
+    boxes = [np.asarray(a.get("bbox", [0, 0, 0, 0]), dtype=float) for a in annotations]
+    ghosts = cfg.ghost_prob > 0 and mirror is not None
+
+    def write_tag(k, tx, ty, tag):
+        R = cfg.tag_radius
+        for yy in range(max(0, int(round(ty)) - R), min(h, int(round(ty)) + R + 1)):
+            for xx in range(max(0, int(round(tx)) - R), min(w, int(round(tx)) + R + 1)):
+                d = (xx - tx) ** 2 + (yy - ty) ** 2
+                if d <= R * R + 0.5 and d < written[k, yy, xx]:  # nearest keypoint wins
+                    written[k, yy, xx] = d
+                    noise = rng.normal(0, cfg.tag_noise, size=D) if cfg.tag_noise > 0 else 0.0
+                    tags[k, yy, xx] = tag + noise
+
+    for p, ann in enumerate(annotations):
         kps = np.asarray(ann["keypoints"], dtype=np.float64).reshape(K, 3)
         size = np.sqrt(max(float(ann.get("area", 0.0)), 1.0))
         sigma = float(np.clip(cfg.sigma * size / cfg.sigma_ref_size, *cfg.sigma_range))
         tag = rng.normal(0, cfg.tag_spread, size=D)
+        if cfg.tag_drift > 0 and np.any(kps[:, 2] > 0):
+            drift = rng.normal(0, cfg.tag_drift, size=D)
+            ys = kps[kps[:, 2] > 0, 1]
+            top, extent = ys.min(), max(float(np.ptp(ys)), 1.0)
         for k in range(K):
             if kps[k, 2] <= 0 or (cfg.miss_prob > 0 and rng.random() < cfg.miss_prob):
+                continue
+            if cfg.occluded_miss_prob > 0 and any(b[0] <= kps[k, 0] <= b[0] + b[2] and b[1] <= kps[k, 1] <= b[1] + b[3]
+                                                  for b in boxes[p + 1:]) and rng.random() < cfg.occluded_miss_prob:
                 continue
             x, y = kps[k, :2] / factor
             if cfg.jitter > 0:
                 x, y = np.array([x, y]) + rng.normal(0, cfg.jitter, size=2)
-            _gaussian(hm[k], x, y, sigma, rng.uniform(*cfg.peak_range))
-            tx, ty = x * tag_scale[0], y * tag_scale[1]
-            R = cfg.tag_radius
-            for yy in range(max(0, int(round(ty)) - R), min(h, int(round(ty)) + R + 1)):
-                for xx in range(max(0, int(round(tx)) - R), min(w, int(round(tx)) + R + 1)):
-                    d = (xx - tx) ** 2 + (yy - ty) ** 2
-                    if d <= R * R + 0.5 and d < written[k, yy, xx]:  # nearest keypoint wins
-                        written[k, yy, xx] = d
-                        noise = rng.normal(0, cfg.tag_noise, size=D) if cfg.tag_noise > 0 else 0.0
-                        tags[k, yy, xx] = tag + noise
+            peak = rng.uniform(*cfg.peak_range)
+            _gaussian(hm[k], x, y, sigma, peak)
+            own = tag + drift * (kps[k, 1] - top) / extent if cfg.tag_drift > 0 else tag
+            write_tag(k, x * tag_scale[0], y * tag_scale[1], own)
+            if ghosts and mirror[k] != k and rng.random() < cfg.ghost_prob:
+                _gaussian(hm[mirror[k]], x, y, sigma, peak * rng.uniform(0.2, 0.6))
+                write_tag(mirror[k], x * tag_scale[0], y * tag_scale[1], own)
     if cfg.false_positives > 0:
         for k in range(K):
             for _ in range(rng.poisson(cfg.false_positives)):

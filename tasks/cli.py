@@ -3,11 +3,13 @@ KNOB=VALUE` texts, `--actions A,B`, numbers or 'none'. Errors name config fields
 which the CLIs show as their flags."""
 from __future__ import annotations
 
+import argparse
 import dataclasses
 
+from core.cli import number
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
-from tasks.grouping.config import COMPILE_MODES
+from tasks.grouping.config import COMPILE_MODES, DECODE_BATCH
 
 
 def or_none(kind):
@@ -58,6 +60,25 @@ def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -
             raise InputError(f"{{synth}} {text!r}: expected {expected}") from None
         values[name] = parsed if isinstance(default, tuple) else parsed[0]
     return dataclasses.replace(base or SynthConfig(), **values)
+
+
+def add_decode_flags(p) -> None:
+    """Decoding settings of the commands that group with a checkpoint: images per classifier
+    call, and the checkpoint's fragment attachment and person floor overridden."""
+    p.add_argument("--batch", type=number(int, 1), default=DECODE_BATCH,
+                   help="images whose graphs the classifier scores in one call (1: image by image)")
+    p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=argparse.SUPPRESS,
+                   help="gnn: a fragment joins a person through a pair this probable (none: never; default: the "
+                        "checkpoint's)")
+    p.add_argument("--person-floor", type=number(float, 0), default=argparse.SUPPRESS,
+                   help="gnn: persons scored lower are not written (0: all; default: the checkpoint's, chosen after "
+                        "training)")
+
+
+def decode_overrides(cfg, a):
+    """`cfg` with the --attach-threshold / --person-floor given on the command line."""
+    given = {k: getattr(a, k) for k in ("attach_threshold", "person_floor") if hasattr(a, k)}
+    return dataclasses.replace(cfg, **given) if given else cfg
 
 
 def add_compile_flag(p) -> None:

@@ -54,6 +54,8 @@ class GroupingConfig:
     num_scenes: int = 200
     synth_copies: int = 8  # synthesised maps per training image (augmentation)
     synth_randomize: bool = False  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
+    synth_artifacts: bool = False  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts;
+    # measured worse on the second and third generators' maps, docs/results.md)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)
     workers: int = 0  # DataLoader worker processes computing the training batches' features
@@ -119,14 +121,15 @@ class GroupingConfig:
         return cls(**d)
 
 
-# Settings added since the first checkpoints, as a checkpoint without them decoded: no fragment
-# attached, no floor.
-LEGACY = {"attach_threshold": None, "person_floor": 0.0}
+# Settings added since the first checkpoints, as a run without them behaved: no fragment
+# attached, no floor, no artifacts in the synthesised training maps.
+LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False}
 
 
 # Named starting points of `train.py grouping --preset`: the fields each sets (flags given on the
 # command line still override them).
 PRESETS = {
     "default": {},
-    "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1},
+    "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1,
+                  "synth_artifacts": False, "attach_threshold": None, "person_floor": 0.0},
 }

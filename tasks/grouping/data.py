@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from core.atomic_io import write_json
 from core.errors import InputError
-from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps
+from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps, with_artifacts
 from datasets.graph.candidate_graph import build_graph
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
 from core.file_digest import file_digest
@@ -110,6 +110,8 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, pr
         parts["maps"] = [str(Path(cfg.maps).resolve()), folder_fingerprint(cfg.maps)]
     else:
         parts.update(synth=dataclasses.asdict(cfg.synth), randomize=cfg.synth_randomize, seed=seed)
+        if cfg.synth_artifacts:  # (absent from the keys of caches made before it existed)
+            parts["artifacts"] = True
     return cached_graphs(cfg.graph_cache, parts, build)
 
 
@@ -134,7 +136,9 @@ def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rn
                 raise InputError(f"{Path(annotations_path).name}: image {image_id} has no width/height "
                                  f"(needed to synthesise maps)")
             synth = randomized(cfg.synth, rng) if cfg.synth_randomize else cfg.synth
-            maps = synthesize_maps(img["width"], img["height"], anns, K, synth, rng)
+            if cfg.synth_artifacts:
+                synth = with_artifacts(synth, rng)
+            maps = synthesize_maps(img["width"], img["height"], anns, K, synth, rng, skeleton.flip_permutation)
         graphs.append(label_graph(build_graph(maps, skeleton, cfg.graph, image_id), kps, areas, cfg.graph))
         if image_id in keep:
             backgrounds[image_id] = heatmap_background(maps)

@@ -34,7 +34,8 @@ def eval_config(saved: GroupingConfig, maps: Optional[str], device: str, synth=N
     """The checkpoint's config for scoring: its model, graphs, decoding and split, with the maps
     read from `maps` (None: synthesised with `synth`, default the checkpoint's knobs)."""
     return dataclasses.replace(saved, maps=maps, device=device, synth=synth or saved.synth,
-                               annotations=None, synth_copies=1, synth_randomize=False, builtin_scenes=0)
+                               annotations=None, synth_copies=1, synth_randomize=False, synth_artifacts=False,
+                               builtin_scenes=0)
 
 
 def check_tag_dim(graphs: list[Data], tag_dim: int, source, checkpoint_path) -> None:

@@ -1,0 +1,113 @@
+"""Whole persons (fragments attached, the person floor and its choice), batched classifier calls."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from datasets.ae_maps import SynthConfig, synthesize_maps
+from datasets.coco import persons_by_image, quiet_coco
+from datasets.graph.candidate_graph import build_graph
+from datasets.graph.config import GraphConfig
+from datasets.graph.features import finalize_features
+from datasets.graph.labels import label_graph
+from datasets.skeleton import COCO17
+from datasets.synthetic_scenes import synthetic_scenes
+from tasks import grouping
+from tasks.grouping.config import GroupingConfig
+from tasks.grouping.floor_choice import choose_person_floor
+from tasks.grouping.persons import attach_fragments, floor_persons
+from tasks.grouping.prediction import predict_batch, predict_image
+
+
+def test_a_fragment_joins_the_person_whose_missing_types_it_fills():
+    # Candidates 0-5 one person (types 0-5), 6-11 another (types 0-5), 12 a fragment of type 9,
+    # 13 a fragment of type 3 (a type both persons have).
+    group = np.array([0] * 6 + [6] * 6 + [12, 13])
+    jtype = np.array(list(range(6)) * 2 + [9, 3])
+    pairs = np.array([[12, 12, 13], [4, 10, 5]])
+    probs = np.array([0.3, 0.6, 0.9])
+    out = attach_fragments(group, jtype, pairs, probs, 0.2)
+    assert out[12] == 6  # the more probable pair wins
+    assert out[13] == 13  # a second keypoint of type 3 would be wrong: stays apart
+    assert np.array_equal(out[:12], group[:12])
+    assert attach_fragments(group, jtype, pairs, probs, 0.7)[12] == 12  # below the threshold: apart
+    # Two fragments of one type cannot both join a person.
+    group2 = np.array([0] * 6 + [6, 7])
+    jtype2 = np.array(list(range(6)) + [9, 9])
+    out2 = attach_fragments(group2, jtype2, np.array([[6, 7], [0, 1]]), np.array([0.5, 0.4]), 0.1)
+    assert out2[6] == 0 and out2[7] == 7
+
+
+def test_floor_keeps_persons_scored_at_least_it():
+    persons = [(np.zeros((17, 3)), s) for s in (0.5, 0.01, 0.2)]
+    assert [p[1] for p in floor_persons(persons, 0.2)] == [0.5, 0.2]
+    assert floor_persons(persons, None) == persons and floor_persons(persons, 0.0) == persons
+
+
+@pytest.fixture(scope="module")
+def scenes():
+    """Built-in scenes with the default (noisy, false-positive) maps and their labelled graphs."""
+    d = synthetic_scenes(12, seed=8)
+    gt = quiet_coco(d)
+    people = persons_by_image(gt, 17)
+    rng, graphs, maps = np.random.default_rng(1), [], []
+    for image_id, img in sorted(gt.imgs.items()):
+        kps, areas, anns = people[image_id]
+        m = synthesize_maps(img["width"], img["height"], anns, 17, SynthConfig(), rng)
+        g = label_graph(build_graph(m, COCO17, GraphConfig(), image_id), kps, areas, GraphConfig())
+        graphs.append(finalize_features(g, 17, "per-map", **{"edge_attr": True, "pair_attr": True}))
+        maps.append(m)
+    return gt, graphs, maps
+
+
+def test_floor_chosen_on_true_pair_labels_drops_debris_not_people(scenes):
+    gt, graphs, _ = scenes
+    cfg = GroupingConfig(person_floor=None)
+    probs = [g.y.numpy().astype(np.float64) for g in graphs]  # a perfect classifier
+    choice = choose_person_floor(graphs, probs, cfg, gt)
+    assert choice["floor"] > 0 and choice["persons_after"] < 0.5 * choice["persons_before"]
+    assert choice["AP_after"] >= choice["AP_before"] - 0.005 and choice["AR_after"] >= choice["AR_before"] - 0.005
+    assert choice["AP_before"] > 0.6  # (the true labels group well; the oracle scores about 0.75 here)
+    floored = grouping.decode_all(graphs, "gnn", dataclasses.replace(cfg, person_floor=choice["floor"]), probs)
+    assert len(floored) == choice["persons_after"] and min(r["score"] for r in floored) >= choice["floor"] - 1e-5
+
+
+def _model():
+    torch.manual_seed(0)
+    return grouping.model_from_spec(grouping.model_spec(GroupingConfig(), tag_dim=1))
+
+
+def test_batched_classifier_calls_equal_one_call_per_graph(scenes):
+    _, graphs, _ = scenes
+    scorer = grouping.PairScorer(_model(), "cpu", compile="off")
+    single = [scorer(g) for g in graphs]
+    for batch in (2, 5, 32):
+        many = scorer.many(graphs, batch)
+        assert len(many) == len(single)
+        for a, b in zip(many, single):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+
+
+def test_predict_batch_equals_image_by_image(scenes):
+    _, _, maps = scenes
+    cfg = GroupingConfig(person_floor=0.02)
+    scorer = grouping.PairScorer(_model(), "cpu", compile="off")
+    ids = list(range(100, 100 + len(maps)))
+    batched = predict_batch(maps, ids, "gnn", cfg, scorer)
+    for m, i, b in zip(maps, ids, batched):
+        one = predict_image(m, i, "gnn", cfg, scorer)
+        assert b.image_id == i and len(b.results) == len(one.results)
+        for r, s in zip(b.results, one.results):
+            assert r["score"] == pytest.approx(s["score"]) and np.allclose(r["keypoints"], s["keypoints"])
+
+
+def test_checkpoints_without_the_new_settings_decode_as_before():
+    d = GroupingConfig().to_dict()
+    for key in ("attach_threshold", "person_floor", "synth_artifacts"):
+        del d[key]
+    old = GroupingConfig.from_dict(d)
+    assert old.attach_threshold is None and old.person_floor == 0.0 and old.synth_artifacts is False
+    new = GroupingConfig()
+    assert new.attach_threshold == 0.05 and new.person_floor is None and new.synth_artifacts is False
