@@ -180,6 +180,13 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
     for key in ("loss", "edge_accuracy", "edge_precision", "edge_recall", "edge_f1", "edge_roc_auc", "edge_ap"):
         assert key in records[0]
     assert (out / "best.pt").exists() and (out / "loss_curve.png").exists()
+    from core.checkpoint import load_checkpoint
+    for name in ("best.pt", "last.pt"):  # the person floor, chosen after training, is in the checkpoint
+        ckpt = load_checkpoint(out / name, "grouping")
+        choice = ckpt["person_floor_choice"]
+        assert ckpt["config"]["person_floor"] == choice["floor"] >= 0 and choice["images"] == 10
+        assert choice["persons_after"] <= choice["persons_before"]
+        assert choice["AP_after"] >= choice["AP_before"] - 0.005 and choice["AR_after"] >= choice["AR_before"] - 0.005
     for decoder in ("gnn", "ae", "oracle"):
         ev = tmp_path / decoder
         assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"),
@@ -197,6 +204,13 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
         assert list(ev.glob("grouping_*.png"))
         if decoder == "oracle":
             assert result["AP"] > 0.5
+    # --person-floor 0 and --attach-threshold none at evaluation: every group written, as before.
+    assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations",
+                                   str(out / "annotations.json"), "--out", str(tmp_path / "all"), "--person-floor", "0",
+                                   "--attach-threshold", "none", "--batch", "1"]) == 0
+    everything = json.loads((tmp_path / "all" / "eval.json").read_text())
+    floored = json.loads((tmp_path / "gnn" / "eval.json").read_text())
+    assert everything["results_written"] >= floored["results_written"]
     capsys.readouterr()
     (tmp_path / "maps").mkdir()
     rc = run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations",
