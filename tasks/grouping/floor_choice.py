@@ -34,6 +34,9 @@ def choose_person_floor(graphs: list[Data], probs: list[np.ndarray], cfg: Groupi
         return stats["AP"], stats["AR"], len(kept)
 
     ap0, ar0, n0 = scored(0.0)
+    if ar0 == 0:  # nobody found: no evidence for any floor (every floor would "keep" AP and AR at 0)
+        return {"floor": 0.0, "images": len(graphs), "persons_before": n0, "persons_after": n0,
+                "AP_before": ap0, "AP_after": ap0, "AR_before": ar0, "AR_after": ar0}
     scores = np.unique([r["score"] for r in results])
     low, high = 0, len(scores) - 1  # the largest index whose floor keeps AP and AR
     while low < high:

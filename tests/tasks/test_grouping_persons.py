@@ -4,7 +4,6 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from torch_geometric.data import Data
 
 from datasets.ae_maps import SynthConfig, synthesize_maps
 from datasets.coco import persons_by_image, quiet_coco
@@ -111,3 +110,21 @@ def test_checkpoints_without_the_new_settings_decode_as_before():
     assert old.attach_threshold is None and old.person_floor == 0.0 and old.synth_artifacts is False
     new = GroupingConfig()
     assert new.attach_threshold == 0.05 and new.person_floor is None and new.synth_artifacts is False
+
+
+def test_no_floor_when_no_person_is_found(scenes):
+    """Persons decoded, none matching anybody (the ground truth moved away): every floor would
+    "keep" AP and AR at 0, so none is chosen rather than the highest."""
+    import copy
+    gt, graphs, _ = scenes
+    moved = copy.deepcopy(gt.dataset)
+    for a in moved["annotations"]:
+        k = np.asarray(a["keypoints"], dtype=float).reshape(-1, 3)
+        k[:, 0] += 3000
+        a["keypoints"], a["bbox"] = k.ravel().tolist(), [a["bbox"][0] + 3000, *a["bbox"][1:]]
+    for img in moved["images"]:
+        img["width"] += 4000
+    probs = [g.y.numpy().astype(np.float64) for g in graphs]
+    choice = choose_person_floor(graphs, probs, GroupingConfig(person_floor=None), quiet_coco(moved))
+    assert choice["persons_before"] > 0 and choice["AR_before"] == 0
+    assert choice["floor"] == 0.0 and choice["persons_after"] == choice["persons_before"]
