@@ -266,6 +266,9 @@ def add_grouping_args(p):
     p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=d["synth_randomize"],
                    help="draw each training image's synthesiser anew (peak widths, tag scale and noise, "
                         "false positives, misses, resolutions), so the classifier does not learn one model's maps")
+    p.add_argument("--synth-generators", default=",".join(d["synth_generators"]),
+                   help="map generators of the synthesised training copies, in turn (project, second); the first "
+                        "draw of every image, and the validation images, use the project's")
     p.add_argument("--synth-artifacts", action=argparse.BooleanOptionalAction, default=None,
                    help="give each synthesised training image artifacts of real AE models, drawn per image: left/right "
                         "ghost peaks, tag drift across a person, misses of joints occluded by a person in front "
@@ -306,7 +309,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes,
         synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),  # copies: synthesised maps only
-        synth_randomize=a.synth_randomize, synth_artifacts=given(a.synth_artifacts, preset["synth_artifacts"]),
+        synth_randomize=a.synth_randomize, synth_generators=tuple(a.synth_generators.split(",")),
+        synth_artifacts=given(a.synth_artifacts, preset["synth_artifacts"]),
         builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,

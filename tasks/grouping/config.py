@@ -9,7 +9,8 @@ from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 
-SPLITS = ("all", "val", "train")  # evaluate.py grouping --split
+SPLITS = ("all", "val", "train")
+SYNTH_GENERATORS = ("project", "second")  # map generators training may draw from (the third only tests)  # evaluate.py grouping --split
 DECODERS = ("gnn", "ae", "oracle")  # stage 4 (decoders.py): the GNN's greedy merging, AE tag matching, the oracle
 DECODE_BATCH = 32  # images whose graphs the classifier scores in one call at inference (docs/speed.md)
 COMPILE_MODES = ("auto", "on", "off")  # the classifier at inference: AOTInductor-compiled or eager (probabilities.PairScorer)
@@ -54,6 +55,7 @@ class GroupingConfig:
     num_scenes: int = 200
     synth_copies: int = 8  # synthesised maps per training image (augmentation)
     synth_randomize: bool = False  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
+    synth_generators: tuple[str, ...] = ("project",)  # map generators of the training copies, in turn (copy 0: project)
     synth_artifacts: bool = False  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts;
     # measured worse on the second and third generators' maps, docs/results.md)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
@@ -94,6 +96,9 @@ class GroupingConfig:
                              f"17 keypoints, not {self.dataset}'s")
         if self.synth_copies > 1 and self.maps is not None:
             raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
+        if not self.synth_generators or any(g not in SYNTH_GENERATORS for g in self.synth_generators):
+            raise InputError(f"{{synth_generators}} {','.join(self.synth_generators)}: expected some of "
+                             f"{', '.join(SYNTH_GENERATORS)}")
         if not self.lr > 0:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
         if not 0 <= self.seed < 2**32:
@@ -117,6 +122,7 @@ class GroupingConfig:
         d = {**LEGACY, **d}
         d["model"] = GroupingModelConfig(**d["model"])
         d["graph"] = GraphConfig(**d["graph"])
+        d["synth_generators"] = tuple(d.get("synth_generators", ("project",)))
         d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
         return cls(**d)
 

@@ -17,6 +17,7 @@ from core.atomic_io import write_json
 from core.errors import InputError
 from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps, with_artifacts
 from datasets.graph.candidate_graph import build_graph
+from datasets.ae_maps_second import synthesize_maps_second
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
 from core.file_digest import file_digest
 from datasets.graph.cache import cached_graphs, folder_fingerprint
@@ -80,8 +81,9 @@ def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path
     each with new noise (seeded by (`synth_seed`, copy)): data augmentation for training."""
     graphs = []
     for c in range(1, cfg.synth_copies):
+        generator = cfg.synth_generators[c % len(cfg.synth_generators)]
         graphs += _image_graphs(cfg, data.gt, annotations_path, data.train_ids, [synth_seed, c], progress,
-                                f"copy {c}")
+                                f"copy {c}", generator=generator)
     return graphs
 
 
@@ -96,12 +98,13 @@ def data_fingerprint(cfg: GroupingConfig, annotations_path) -> str:
 
 
 def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, progress: bool,
-                  desc: str, keep=frozenset(), backgrounds: Optional[dict] = None) -> list[Data]:
+                  desc: str, keep=frozenset(), backgrounds: Optional[dict] = None,
+                  generator: str = "project") -> list[Data]:
     """The labelled graphs of `image_ids`, from the map files or synthesised (rng seeded by
     `seed`); from the graph cache when built before (not when backgrounds are kept)."""
     def build():
         return _build_image_graphs(cfg, gt, annotations_path, image_ids, np.random.default_rng(seed), progress,
-                                   desc, keep, backgrounds)
+                                   desc, keep, backgrounds, generator)
     if keep or cfg.graph_cache is None:  # no cache: no digests of the inputs either
         return build()
     parts = {"annotations": file_digest(annotations_path), "ids": image_ids, "graph": dataclasses.asdict(cfg.graph),
@@ -110,13 +113,16 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, pr
         parts["maps"] = [str(Path(cfg.maps).resolve()), folder_fingerprint(cfg.maps)]
     else:
         parts.update(synth=dataclasses.asdict(cfg.synth), randomize=cfg.synth_randomize, seed=seed)
-        if cfg.synth_artifacts:  # (absent from the keys of caches made before it existed)
+        if cfg.synth_artifacts:  # (absent from the keys of caches made before they existed)
             parts["artifacts"] = True
+        if generator != "project":
+            parts["generator"] = generator
     return cached_graphs(cfg.graph_cache, parts, build)
 
 
 def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rng, progress: bool,
-                        desc: str, keep=frozenset(), backgrounds: Optional[dict] = None) -> list[Data]:
+                        desc: str, keep=frozenset(), backgrounds: Optional[dict] = None,
+                        generator: str = "project") -> list[Data]:
     skeleton = DATASET_SKELETONS[cfg.dataset]
     K = skeleton.num_joints
     people = persons_by_image(gt, K)
@@ -138,7 +144,10 @@ def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rn
             synth = randomized(cfg.synth, rng) if cfg.synth_randomize else cfg.synth
             if cfg.synth_artifacts:
                 synth = with_artifacts(synth, rng)
-            maps = synthesize_maps(img["width"], img["height"], anns, K, synth, rng, skeleton.flip_permutation)
+            if generator == "second":
+                maps = synthesize_maps_second(img["width"], img["height"], anns, skeleton, rng)
+            else:
+                maps = synthesize_maps(img["width"], img["height"], anns, K, synth, rng, skeleton.flip_permutation)
         graphs.append(label_graph(build_graph(maps, skeleton, cfg.graph, image_id), kps, areas, cfg.graph))
         if image_id in keep:
             backgrounds[image_id] = heatmap_background(maps)

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from core.errors import InputError
 from datasets.ae_maps import AEMaps, map_image_ids, read_ae_maps
+from datasets.graph import batched
 from datasets.graph.candidate_graph import candidate_graph, candidate_nodes
 from datasets.graph.candidates import extract_candidates
 from datasets.coco import DATASET_SKELETONS
@@ -52,12 +53,28 @@ def predict_batch(maps: list[AEMaps], image_ids: list[int], decoder: str, cfg: G
     if decoder == "ae" or len(maps) == 1:
         return [predict_image(m, i, decoder, cfg, scorer, tag_stats) for m, i in zip(maps, image_ids)]
     skeleton = DATASET_SKELETONS[cfg.dataset]
-    graphs = []
-    for m, image_id in zip(maps, image_ids):
-        graph = candidate_graph(extract_candidates(m, cfg.graph), skeleton, cfg.graph, image_id)
-        graphs.append(finalize_features(graph, skeleton.num_joints, stats=tag_stats, **feature_settings(cfg)))
-    probs = scorer.many(graphs, len(graphs))
+    cands = [extract_candidates(m, cfg.graph) for m in maps]
+    if batched.supports(cfg.graph):  # all graphs built and featured in one pass
+        settings = feature_settings(cfg)
+        inputs, graphs, pairs = batched.batched_graphs(
+            cands, image_ids, skeleton, cfg.graph, tag_stats if settings["mode"] == "dataset" else None,
+            settings["edge_attr"], settings["pair_attr"], settings["score_norm"])
+        if scorer.wants_example():
+            scorer.prepare(_example_graph(cands, image_ids, skeleton, cfg, tag_stats))
+        probs = scorer.joined(inputs, pairs)
+    else:
+        graphs = [finalize_features(candidate_graph(c, skeleton, cfg.graph, i), skeleton.num_joints, stats=tag_stats,
+                                    **feature_settings(cfg)) for c, i in zip(cands, image_ids)]
+        probs = scorer.many(graphs, len(graphs))
     return [Prediction(i, coco_results(i, decode(decoder, g, p, cfg)), g) for i, g, p in zip(image_ids, graphs, probs)]
+
+
+def _example_graph(cands, image_ids, skeleton, cfg, tag_stats) -> Data:
+    """A featured graph of the batch (its largest image), from which `PairScorer.prepare` makes
+    or loads the compiled classifier once."""
+    b = max(range(len(cands)), key=lambda i: len(cands[i]))
+    graph = candidate_graph(cands[b], skeleton, cfg.graph, image_ids[b])
+    return finalize_features(graph, skeleton.num_joints, stats=tag_stats, **feature_settings(cfg))
 
 
 def predict_folder(folder, decoder: str, cfg: GroupingConfig, scorer: Optional[PairScorer] = None,

@@ -74,10 +74,13 @@ class PairScorer:
         self.fused, self.device, self.compile = model.to(device).fused(), device, compile
         self.compiled, self.tried, self.scored = None, compile == "off", 0
 
+    def wants_example(self) -> bool:
+        """Whether `prepare` would now load or make the compiled copy (given a graph)."""
+        return not (self.tried or (self.compile == "auto" and self.scored < self.auto_after))
+
     def prepare(self, graph: Data) -> bool:
         """Load (or with `on`, make) the compiled copy for graphs like `graph`; -> whether there is one."""
-        waiting = self.compile == "auto" and self.scored < self.auto_after
-        if not (self.tried or waiting) and min(graph.num_nodes, graph.edge_index.size(1), graph.pair_index.size(1)) >= 2:
+        if self.wants_example() and min(graph.num_nodes, graph.edge_index.size(1), graph.pair_index.size(1)) >= 2:
             self.tried = True
             example = classifier_inputs(copy.copy(graph).to(self.device))
             self.compiled = aot_compiled(self.fused, example, DYNAMIC, cache_dir() / "aot", self.compile == "on")
@@ -98,19 +101,22 @@ class PairScorer:
         out = []
         for start in range(0, len(graphs), batch):
             part = graphs[start:start + batch]
-            inputs, pairs = joined_inputs(part)
-            if inputs[3].size(1) == 0:
-                out += [np.zeros(0) for _ in part]
-                continue
             self.prepare(part[0])
-            self.scored += len(part)
-            module = self.compiled if self.compiled is not None and inputs[1].size(1) > 0 else self.fused
-            if getattr(module, "training", False):
-                module.eval()
-            with torch.inference_mode():
-                probs = torch.sigmoid(module(*(t if t is None else t.to(self.device) for t in inputs))).cpu().numpy()
-            out += np.split(probs, np.cumsum(pairs)[:-1])
+            out += self.joined(*joined_inputs(part))
         return out
+
+    def joined(self, inputs: tuple, pairs: list[int]) -> list[np.ndarray]:
+        """The classifier's inputs of several graphs joined (`joined_inputs`,
+        `datasets.graph.batched`) and each graph's pair count -> per graph its probabilities."""
+        self.scored += len(pairs)
+        if inputs[3].size(1) == 0:
+            return [np.zeros(0) for _ in pairs]
+        module = self.compiled if self.compiled is not None and inputs[1].size(1) > 0 else self.fused
+        if getattr(module, "training", False):
+            module.eval()
+        with torch.inference_mode():
+            probs = torch.sigmoid(module(*(t if t is None else t.to(self.device) for t in inputs))).cpu().numpy()
+        return np.split(probs, np.cumsum(pairs)[:-1])
 
 
 def joined_inputs(graphs: list[Data]) -> tuple[tuple, list[int]]:

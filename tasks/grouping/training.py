@@ -49,7 +49,9 @@ def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=Fa
     total, count, start = 0.0, 0, time.perf_counter()
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
         batch = batch.to(device)
-        if batch.y.numel() == 0 or batch.num_nodes < 2:
+        # BatchNorm in training needs two rows: skip batches of fewer than two nodes, message
+        # edges or pairs (a batch of images with one pair between them ended a run).
+        if batch.y.numel() < 2 or batch.num_nodes < 2 or batch.edge_index.size(1) < 2:
             if not d.enabled:
                 continue
             # Every rank must take part in each gradient all-reduce: a zero loss on all parameters.

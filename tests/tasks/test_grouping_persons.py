@@ -128,3 +128,18 @@ def test_no_floor_when_no_person_is_found(scenes):
     choice = choose_person_floor(graphs, probs, GroupingConfig(person_floor=None), quiet_coco(moved))
     assert choice["persons_before"] > 0 and choice["AR_before"] == 0
     assert choice["floor"] == 0.0 and choice["persons_after"] == choice["persons_before"]
+
+
+def test_a_training_batch_with_one_pair_is_skipped_not_a_crash():
+    from torch_geometric.data import Data
+    from torch_geometric.loader import DataLoader
+    from datasets.graph.features import finalize_features as features
+    g = Data(pos=torch.tensor([[1.0, 1.0], [5.0, 5.0]]), jtype=torch.tensor([5, 7]), score=torch.tensor([0.9, 0.8]),
+             tag=torch.tensor([[0.1], [0.2]]), num_nodes=2, map_size=torch.tensor([[64.0, 64.0]]),
+             pair_index=torch.tensor([[0], [1]]), edge_index=torch.tensor([[0, 1], [1, 0]]), y=torch.tensor([1.0]))
+    g = features(g, 17, "per-map")
+    model = _model()
+    opt = torch.optim.Adam(model.parameters())
+    before = [p.detach().clone() for p in model.parameters()]
+    stats = grouping.train_epoch(model, DataLoader([g], batch_size=1), opt, 1.0, "cpu")
+    assert stats["loss"] == 0 and all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
