@@ -263,9 +263,10 @@ def add_grouping_args(p):
     p.add_argument("--synth-copies", type=number(int, 1), default=None,
                    help=f"synthesise each training image's maps N times, each with new noise (None: the "
                         f"preset's, default {d['synth_copies']})")
-    p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=d["synth_randomize"],
+    p.add_argument("--synth-randomize", action=argparse.BooleanOptionalAction, default=None,
                    help="draw each training image's synthesiser anew (peak widths, tag scale and noise, "
-                        "false positives, misses, resolutions), so the classifier does not learn one model's maps")
+                        "false positives, misses, resolutions), so the classifier does not learn one model's maps "
+                        f"(None: the preset's, default {d['synth_randomize']})")
     p.add_argument("--synth-generators", default=",".join(d["synth_generators"]),
                    help="map generators of the synthesised training copies, in turn (project, second); the first "
                         "draw of every image, and the validation images, use the project's")
@@ -309,7 +310,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes,
         synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),  # copies: synthesised maps only
-        synth_randomize=a.synth_randomize, synth_generators=tuple(a.synth_generators.split(",")),
+        synth_randomize=given(a.synth_randomize, preset["synth_randomize"]), synth_generators=tuple(a.synth_generators.split(",")),
         synth_artifacts=given(a.synth_artifacts, preset["synth_artifacts"]),
         builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
@@ -415,14 +416,28 @@ def train_grouping(a):
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
     if d.is_main and cfg.person_floor is None:  # on every image of the file: validation images alone hold too few
-        grouping.finalize_all(data.graphs, cfg, stats)  # people with one or two keypoints (docs/results.md)
-        _choose_floors(out, data.graphs, data, cfg, device, "training and validation")
+        _choose_floors(out, _floor_graphs(cfg, data, annotations, stats), data, cfg, device,  # people with one or
+                       "training and validation")  # two keypoints (docs/results.md)
     if d.is_main and time.perf_counter() - started >= COMPILE_AFTER_SECONDS and (out / "best.pt").exists():
         start = time.perf_counter()
         package = grouping.compile_checkpoint(out / "best.pt", val_graphs, device)
         if package is not None:
             print(f"compiled the classifier of {out / 'best.pt'} for inference in {time.perf_counter() - start:.0f} s "
                   f"({package})", flush=True)
+
+
+def _floor_graphs(cfg, data, annotations, stats) -> list:
+    """The graphs the person floor is chosen on: every image of the run, with its own maps, or
+    with maps of the plain synthesiser (as `evaluate.py grouping` draws them, seed + 1) when the
+    training maps are drawn randomised or with artifacts: the floor is in heatmap score units,
+    which those draws spread on purpose."""
+    from tasks.grouping import evaluation as grouping_evaluation
+    if cfg.maps is None and (cfg.synth_randomize or cfg.synth_artifacts):
+        plain = grouping_evaluation.eval_config(cfg, None, cfg.device)
+        graphs = grouping.prepare_grouping_data(plain, annotations, grouping_evaluation.default_synth_seed(cfg)).graphs
+    else:
+        graphs = data.graphs
+    return grouping.finalize_all(graphs, cfg, stats)
 
 
 def _choose_floors(out, graphs, data, cfg, device, split: str) -> None:

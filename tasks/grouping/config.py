@@ -42,9 +42,10 @@ class GroupingModelConfig:
 @dataclass(frozen=True)
 class GroupingConfig:
     """Everything a grouping run depends on. Defaults: the configuration that generalised best in
-    our measurements (docs/results.md): EdgeConv with edge attributes, pair attributes, 8
-    synthesised draws per training image; Adam, batch 5, 50 epochs as the reference design,
-    whose settings `PRESETS["reference"]` keeps."""
+    our measurements (docs/results.md): EdgeConv with edge attributes, pair attributes, 16
+    synthesised draws per training image, each from a randomised synthesiser with real models'
+    artifacts; fragments attached, a person floor; Adam, batch 5, 50 epochs as the reference
+    design, whose settings `PRESETS["reference"]` keeps."""
 
     model: GroupingModelConfig = field(default_factory=GroupingModelConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
@@ -53,11 +54,10 @@ class GroupingConfig:
     maps: Optional[str] = None  # folder of <image_id>.npz; None: synthesise
     dataset: str = "coco"
     num_scenes: int = 200
-    synth_copies: int = 8  # synthesised maps per training image (augmentation)
-    synth_randomize: bool = False  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
+    synth_copies: int = 16  # synthesised maps per training image (augmentation)
+    synth_randomize: bool = True  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
     synth_generators: tuple[str, ...] = ("project",)  # map generators of the training copies, in turn (copy 0: project)
-    synth_artifacts: bool = False  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts;
-    # measured worse on the second and third generators' maps, docs/results.md)
+    synth_artifacts: bool = True  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)
     workers: int = 0  # DataLoader worker processes computing the training batches' features
@@ -137,5 +137,5 @@ LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": Fals
 PRESETS = {
     "default": {},
     "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1,
-                  "synth_artifacts": False, "attach_threshold": None, "person_floor": 0.0},
+                  "synth_randomize": False, "synth_artifacts": False, "attach_threshold": None, "person_floor": 0.0},
 }

@@ -109,7 +109,7 @@ def test_checkpoints_without_the_new_settings_decode_as_before():
     old = GroupingConfig.from_dict(d)
     assert old.attach_threshold is None and old.person_floor == 0.0 and old.synth_artifacts is False
     new = GroupingConfig()
-    assert new.attach_threshold == 0.05 and new.person_floor is None and new.synth_artifacts is False
+    assert new.attach_threshold == 0.05 and new.person_floor is None and new.synth_artifacts is True
 
 
 def test_no_floor_when_no_person_is_found(scenes):
