@@ -1,17 +1,19 @@
 """Benchmark: images/s of the whole grouping decode, GNN against the associative-embedding
-decoder, on the same maps: clean synthesised scenes at 2, 5, 10 and 20 people per image, and a
+decoder, on the same maps (the GNN `--batch` images per classifier call, as predict.py runs it):
+clean synthesised scenes at 2, 5, 10 and 20 people per image, and a
 cluttered setting: real COCO layouts (the 80 train2017 images of ../shared, else 80 built-in
 scenes) with the maps of the second and third generators (false-positive peaks, ghosts, misses).
 In the cluttered setting both the whole decode (maps -> COCO results) and the part after the
 candidates (candidates -> results) are timed, the GNN one image per classifier call and
 `--batch` images per call.
 
-Each decode is `tasks.grouping.prediction.predict_image`, what predict.py runs per image. GNN:
-maps -> candidates -> tags -> candidate pairs -> features -> EdgeClassifier -> greedy merging ->
-persons (COCO results). AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
+Each decode is `tasks.grouping.prediction.predict_batch`, what predict.py runs. GNN: maps ->
+candidates -> tags -> candidate pairs and features of the batch's graphs (one pass) ->
+EdgeClassifier (one call) -> greedy merging, fragments attached, the person floor -> persons
+(COCO results). AE: maps -> candidates -> tags -> Hungarian tag matching -> persons.
 Both start from the AE maps in memory (reading and synthesis are not timed).
-Then, at 10 people per image, the time of each stage per image, measured inside the same loop
-(candidates, graph, features, classifier, decoder and COCO results).
+Then, at 10 people per image, the time of each stage per image, one image at a time, measured
+inside the same loop (candidates, graph, features, classifier, decoder and COCO results).
 Usage: python bench/grouping.py [--checkpoint best.pt] [--images N] [--repeats R] [--device cpu|cuda] [--eager]
        [--batch 32] [--layouts GT.json] [--json PATH]
 Without a checkpoint the classifier has random weights (the work per image is the same).
@@ -198,12 +200,10 @@ def main():
         gnn_rates, ae_rates = [], []
         for _ in range(a.repeats):  # passes alternate, the median pass is reported
             t = time.perf_counter()
-            for m in maps:
-                predict_image(m, 0, "gnn", cfg, scorer, stats)
+            whole(maps, "gnn", cfg, scorer, stats, a.batch)
             gnn_rates.append(len(maps) / (time.perf_counter() - t))
             t = time.perf_counter()
-            for m in maps:
-                predict_image(m, 0, "ae", cfg)
+            whole(maps, "ae", cfg, scorer, stats, 1)
             ae_rates.append(len(maps) / (time.perf_counter() - t))
         gnn, ae = float(np.median(gnn_rates)), float(np.median(ae_rates))
         persons = np.mean([len(p[0]) for p in people.values()])

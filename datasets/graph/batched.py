@@ -23,7 +23,7 @@ from datasets.graph.config import GraphConfig
 from datasets.graph.features import _edge_attributes, _eye
 from datasets.skeleton import Skeleton
 
-BLOCK_NODES = 1024  # candidates per dense distance block
+BLOCK_NODES = 256  # candidates per dense distance block (128-256 measured best, docs/speed.md)
 
 
 @dataclass
@@ -143,9 +143,13 @@ def _block_pairs(pos: Tensor, jtype: Tensor, image: Tensor, width: Tensor, skele
     if M < 2:
         empty = torch.zeros(2, 0, dtype=torch.long)
         return empty, empty
-    same = image[:, None] == image[None, :]
-    dist = torch.cdist(pos, pos).masked_fill(~same, float("inf"))
-    allowed = same.clone()
+    dist = torch.cdist(pos, pos)
+    if bool(image[0] != image[-1]):  # several images: no pair across them
+        same = image[:, None] == image[None, :]
+        dist = dist.masked_fill_(~same, float("inf"))
+        allowed = same
+    else:
+        allowed = torch.ones(M, M, dtype=torch.bool)
     if cfg.radius is not None:
         allowed &= dist <= cfg.radius * width[image][:, None]
     if cfg.type_nearest is not None:
