@@ -229,7 +229,8 @@ def test_evaluate_cli_scores_as_the_plain_eval_model(tmp_path):
                                    str(out / "annotations.json"), "--out", str(tmp_path / "ev")]) == 0
     result = json.loads((tmp_path / "ev" / "eval.json").read_text())
     ckpt = torch.load(out / "best.pt", weights_only=False)
-    cfg = grouping.GroupingConfig.from_dict(ckpt["config"])
+    from tasks.grouping.evaluation import eval_config  # the plain synthesiser, not the training draws
+    cfg = eval_config(grouping.GroupingConfig.from_dict(ckpt["config"]), None, "cpu")
     data = grouping.prepare_grouping_data(cfg, out / "annotations.json", cfg.seed + 1)
     graphs = grouping.finalize_all(data.graphs, cfg, ckpt["normalization"]["tag_stats"])
     assert len({g.num_nodes for g in graphs}) > 3  # graphs of many sizes
