@@ -49,15 +49,17 @@ def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=Fa
     total, count, start = 0.0, 0, time.perf_counter()
     for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
         batch = batch.to(device)
-        # BatchNorm in training needs two rows: skip batches of fewer than two nodes, message
-        # edges or pairs (a batch of images with one pair between them ended a run).
-        if batch.y.numel() < 2 or batch.num_nodes < 2 or batch.edge_index.size(1) < 2:
-            if not d.enabled:
-                continue
-            # Every rank must take part in each gradient all-reduce: a zero loss on all parameters.
-            loss = sum(p.sum() * 0.0 for p in model.parameters())
-        else:
-            loss = grouping_loss(edge_logits(model, batch), batch.y, pos_weight)
+        # BatchNorm in training needs two rows: batches of fewer than two nodes, message edges or
+        # pairs are skipped (a batch of images with one pair between them ended a run). Under
+        # torchrun every rank skips the step when any must: DDP's forward and backward are
+        # collectives, and a rank stepping without them (the earlier zero-loss stand-in) left
+        # the others waiting now and then.
+        unusable = batch.y.numel() < 2 or batch.num_nodes < 2 or batch.edge_index.size(1) < 2
+        if d.enabled:
+            unusable = all_sum([float(unusable)], d)[0] > 0
+        if unusable:
+            continue
+        loss = grouping_loss(edge_logits(model, batch), batch.y, pos_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
