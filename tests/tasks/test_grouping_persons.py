@@ -143,3 +143,20 @@ def test_a_training_batch_with_one_pair_is_skipped_not_a_crash():
     before = [p.detach().clone() for p in model.parameters()]
     stats = grouping.train_epoch(model, DataLoader([g], batch_size=1), opt, 1.0, "cpu")
     assert stats["loss"] == 0 and all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_training_copies_take_the_generators_in_turn(tmp_path):
+    """--synth-generators project,second: copy 1 from the second generator (its maps keep the
+    image's aspect at 160 px, so the candidates' map size differs), copy 2 from the project's."""
+    from core.errors import InputError
+    cfg = GroupingConfig(num_scenes=4, synth_copies=3, seed=2, synth_randomize=False, synth_artifacts=False,
+                         synth_generators=("project", "second"), graph_cache=None)
+    ann = grouping.write_builtin_annotations(cfg, tmp_path)
+    data = grouping.prepare_grouping_data(cfg, ann, synth_seed=2)
+    copies = grouping.synthesized_copies(cfg, data, ann, synth_seed=2)
+    n = len(data.train_ids)
+    sizes = [tuple(g.map_size.flatten().tolist()) for g in copies]
+    assert set(sizes[:n]) == {(160.0, 160.0)} and set(sizes[n:]) == {(128.0, 128.0)}  # second, then project
+    assert all(g.y.sum() > 0 for g in copies)
+    with pytest.raises(InputError, match="synth_generators"):
+        GroupingConfig(synth_generators=("third",))  # the third generator only tests
