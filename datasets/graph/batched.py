@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from datasets.graph.candidate_graph import one_bone_pairs, type_adjacency
+from datasets.graph.candidate_graph import nearest_of_each_type, pairs_and_edges, type_adjacency
 from datasets.graph.candidates import Candidates
 from datasets.graph.config import GraphConfig
 from datasets.graph.features import _edge_attributes, _eye
@@ -115,26 +115,6 @@ def _blocks(sizes: list[int]):
         yield first, len(sizes)
 
 
-def _nearest_of_each_type(dist: Tensor, jtype: Tensor, image: Tensor, K: int, k: int) -> Tensor:
-    """`candidate_graph.nearest_of_each_type` for a block of images (distances across images inf):
-    each row sees only its own image's candidates laid out per type, (M, K, T) with T the most
-    candidates of one type in one image, so the work grows with the block, not its square."""
-    M = dist.size(0)
-    B = int(image.max()) + 1
-    group = image * K + jtype  # (image, type) of each candidate
-    counts = torch.bincount(group, minlength=B * K)
-    T = int(counts.max())
-    order = torch.argsort(group, stable=True)
-    slot = torch.empty_like(group)
-    slot[order] = torch.arange(M) - (counts.cumsum(0) - counts)[group[order]]
-    column = torch.full((B * K * T,), M, dtype=torch.long)  # M: the padding column
-    column[group * T + slot] = torch.arange(M)
-    padded = torch.cat([dist, dist.new_full((M, 1), float("inf"))], dim=1)
-    per_type = padded.gather(1, column.view(B, K * T)[image]).view(M, K, T)
-    kth = per_type.kthvalue(min(k, T), dim=2).values.clamp(max=torch.finfo(dist.dtype).max)  # (M, K)
-    return dist <= kth.index_select(1, jtype)
-
-
 def _block_pairs(pos: Tensor, jtype: Tensor, image: Tensor, width: Tensor, skeleton: Skeleton,
                  cfg: GraphConfig) -> tuple[Tensor, Tensor]:
     """The classified pairs and the message edges (one direction) of a block of images, as
@@ -153,15 +133,10 @@ def _block_pairs(pos: Tensor, jtype: Tensor, image: Tensor, width: Tensor, skele
     if cfg.radius is not None:
         allowed &= dist <= cfg.radius * width[image][:, None]
     if cfg.type_nearest is not None:
-        near = _nearest_of_each_type(dist, jtype, image, skeleton.num_joints, cfg.type_nearest)
+        near = nearest_of_each_type(dist, jtype, skeleton.num_joints, cfg.type_nearest, image - image[0])
         allowed &= near | near.t()
 
-    def of(mode):
+    def pairs_of(mode):
         adj = type_adjacency(skeleton.edges, skeleton.num_joints, mode == "skeleton2")
         return torch.triu(adj[jtype][:, jtype] & allowed, diagonal=1).nonzero().t().contiguous()
-    if {cfg.pairs, cfg.edges} == {"skeleton", "skeleton2"}:
-        wide = of("skeleton2")
-        narrow = one_bone_pairs(wide, jtype, skeleton)
-        return (wide, narrow) if cfg.pairs == "skeleton2" else (narrow, wide)
-    pairs = of(cfg.pairs)
-    return pairs, pairs if cfg.edges == cfg.pairs else of(cfg.edges)
+    return pairs_and_edges(pairs_of, jtype, skeleton, cfg)

@@ -10,7 +10,7 @@ Shapes: K keypoint types, M candidates, E candidate pairs.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import Tensor
@@ -40,15 +40,23 @@ def candidate_graph(cands: Candidates, skeleton: Skeleton, cfg: GraphConfig, ima
     skeleton_mode = cfg.edges != "knn" or cfg.pairs != "knn"
     if cfg.type_nearest is not None and pos.size(0) > 1 and skeleton_mode:  # one matrix serves both
         near = skeleton_nearest(dist, jtype, skeleton.num_joints, cfg.type_nearest)
-    if {cfg.pairs, cfg.edges} == {"skeleton", "skeleton2"}:  # the one-bone pairs: a subset of the two-bone ones
-        wide = candidate_pairs(pos, jtype, skeleton, cfg, W, mode="skeleton2", dist=dist, near=near)
-        narrow = one_bone_pairs(wide, jtype, skeleton)
-        pairs, msg = (wide, narrow) if cfg.pairs == "skeleton2" else (narrow, wide)
-    else:
-        pairs = candidate_pairs(pos, jtype, skeleton, cfg, W, mode=cfg.pairs, dist=dist, near=near)
-        msg = pairs if cfg.edges == cfg.pairs else candidate_pairs(pos, jtype, skeleton, cfg, W, dist=dist, near=near)
+    pairs, msg = pairs_and_edges(lambda mode: candidate_pairs(pos, jtype, skeleton, cfg, W, mode=mode, dist=dist,
+                                                              near=near), jtype, skeleton, cfg)
     data.pair_index, data.edge_index = pairs, torch.cat([msg, msg.flip(0)], dim=1)
     return data
+
+
+def pairs_and_edges(pairs_of: Callable[[str], Tensor], jtype: Tensor, skeleton: Skeleton,
+                    cfg: GraphConfig) -> tuple[Tensor, Tensor]:
+    """(classified pairs, message edges in one direction) from `pairs_of(mode)`, the pairs of one
+    mode, asked once per mode needed: with one mode `skeleton` and the other `skeleton2`, the
+    one-bone pairs are taken from the two-bone ones (a subset) instead of a second pass."""
+    if {cfg.pairs, cfg.edges} == {"skeleton", "skeleton2"}:
+        wide = pairs_of("skeleton2")
+        narrow = one_bone_pairs(wide, jtype, skeleton)
+        return (wide, narrow) if cfg.pairs == "skeleton2" else (narrow, wide)
+    pairs = pairs_of(cfg.pairs)
+    return pairs, pairs if cfg.edges == cfg.pairs else pairs_of(cfg.edges)
 
 
 def candidate_nodes(cands: Candidates, image_id: int = 0) -> Data:
@@ -130,23 +138,30 @@ def skeleton_nearest(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int) ->
     return near | near.t()
 
 
-def nearest_of_each_type(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int) -> Tensor:
+def nearest_of_each_type(dist: Tensor, jtype: Tensor, num_keypoints: int, k: int,
+                         image: Optional[Tensor] = None) -> Tensor:
     """(M, M) bool: [i, j] iff j is among the k nearest candidates of type jtype[j] seen from i,
     at a finite distance (ties at the k-th distance all kept). dist (M, M), inf where a pair is
-    not allowed. The columns are laid out per type, (M, K, T) with T the most candidates of one
-    type (padded with inf), so the k-th nearest of each type is one `kthvalue` over T."""
+    not allowed. Each row's candidates are laid out per type, (M, K, T) with T the most
+    candidates of one type (padded with inf), so the k-th nearest of each type is one
+    `kthvalue` over T. `image` (M,): candidates of several images in one block (distances across
+    images inf), each row laid out over its own image only, so T stays one image's."""
     M = dist.size(0)
     if M == 0:
         return torch.zeros(0, 0, dtype=torch.bool)
-    counts = torch.bincount(jtype, minlength=num_keypoints)
+    K = num_keypoints
+    image = torch.zeros_like(jtype) if image is None else image
+    B = int(image.max()) + 1
+    group = image * K + jtype  # (image, type) of each candidate
+    counts = torch.bincount(group, minlength=B * K)
     T = int(counts.max())
-    order = torch.argsort(jtype, stable=True)
-    slot = torch.empty_like(jtype)
-    slot[order] = torch.arange(M) - (counts.cumsum(0) - counts)[jtype[order]]  # index within its type
-    column = torch.full((num_keypoints * T,), M, dtype=torch.long)  # M: the padding column
-    column[jtype * T + slot] = torch.arange(M)
+    order = torch.argsort(group, stable=True)
+    slot = torch.empty_like(group)
+    slot[order] = torch.arange(M) - (counts.cumsum(0) - counts)[group[order]]  # index within its (image, type)
+    column = torch.full((B * K * T,), M, dtype=torch.long)  # M: the padding column
+    column[group * T + slot] = torch.arange(M)
     padded = torch.cat([dist, dist.new_full((M, 1), float("inf"))], dim=1)
-    per_type = padded.index_select(1, column).view(M, num_keypoints, T)
+    per_type = padded.gather(1, column.view(B, K * T)[image]).view(M, K, T)
     kth = per_type.kthvalue(min(k, T), dim=2).values  # (M, K)
     kth = kth.clamp(max=torch.finfo(dist.dtype).max)  # fewer than k allowed: all finite ones, never inf
     return dist <= kth.index_select(1, jtype)
