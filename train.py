@@ -451,7 +451,7 @@ def _choose_floors(out, graphs, data, cfg, device, split: str) -> None:
         ckpt = load_checkpoint(out / name, "grouping")
         scorer = checkpoint_scorer(ckpt, out / name, device, "off")
         choice = choose_person_floor(graphs, [scorer(g) for g in graphs], cfg, data.gt)
-        record_floor([out / name], {**choice, "split": split})
+        record_floor(out / name, ckpt, {**choice, "split": split})
         print(f"{name}: person floor {choice['floor']:.4f}, chosen on {choice['images']} {split} images: persons "
               f"written {choice['persons_before']} -> {choice['persons_after']}, AP {choice['AP_before']:.3f} -> "
               f"{choice['AP_after']:.3f}, AR {choice['AR_before']:.3f} -> {choice['AR_after']:.3f}", flush=True)

@@ -37,13 +37,12 @@ from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
 from datasets.graph.candidate_graph import build_graph, candidate_graph, candidate_nodes  # noqa: E402
 from datasets.graph.candidates import extract_candidates  # noqa: E402
-from datasets.graph.batched import batched_graphs  # noqa: E402
 from datasets.coco import DATASET_SKELETONS  # noqa: E402
 from tasks.grouping.decoders import decode  # noqa: E402
 from tasks.grouping.results import coco_results  # noqa: E402
 from datasets.graph.features import finalize_features  # noqa: E402
 from tasks.grouping.data import feature_settings  # noqa: E402
-from tasks.grouping.prediction import predict_batch, predict_image  # noqa: E402
+from tasks.grouping.prediction import predict_batch, predict_candidates, predict_image  # noqa: E402
 from datasets.ae_maps_second import synthesize_maps_second  # noqa: E402
 from datasets.ae_maps_third import synthesize_maps_third  # noqa: E402
 from datasets.coco import load_coco_gt  # noqa: E402
@@ -105,28 +104,22 @@ def cluttered_maps(layouts, generator: str, seed: int) -> list:
 
 def after_candidates(cands: list, decoder: str, cfg, scorer, stats, batch: int) -> None:
     """Candidates -> COCO results of every image (what follows candidate extraction), as
-    `predict_batch` runs it: the GNN's graphs of `batch` images built in one pass
-    (`datasets.graph.batched`) and scored in one call; batch 1: image by image."""
+    `predict_batch` runs it (`predict_candidates`: `batch` images' graphs built in one pass and
+    scored in one call); batch 1: image by image."""
     skeleton = DATASET_SKELETONS[cfg.dataset]
     if decoder == "ae":
         for i, c in enumerate(cands):
             coco_results(i, decode("ae", candidate_nodes(c, i), None, cfg))
         return
-    settings = feature_settings(cfg)
     for start in range(0, len(cands), batch):
         part = cands[start:start + batch]
         ids = list(range(start, start + len(part)))
-        if batch == 1:
-            graphs = [finalize_features(candidate_graph(part[0], skeleton, cfg.graph, ids[0]), skeleton.num_joints,
-                                        stats=stats, **settings)]
-            probs = [scorer(graphs[0])]
+        if batch == 1:  # as predict_image: one graph, one call
+            graph = finalize_features(candidate_graph(part[0], skeleton, cfg.graph, ids[0]), skeleton.num_joints,
+                                      stats=stats, **feature_settings(cfg))
+            coco_results(ids[0], decode("gnn", graph, scorer(graph), cfg))
         else:
-            inputs, graphs, pairs = batched_graphs(part, ids, skeleton, cfg.graph,
-                                                   stats if settings["mode"] == "dataset" else None,
-                                                   settings["edge_attr"], settings["pair_attr"], settings["score_norm"])
-            probs = scorer.joined(inputs, pairs)
-        for i, g, p in zip(ids, graphs, probs):
-            coco_results(i, decode("gnn", g, p, cfg))
+            predict_candidates(part, ids, cfg, scorer, stats)
 
 
 def whole(maps: list, decoder: str, cfg, scorer, stats, batch: int) -> None:

@@ -9,8 +9,8 @@ from datasets.ae_maps import SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 
-SPLITS = ("all", "val", "train")
-SYNTH_GENERATORS = ("project", "second")  # map generators training may draw from (the third only tests)  # evaluate.py grouping --split
+SPLITS = ("all", "val", "train")  # evaluate.py grouping --split
+SYNTH_GENERATORS = ("project", "second")  # map generators training may draw from (the third only tests)
 DECODERS = ("gnn", "ae", "oracle")  # stage 4 (decoders.py): the GNN's greedy merging, AE tag matching, the oracle
 DECODE_BATCH = 32  # images whose graphs the classifier scores in one call at inference (docs/speed.md)
 COMPILE_MODES = ("auto", "on", "off")  # the classifier at inference: AOTInductor-compiled or eager (probabilities.PairScorer)
@@ -75,7 +75,7 @@ class GroupingConfig:
     min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
     attach_threshold: Optional[float] = 0.05  # gnn: a fragment joins a person through a pair this probable (None: never)
     person_floor: Optional[float] = None  # gnn: persons scored lower are not written (None: train.py chooses it
-    # on the validation images and records it in the checkpoint; at decoding, None writes all)
+    # on the run's images and records it in the checkpoint; at decoding, None writes all)
     ae_tag_threshold: float = 1.0
 
     def __post_init__(self):
@@ -122,14 +122,14 @@ class GroupingConfig:
         d = {**LEGACY, **d}
         d["model"] = GroupingModelConfig(**d["model"])
         d["graph"] = GraphConfig(**d["graph"])
-        d["synth_generators"] = tuple(d.get("synth_generators", ("project",)))
+        d["synth_generators"] = tuple(d["synth_generators"])
         d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
         return cls(**d)
 
 
 # Settings added since the first checkpoints, as a run without them behaved: no fragment
-# attached, no floor, no artifacts in the synthesised training maps.
-LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False}
+# attached, no floor, no artifacts in the synthesised training maps, the project's generator only.
+LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",)}
 
 
 # Named starting points of `train.py grouping --preset`: the fields each sets (flags given on the

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from torch_geometric.data import Data
 
-from core.checkpoint import load_checkpoint, save_checkpoint
+from core.checkpoint import save_checkpoint
 from tasks.coco_eval import oks_ap
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.decoders import decode_all
@@ -52,11 +52,8 @@ def choose_person_floor(graphs: list[Data], probs: list[np.ndarray], cfg: Groupi
             "AP_before": ap0, "AP_after": ap, "AR_before": ar0, "AR_after": ar}
 
 
-def record_floor(paths: list[Path], choice: dict) -> None:
-    """Write the chosen floor into the checkpoints' configurations (each file replaced atomically)."""
-    for path in paths:
-        if Path(path).exists():
-            ckpt = load_checkpoint(path, "grouping")
-            ckpt["config"]["person_floor"] = choice["floor"]
-            ckpt["person_floor_choice"] = choice
-            save_checkpoint(path, ckpt)
+def record_floor(path: Path, ckpt: dict, choice: dict) -> None:
+    """Write the chosen floor into checkpoint `ckpt` (read from `path`) and replace the file atomically."""
+    ckpt["config"]["person_floor"] = choice["floor"]
+    ckpt["person_floor_choice"] = choice
+    save_checkpoint(path, ckpt)

@@ -48,13 +48,20 @@ def predict_image(maps: AEMaps, image_id: int, decoder: str, cfg: GroupingConfig
 
 def predict_batch(maps: list[AEMaps], image_ids: list[int], decoder: str, cfg: GroupingConfig,
                   scorer: Optional[PairScorer] = None, tag_stats: Optional[dict] = None) -> list[Prediction]:
-    """Several images' maps -> their persons, as `predict_image` gives them, the gnn decoder's
-    graphs scored by one classifier call (`PairScorer.many`)."""
+    """Several images' maps -> their persons, as `predict_image` gives them; the gnn decoder's
+    images together (`predict_candidates`)."""
     if decoder == "ae" or len(maps) == 1:
         return [predict_image(m, i, decoder, cfg, scorer, tag_stats) for m, i in zip(maps, image_ids)]
+    return predict_candidates([extract_candidates(m, cfg.graph) for m in maps], image_ids, cfg, scorer, tag_stats)
+
+
+def predict_candidates(cands: list, image_ids: list[int], cfg: GroupingConfig, scorer: PairScorer,
+                       tag_stats: Optional[dict] = None) -> list[Prediction]:
+    """Several images' candidates -> their persons by the gnn decoder: the graphs and features
+    of all of them built in one pass (`datasets.graph.batched`, the skeleton modes; else image by
+    image) and scored by one classifier call."""
     skeleton = DATASET_SKELETONS[cfg.dataset]
-    cands = [extract_candidates(m, cfg.graph) for m in maps]
-    if batched.supports(cfg.graph):  # all graphs built and featured in one pass
+    if batched.supports(cfg.graph):
         settings = feature_settings(cfg)
         inputs, graphs, pairs = batched.batched_graphs(
             cands, image_ids, skeleton, cfg.graph, tag_stats if settings["mode"] == "dataset" else None,
@@ -66,7 +73,7 @@ def predict_batch(maps: list[AEMaps], image_ids: list[int], decoder: str, cfg: G
         graphs = [finalize_features(candidate_graph(c, skeleton, cfg.graph, i), skeleton.num_joints, stats=tag_stats,
                                     **feature_settings(cfg)) for c, i in zip(cands, image_ids)]
         probs = scorer.many(graphs, len(graphs))
-    return [Prediction(i, coco_results(i, decode(decoder, g, p, cfg)), g) for i, g, p in zip(image_ids, graphs, probs)]
+    return [Prediction(i, coco_results(i, decode("gnn", g, p, cfg)), g) for i, g, p in zip(image_ids, graphs, probs)]
 
 
 def _example_graph(cands, image_ids, skeleton, cfg, tag_stats) -> Data:
