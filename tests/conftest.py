@@ -40,6 +40,15 @@ def shared_file(*parts) -> Path:
     return path
 
 
+def person_column(i: int, x0: float, y0: float, v: int = 2) -> dict:
+    """A COCO annotation of image 1: 17 keypoints of visibility `v` in a 60 x 340 column at (x0, y0)."""
+    import numpy as np
+    kps = np.zeros((17, 3))
+    kps[:, 0], kps[:, 1], kps[:, 2] = x0 + (np.arange(17) % 3) * 20, y0 + np.arange(17) * 20, v
+    return {"id": i, "image_id": 1, "keypoints": kps.ravel().tolist(), "bbox": [x0, y0, 60, 340],
+            "area": 60.0 * 340, "num_keypoints": 17}
+
+
 def batch_of(skeleton, B: int):
     """edge_index, edge_type, joint, batch of B copies of a skeleton, built by hand."""
     ei = skeleton.edge_index()

@@ -7,17 +7,11 @@ from datasets.graph.candidate_graph import build_graph
 from datasets.graph.config import GraphConfig
 from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
-
-
-def _person(i, x0, y0):
-    kps = np.zeros((17, 3))
-    kps[:, 0], kps[:, 1], kps[:, 2] = x0 + (np.arange(17) % 3) * 20, y0 + np.arange(17) * 20, 2
-    return {"id": i, "image_id": 1, "keypoints": kps.ravel().tolist(), "bbox": [x0, y0, 60, 340],
-            "area": 60.0 * 340, "num_keypoints": 17}
+from tests.conftest import person_column
 
 
 def test_second_generator_maps_find_both_people_with_apart_tags():
-    anns = [_person(1, 50, 40), _person(2, 400, 40)]
+    anns = [person_column(1, 50, 40), person_column(2, 400, 40)]
     found = 0
     for seed in range(5):
         maps = synthesize_maps_second(640, 480, anns, COCO17, np.random.default_rng(seed))

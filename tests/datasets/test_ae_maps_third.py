@@ -9,17 +9,11 @@ from datasets.graph.candidate_graph import build_graph
 from datasets.graph.config import GraphConfig
 from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
-
-
-def _person(i, x0, y0, v=2):
-    kps = np.zeros((17, 3))
-    kps[:, 0], kps[:, 1], kps[:, 2] = x0 + (np.arange(17) % 3) * 20, y0 + np.arange(17) * 20, v
-    return {"id": i, "image_id": 1, "keypoints": kps.ravel().tolist(), "bbox": [x0, y0, 60, 340],
-            "area": 60.0 * 340, "num_keypoints": 17}
+from tests.conftest import person_column
 
 
 def test_third_generator_maps_geometry_and_people():
-    anns = [_person(1, 50, 40), _person(2, 400, 40)]
+    anns = [person_column(1, 50, 40), person_column(2, 400, 40)]
     found = 0
     for seed in range(4):
         maps = synthesize_maps_third(640, 480, anns, COCO17, np.random.default_rng(seed))
@@ -35,8 +29,8 @@ def test_third_generator_maps_geometry_and_people():
 
 
 def test_third_generator_misses_joints_labelled_occluded():
-    visible = [_person(1, 50, 40, v=2)]
-    occluded = [_person(1, 50, 40, v=1)]
+    visible = [person_column(1, 50, 40, v=2)]
+    occluded = [person_column(1, 50, 40, v=1)]
     count = {}
     for name, anns in (("visible", visible), ("occluded", occluded)):
         n = 0
@@ -49,7 +43,7 @@ def test_third_generator_misses_joints_labelled_occluded():
 
 
 def test_artifacts_off_leave_the_maps_unchanged_and_ghosts_appear_when_on():
-    anns = [_person(1, 50, 40), _person(2, 400, 40)]
+    anns = [person_column(1, 50, 40), person_column(2, 400, 40)]
     plain = synthesize_maps(640, 480, anns, 17, SynthConfig(), np.random.default_rng(0))
     with_mirror = synthesize_maps(640, 480, anns, 17, SynthConfig(), np.random.default_rng(0), COCO17.flip_permutation)
     assert np.array_equal(plain.heatmaps, with_mirror.heatmaps) and np.array_equal(plain.tags, with_mirror.tags)
