@@ -18,7 +18,7 @@ from core.atomic_io import read_jsonl, write_json
 from core.run_folder import run_folder
 from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.errors import InputError
-from datasets.ae_maps import SynthConfig
+from datasets.ae_maps import EXTRAS, SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
@@ -274,6 +274,10 @@ def add_grouping_args(p):
                    help="give each synthesised training image artifacts of real AE models, drawn per image: left/right "
                         "ghost peaks, tag drift across a person, misses of joints occluded by a person in front "
                         f"(None: the preset's, default {d['synth_artifacts']})")
+    p.add_argument("--synth-extras", default=None,
+                   help="more artifacts drawn with --synth-artifacts, comma-separated, or none: "
+                        + ", ".join(EXTRAS) + " (datasets/ae_maps.py with_artifacts; None: the preset's, default "
+                        + (",".join(d["synth_extras"]) or "none") + ")")
     p.add_argument("--builtin-scenes", type=number(int, 0), default=d["builtin_scenes"],
                    help="mix N built-in scenes (synthesised maps) into the training images of --annotations")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE",
@@ -312,6 +316,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),  # copies: synthesised maps only
         synth_randomize=given(a.synth_randomize, preset["synth_randomize"]), synth_generators=tuple(a.synth_generators.split(",")),
         synth_artifacts=given(a.synth_artifacts, preset["synth_artifacts"]),
+        synth_extras=preset["synth_extras"] if a.synth_extras is None else
+        tuple(e for e in a.synth_extras.split(",") if e and e != "none"),
         builtin_scenes=a.builtin_scenes,
         val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,

@@ -1,7 +1,8 @@
 """Write AE map files (`<image_id>.npz`) for the images of a COCO-format annotation file, from the
 project's synthesiser (what the classifier trains on), the second generator (another noise
-model) or the third (a test-only noise model: nothing is trained or tuned on it), for `evaluate.py grouping --maps` and `predict.py grouping --maps`.
-Usage: python bench/write_maps.py (--annotations GT.json | --scenes N) --out DIR [--generator project|second|third]
+model) the third (a test-only noise model: nothing is trained or tuned on it) or the fourth (the
+transfer validation generator: randomisation settings are chosen on it), for `evaluate.py grouping --maps` and `predict.py grouping --maps`.
+Usage: python bench/write_maps.py (--annotations GT.json | --scenes N) --out DIR [--generator project|second|third|fourth]
            [--seed 0] [--synth KNOB=VALUE ...] [--dataset coco|crowdpose]
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from core.cli import HelpFormatter, run_cli  # noqa: E402
 from datasets.ae_maps import synthesize_maps  # noqa: E402
 from datasets.ae_maps_second import synthesize_maps_second  # noqa: E402
 from datasets.ae_maps_third import synthesize_maps_third  # noqa: E402
+from datasets.ae_maps_fourth import synthesize_maps_fourth  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image  # noqa: E402
 from core.atomic_io import write_json  # noqa: E402
 from core.errors import InputError  # noqa: E402
@@ -32,7 +34,7 @@ def main(argv):
     p.add_argument("--scenes", type=int, default=0,
                    help="instead of --annotations: N new built-in scenes (seeded by --seed), written to OUT/scenes.json")
     p.add_argument("--out", required=True, help="folder for the <image_id>.npz files")
-    p.add_argument("--generator", default="project", choices=["project", "second", "third"], help="which noise model")
+    p.add_argument("--generator", default="project", choices=["project", "second", "third", "fourth"], help="which noise model")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise")
     p.add_argument("--synth", action="append", default=[], metavar="KNOB=VALUE", help="project generator knobs")
     p.add_argument("--dataset", default="coco", choices=sorted(DATASET_SKELETONS), help="keypoint set")
@@ -54,6 +56,8 @@ def main(argv):
             maps = synthesize_maps_second(img["width"], img["height"], anns, skeleton, rng)
         elif a.generator == "third":
             maps = synthesize_maps_third(img["width"], img["height"], anns, skeleton, rng)
+        elif a.generator == "fourth":
+            maps = synthesize_maps_fourth(img["width"], img["height"], anns, skeleton, rng)
         else:
             maps = synthesize_maps(img["width"], img["height"], anns, skeleton.num_joints, synth, rng,
                                    skeleton.flip_permutation)

@@ -172,6 +172,12 @@ class SynthConfig:
     ghost_prob: float = 0.0  # a keypoint's peak also in its left/right twin's map, with the person's tag
     tag_drift: float = 0.0  # std of a person's tag gradient from head to feet (tag units over the body)
     occluded_miss_prob: float = 0.0  # a keypoint inside the box of a person drawn later (in front) is missed
+    calibration: float = 1.0  # every peak height times this (models' heatmaps peak at different heights)
+    swap_prob: float = 0.0  # a person's left and right joints of a pair at each other's places
+    merge_peaks: bool = False  # peaks summed (clipped at 1), not max-combined: close people's peaks merge
+    tag_blur: int = 0  # 3 x 3 box blurs of the finished tag map (nearby people's tags bleed)
+    fp_near: float = 0.0  # mean false peaks near each person (any type, a tag between two people's)
+    fp_people: float = 0.0  # mean "background people" per image: 3-7 faint joints of a shrunk, moved person
 
     def __post_init__(self):
         def bad(name, why):
@@ -191,12 +197,14 @@ class SynthConfig:
             if not getattr(self, name) > 0:
                 bad(name, "must be positive")
         for name in ("tag_spread", "tag_noise", "tag_radius", "jitter", "false_positives", "background_scale",
-                     "tag_drift"):
+                     "tag_drift", "fp_near", "fp_people", "tag_blur"):
             if getattr(self, name) < 0:
                 bad(name, "must be >= 0")
-        for name in ("miss_prob", "ghost_prob", "occluded_miss_prob"):
+        for name in ("miss_prob", "ghost_prob", "occluded_miss_prob", "swap_prob"):
             if not 0 <= getattr(self, name) <= 1:
                 bad(name, "must be in [0, 1]")
+        if not 0 < self.calibration <= 1:
+            bad("calibration", "must be in (0, 1]")
         for name in ("sigma_range", "peak_range", "fp_peak_range"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
@@ -227,16 +235,33 @@ def randomized(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
         false_positives=float(rng.uniform(0.0, 3.0)))
 
 
-def with_artifacts(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
+# More of real models' ways, drawn per training image when named (`GroupingConfig.synth_extras`).
+EXTRAS = ("calibration", "swaps", "merging", "blur", "fp_near", "fp_people")
+
+
+def with_artifacts(base: SynthConfig, rng: np.random.Generator, extras: tuple[str, ...] = ()) -> SynthConfig:
     """`base` with the artifacts of real AE models drawn for one training image: left/right ghost
     peaks (p 0-0.15 per keypoint), a tag drift across the body (std 0-0.5 of the tag spread), and
-    keypoints occluded by a person in front missed (p 0-0.5)."""
-    return dataclasses.replace(base, ghost_prob=float(rng.uniform(0, 0.15)),
-                               tag_drift=float(rng.uniform(0, 0.5)) * base.tag_spread,
-                               occluded_miss_prob=float(rng.uniform(0, 0.5)))
+    keypoints occluded by a person in front missed (p 0-0.5); and those of `extras` named:
+    calibration (peaks x 0.35-1), swaps (p 0-0.15 per left/right pair), merging (summed peaks,
+    half the images), blur (0-2 box blurs of the tags), fp_near (0-1.5 false peaks per person),
+    fp_people (0-1.5 background people per image)."""
+    cfg = dataclasses.replace(base, ghost_prob=float(rng.uniform(0, 0.15)),
+                              tag_drift=float(rng.uniform(0, 0.5)) * base.tag_spread,
+                              occluded_miss_prob=float(rng.uniform(0, 0.5)))
+    draw = {"calibration": lambda: {"calibration": float(rng.uniform(0.35, 1.0))},
+            "swaps": lambda: {"swap_prob": float(rng.uniform(0, 0.15))},
+            "merging": lambda: {"merge_peaks": bool(rng.random() < 0.5)},
+            "blur": lambda: {"tag_blur": int(rng.integers(0, 3))},
+            "fp_near": lambda: {"fp_near": float(rng.uniform(0, 1.5))},
+            "fp_people": lambda: {"fp_people": float(rng.uniform(0, 1.5))}}
+    for name in EXTRAS:  # in this order whatever the caller's, so that a set draws the same
+        if name in extras:
+            cfg = dataclasses.replace(cfg, **draw[name]())
+    return cfg
 
 
-def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float):
+def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float, add: bool = False):
     H, W = hm.shape
     r = int(np.ceil(3 * sigma))
     x0, x1 = max(0, int(np.floor(x)) - r), min(W, int(np.floor(x)) + r + 2)
@@ -245,7 +270,7 @@ def _gaussian(hm: np.ndarray, x: float, y: float, sigma: float, peak: float):
         return
     xs, ys = np.arange(x0, x1), np.arange(y0, y1)
     g = peak * np.exp(-((xs[None] - x) ** 2 + (ys[:, None] - y) ** 2) / (2 * sigma ** 2))
-    np.maximum(hm[y0:y1, x0:x1], g, out=hm[y0:y1, x0:x1])
+    (np.add if add else np.maximum)(hm[y0:y1, x0:x1], g, out=hm[y0:y1, x0:x1])
 
 
 def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoints: int,
@@ -263,6 +288,8 @@ def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoi
     written = np.full((K, h, w), np.inf)  # distance of the keypoint that owns each tag pixel
     boxes = [np.asarray(a.get("bbox", [0, 0, 0, 0]), dtype=float) for a in annotations]
     ghosts = cfg.ghost_prob > 0 and mirror is not None
+    add, peak_of = cfg.merge_peaks, (lambda low_high: rng.uniform(*low_high) * cfg.calibration)
+    person_tags = []
 
     def write_tag(k, tx, ty, tag):
         R = cfg.tag_radius
@@ -279,6 +306,13 @@ def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoi
         size = np.sqrt(max(float(ann.get("area", 0.0)), 1.0))
         sigma = float(np.clip(cfg.sigma * size / cfg.sigma_ref_size, *cfg.sigma_range))
         tag = rng.normal(0, cfg.tag_spread, size=D)
+        person_tags.append(tag)
+        if cfg.swap_prob > 0 and mirror is not None:
+            kps = kps.copy()
+            for k in range(K):
+                j = mirror[k]
+                if k < j and kps[k, 2] > 0 and kps[j, 2] > 0 and rng.random() < cfg.swap_prob:
+                    kps[[k, j], :2] = kps[[j, k], :2]
         if cfg.tag_drift > 0 and np.any(kps[:, 2] > 0):
             drift = rng.normal(0, cfg.tag_drift, size=D)
             ys = kps[kps[:, 2] > 0, 1]
@@ -292,18 +326,52 @@ def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoi
             x, y = kps[k, :2] / factor
             if cfg.jitter > 0:
                 x, y = np.array([x, y]) + rng.normal(0, cfg.jitter, size=2)
-            peak = rng.uniform(*cfg.peak_range)
-            _gaussian(hm[k], x, y, sigma, peak)
+            peak = peak_of(cfg.peak_range)
+            _gaussian(hm[k], x, y, sigma, peak, add)
             own = tag + drift * (kps[k, 1] - top) / extent if cfg.tag_drift > 0 else tag
             write_tag(k, x * tag_scale[0], y * tag_scale[1], own)
             if ghosts and mirror[k] != k and rng.random() < cfg.ghost_prob:
-                _gaussian(hm[mirror[k]], x, y, sigma, peak * rng.uniform(0.2, 0.6))
+                _gaussian(hm[mirror[k]], x, y, sigma, peak * rng.uniform(0.2, 0.6), add)
                 write_tag(mirror[k], x * tag_scale[0], y * tag_scale[1], own)
     if cfg.false_positives > 0:
         for k in range(K):
             for _ in range(rng.poisson(cfg.false_positives)):
                 x, y = rng.uniform(0, W - 1), rng.uniform(0, H - 1)
-                _gaussian(hm[k], x, y, rng.uniform(*cfg.sigma_range), rng.uniform(*cfg.fp_peak_range))
+                _gaussian(hm[k], x, y, rng.uniform(*cfg.sigma_range), peak_of(cfg.fp_peak_range), add)
                 tags[k, min(h - 1, int(y * tag_scale[1])), min(w - 1, int(x * tag_scale[0]))] = \
                     rng.normal(0, cfg.tag_spread, size=D)
+    people = [np.asarray(a["keypoints"], dtype=np.float64).reshape(K, 3) for a in annotations]
+    seen = [p for p in range(len(people)) if np.any(people[p][:, 2] > 0)]
+    for _ in range(rng.poisson(cfg.fp_near * len(seen)) if cfg.fp_near > 0 and seen else 0):
+        p, q = rng.choice(seen, size=2)  # near person p, with a tag between p's and q's
+        kps = people[p][people[p][:, 2] > 0]
+        x, y = kps[rng.integers(len(kps)), :2] / factor + rng.normal(0, 4, size=2)
+        x, y = float(np.clip(x, 0, W - 1)), float(np.clip(y, 0, H - 1))
+        k = int(rng.integers(K))
+        _gaussian(hm[k], x, y, rng.uniform(*cfg.sigma_range), peak_of(cfg.fp_peak_range), add)
+        write_tag(k, x * tag_scale[0], y * tag_scale[1],
+                  person_tags[p] + rng.uniform(0, 1) * (person_tags[q] - person_tags[p]))
+    for _ in range(rng.poisson(cfg.fp_people) if cfg.fp_people > 0 and seen else 0):
+        kps = people[rng.choice(seen)]
+        vis = np.nonzero(kps[:, 2] > 0)[0]
+        shrink = rng.uniform(0.3, 0.8)
+        centre = kps[vis, :2].mean(axis=0) / factor
+        shift = rng.uniform([0, 0], [W - 1, H - 1])
+        tag, sigma = rng.normal(0, cfg.tag_spread, size=D), rng.uniform(*cfg.sigma_range)
+        for k in rng.choice(vis, size=min(len(vis), int(rng.integers(3, 8))), replace=False):
+            x, y = (kps[k, :2] / factor - centre) * shrink + shift
+            if 0 <= x < W and 0 <= y < H:
+                _gaussian(hm[k], x, y, sigma, peak_of(cfg.fp_peak_range), add)
+                write_tag(k, x * tag_scale[0], y * tag_scale[1], tag)
+    if add:
+        np.clip(hm, 0, 1, out=hm)
+    for _ in range(cfg.tag_blur):
+        tags = _box_blur(tags)
     return AEMaps(hm, tags, factor, np.zeros(2))
+
+
+def _box_blur(tags: np.ndarray) -> np.ndarray:
+    """3 x 3 mean of (K, h, w, D) tag maps over the pixels, edges replicated."""
+    h, w = tags.shape[1:3]
+    p = np.pad(tags, [(0, 0), (1, 1), (1, 1), (0, 0)], mode="edge")
+    return (sum(p[:, i:i + h, j:j + w] for i in range(3) for j in range(3)) / 9.0).astype(tags.dtype)

@@ -34,6 +34,13 @@ def parse_actions(text):
     return actions
 
 
+def _boolean(text: str) -> bool:
+    value = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
 def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -> SynthConfig:
     """`--synth KNOB=VALUE` texts -> `base` (default: the defaults) with those knobs set; each
     value parsed as its default's type (tuples: comma-separated). Knobs with `maps` (read, not
@@ -49,14 +56,14 @@ def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -
         default = defaults[name]
         parts = value.split(",") if isinstance(default, tuple) else [value]
         items = default if isinstance(default, tuple) else (default,)
-        kind = "integer" if isinstance(items[0], int) else "number"
+        kind = "boolean" if isinstance(items[0], bool) else "integer" if isinstance(items[0], int) else "number"
         try:
             if len(parts) != len(items):
                 raise ValueError
-            parsed = tuple(type(d)(v) for d, v in zip(items, parts))
+            parsed = tuple(_boolean(v) if isinstance(d, bool) else type(d)(v) for d, v in zip(items, parts))
         except ValueError:
             expected = f"{len(items)} {kind}s, comma-separated" if isinstance(default, tuple) else \
-                f"{'an' if kind == 'integer' else 'a'} {kind}"
+                "true or false" if kind == "boolean" else f"{'an' if kind == 'integer' else 'a'} {kind}"
             raise InputError(f"{{synth}} {text!r}: expected {expected}") from None
         values[name] = parsed if isinstance(default, tuple) else parsed[0]
     return dataclasses.replace(base or SynthConfig(), **values)

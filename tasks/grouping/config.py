@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from core.errors import InputError
-from datasets.ae_maps import SynthConfig
+from datasets.ae_maps import EXTRAS, SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 
@@ -58,6 +58,7 @@ class GroupingConfig:
     synth_randomize: bool = True  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
     synth_generators: tuple[str, ...] = ("project",)  # map generators of the training copies, in turn (copy 0: project)
     synth_artifacts: bool = True  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts)
+    synth_extras: tuple[str, ...] = ()  # more artifacts drawn with them (some of datasets.ae_maps.EXTRAS)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)
     workers: int = 0  # DataLoader worker processes computing the training batches' features
@@ -107,6 +108,11 @@ class GroupingConfig:
             raise InputError(f"{{optimizer}} {self.optimizer}: expected one of {', '.join(OPTIMIZERS)}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
+        if any(e not in EXTRAS for e in self.synth_extras):
+            raise InputError(f"{{synth_extras}} {','.join(self.synth_extras)}: expected some of {', '.join(EXTRAS)}")
+        if self.synth_extras and not self.synth_artifacts:
+            raise InputError(f"{{synth_extras}} {','.join(self.synth_extras)}: drawn with the artifacts; "
+                             f"needs {{synth_artifacts}}")
         if self.attach_threshold is not None and not 0 <= self.attach_threshold <= 1:
             raise InputError(f"{{attach_threshold}} {self.attach_threshold}: must be in [0, 1]")
         if self.person_floor is not None and not 0 <= self.person_floor < float("inf"):
@@ -123,13 +129,15 @@ class GroupingConfig:
         d["model"] = GroupingModelConfig(**d["model"])
         d["graph"] = GraphConfig(**d["graph"])
         d["synth_generators"] = tuple(d["synth_generators"])
+        d["synth_extras"] = tuple(d["synth_extras"])
         d["synth"] = SynthConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d["synth"].items()})
         return cls(**d)
 
 
 # Settings added since the first checkpoints, as a run without them behaved: no fragment
 # attached, no floor, no artifacts in the synthesised training maps, the project's generator only.
-LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",)}
+LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",),
+          "synth_extras": ()}
 
 
 # Named starting points of `train.py grouping --preset`: the fields each sets (flags given on the
@@ -137,5 +145,6 @@ LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": Fals
 PRESETS = {
     "default": {},
     "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1,
-                  "synth_randomize": False, "synth_artifacts": False, "attach_threshold": None, "person_floor": 0.0},
+                  "synth_randomize": False, "synth_artifacts": False, "synth_extras": (), "attach_threshold": None,
+                  "person_floor": 0.0},
 }

@@ -115,6 +115,8 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, pr
         parts.update(synth=dataclasses.asdict(cfg.synth), randomize=cfg.synth_randomize, seed=seed)
         if cfg.synth_artifacts:  # (absent from the keys of caches made before they existed)
             parts["artifacts"] = True
+        if cfg.synth_extras:
+            parts["extras"] = list(cfg.synth_extras)
         if generator != "project":
             parts["generator"] = generator
     return cached_graphs(cfg.graph_cache, parts, build)
@@ -143,7 +145,7 @@ def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rn
                                  f"(needed to synthesise maps)")
             synth = randomized(cfg.synth, rng) if cfg.synth_randomize else cfg.synth
             if cfg.synth_artifacts:
-                synth = with_artifacts(synth, rng)
+                synth = with_artifacts(synth, rng, cfg.synth_extras)
             if generator == "second":
                 maps = synthesize_maps_second(img["width"], img["height"], anns, skeleton, rng)
             else:
