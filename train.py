@@ -259,6 +259,10 @@ def add_grouping_args(p):
                    help="persons scored lower are not written (none, the default preset's: chosen after training on "
                         "the training and validation images, the highest floor that costs at most 0.5 AP and AR "
                         "points there; the reference preset: 0)")
+    p.add_argument("--floor-reference", choices=["image", "none"], default=argparse.SUPPRESS,
+                   help="the person floor is a share of the image's strongest candidate's heatmap score (image), "
+                        "so that it holds for models whose heatmaps peak lower, or in heatmap score units (none; "
+                        f"default: the preset's, {d['floor_reference']})")
     p.add_argument("--num-scenes", type=number(int, 1), default=d["num_scenes"], help="built-in scenes")
     p.add_argument("--synth-copies", type=number(int, 1), default=None,
                    help=f"synthesise each training image's maps N times, each with new noise (None: the "
@@ -285,6 +289,9 @@ def add_grouping_args(p):
                         "heatmap_size=256,256; knobs: " + ", ".join(f.name for f in fields(SynthConfig)))
     p.add_argument("--val-fraction", type=number(float, 0, 1), default=d["val_fraction"],
                    help="fraction of the images held out for validation (0: validate on the training images)")
+    p.add_argument("--val-copies", type=number(int, 1), default=None,
+                   help="synthesise each validation image's maps N times, drawn as the training copies, so "
+                        f"the best epoch is chosen on more than one draw (None: the preset's, default {d['val_copies']})")
     p.add_argument("--epochs", type=number(int, 1), default=d["epochs"], help="training epochs")
     p.add_argument("--batch-size", type=number(int, 1), default=d["batch_size"], help="images per step")
     p.add_argument("--lr", type=number(float, 0, above=True), default=d["lr"], help="Adam learning rate")
@@ -306,6 +313,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     def given(value, default):
         return default if value is None else value
 
+    artifacts = given(a.synth_artifacts, preset["synth_artifacts"])  # (the extras go with them)
     model = grouping.GroupingModelConfig(name=given(a.model, preset["model"].name), hidden=a.hidden,
                                          pair_attr=given(a.pair_attr, preset["model"].pair_attr))
     graph = GraphConfig(edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest, radius=a.radius,
@@ -315,14 +323,16 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes,
         synth_copies=given(a.synth_copies, preset["synth_copies"] if a.maps is None else 1),  # copies: synthesised maps only
         synth_randomize=given(a.synth_randomize, preset["synth_randomize"]), synth_generators=tuple(a.synth_generators.split(",")),
-        synth_artifacts=given(a.synth_artifacts, preset["synth_artifacts"]),
-        synth_extras=preset["synth_extras"] if a.synth_extras is None else
+        synth_artifacts=artifacts,
+        synth_extras=(preset["synth_extras"] if artifacts else ()) if a.synth_extras is None else
         tuple(e for e in a.synth_extras.split(",") if e and e != "none"),
         builtin_scenes=a.builtin_scenes,
-        val_fraction=a.val_fraction, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr,
+        val_fraction=a.val_fraction, epochs=a.epochs,
+        val_copies=given(a.val_copies, preset["val_copies"] if a.maps is None else 1), batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,
         workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, attach_threshold=getattr(a, "attach_threshold", preset["attach_threshold"]),
-        person_floor=getattr(a, "person_floor", preset["person_floor"]), device=a.device, out=a.out)
+        person_floor=getattr(a, "person_floor", preset["person_floor"]),
+        floor_reference=getattr(a, "floor_reference", preset["floor_reference"]), device=a.device, out=a.out)
 
 
 COMPILE_AFTER_SECONDS = 120  # grouping runs this long get their classifier compiled for inference
@@ -357,6 +367,7 @@ def train_grouping(a):
     mixed = grouping.builtin_training_graphs(cfg, out, cfg.seed, progress) if cfg.builtin_scenes else []
     train_graphs = [by_id[i] for i in data.train_ids] + copies + mixed
     val_graphs = [by_id[i] for i in (data.val_ids or data.train_ids)]
+    val_graphs += grouping.synthesized_copies(cfg, data, annotations, cfg.seed, progress, split="val")
     val_labels = torch.cat([g.y for g in val_graphs]).numpy()
     for split, labels in (("training", torch.cat([g.y for g in train_graphs]).numpy()), ("validation", val_labels)):
         if labels.size == 0 or labels.min() == labels.max():  # no edge AP, no pos_weight: nothing to learn or pick by
@@ -418,7 +429,7 @@ def train_grouping(a):
     header = (f"grouping: {cfg.model.name} ({sum(p.numel() for p in model.parameters()):,} parameters), "
               f"{len(data.train_ids)} train images x {cfg.synth_copies}"
               + (f" + {cfg.builtin_scenes} built-in scenes" if cfg.builtin_scenes else "")
-              + f" / {len(data.val_ids)} val images, "
+              + f" / {len(data.val_ids)} val images" + (f" x {cfg.val_copies}" if cfg.val_copies > 1 else "") + ", "
               f"pos_weight {pos_weight:.2f}, device {device}{distributed.describe(d)}, annotations {annotations}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
     if d.is_main and cfg.person_floor is None:  # on every image of the file: validation images alone hold too few
@@ -435,8 +446,8 @@ def train_grouping(a):
 def _floor_graphs(cfg, data, annotations, stats) -> list:
     """The graphs the person floor is chosen on: every image of the run, with its own maps, or
     with maps of the plain synthesiser (as `evaluate.py grouping` draws them, seed + 1) when the
-    training maps are drawn randomised or with artifacts: the floor is in heatmap score units,
-    which those draws spread on purpose."""
+    training maps are drawn randomised or with artifacts: their many false peaks would keep the
+    floor low and the debris written (docs/results.md)."""
     from tasks.grouping import evaluation as grouping_evaluation
     if cfg.maps is None and (cfg.synth_randomize or cfg.synth_artifacts):
         plain = grouping_evaluation.eval_config(cfg, None, cfg.device)

@@ -5,11 +5,12 @@ generator and decoder: AP, AR, persons written (and how many are fragments), per
 decode images/s (graphs -> persons); per generator the share of the AE-to-oracle gap the GNN
 closes, (GNN - AE) / (oracle - AE).
 Usage: python bench/grouping_transfer.py --checkpoint CKPT --annotations GT.json
-           --maps project=DIR [--maps second=DIR ...] [--split all] [--json PATH]
+           --maps project=DIR [--maps second=DIR ...] [--split all] [--person-floor F] [--json PATH]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -37,6 +38,7 @@ def main(argv):
     p.add_argument("--maps", action="append", required=True, metavar="NAME=DIR", help="a generator's map folder")
     p.add_argument("--split", default="all", choices=list(SPLITS), help="images of --annotations to score")
     p.add_argument("--json", default=None, help="also write the table here")
+    p.add_argument("--person-floor", type=float, default=None, help="instead of the checkpoint's person floor")
     a = p.parse_args(argv)
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = GroupingConfig.from_dict(ckpt["config"])
@@ -47,6 +49,8 @@ def main(argv):
         if not sep:
             raise InputError(f"--maps {item}: expected NAME=DIR")
         cfg = evaluation.eval_config(saved, maps=folder, device="cpu")
+        if a.person_floor is not None:
+            cfg = dataclasses.replace(cfg, person_floor=a.person_floor)
         rows = {}
         for decoder in ("gnn", "ae", "oracle"):
             ev = evaluation.evaluate_grouping(cfg, a.annotations, 0, a.split, decoder, scorer, ckpt, a.checkpoint)

@@ -80,11 +80,14 @@ def add_decode_flags(p) -> None:
     p.add_argument("--person-floor", type=number(float, 0), default=argparse.SUPPRESS,
                    help="gnn: persons scored lower are not written (0: all; default: the checkpoint's, chosen after "
                         "training)")
+    p.add_argument("--floor-reference", choices=["image", "none"], default=argparse.SUPPRESS,
+                   help="gnn: the person floor is a share of the image's strongest candidate's score (image) or in "
+                        "heatmap score units (none); default: the checkpoint's")
 
 
 def decode_overrides(cfg, a):
-    """`cfg` with the --attach-threshold / --person-floor given on the command line."""
-    given = {k: getattr(a, k) for k in ("attach_threshold", "person_floor") if hasattr(a, k)}
+    """`cfg` with the --attach-threshold / --person-floor / --floor-reference given on the command line."""
+    given = {k: getattr(a, k) for k in ("attach_threshold", "person_floor", "floor_reference") if hasattr(a, k)}
     return dataclasses.replace(cfg, **given) if given else cfg
 
 

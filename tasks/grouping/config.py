@@ -12,6 +12,7 @@ from datasets.graph.config import GraphConfig
 SPLITS = ("all", "val", "train")  # evaluate.py grouping --split
 SYNTH_GENERATORS = ("project", "second")  # map generators training may draw from (the third only tests)
 DECODERS = ("gnn", "ae", "oracle")  # stage 4 (decoders.py): the GNN's greedy merging, AE tag matching, the oracle
+FLOOR_REFERENCES = ("image", "none")  # what a person floor is a share of (persons.floor_reference)
 DECODE_BATCH = 32  # images whose graphs the classifier scores in one call at inference (docs/speed.md)
 COMPILE_MODES = ("auto", "on", "off")  # the classifier at inference: AOTInductor-compiled or eager (probabilities.PairScorer)
 
@@ -58,11 +59,13 @@ class GroupingConfig:
     synth_randomize: bool = True  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
     synth_generators: tuple[str, ...] = ("project",)  # map generators of the training copies, in turn (copy 0: project)
     synth_artifacts: bool = True  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts)
-    synth_extras: tuple[str, ...] = ()  # more artifacts drawn with them (some of datasets.ae_maps.EXTRAS)
+    synth_extras: tuple[str, ...] = ("calibration", "blur")  # more artifacts drawn with them (of
+    # datasets.ae_maps.EXTRAS; without synth_artifacts, none)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)
     workers: int = 0  # DataLoader worker processes computing the training batches' features
     val_fraction: float = 0.2
+    val_copies: int = 1  # synthesised draws of each validation image (synthesised maps only)
     epochs: int = 50
     batch_size: int = 5
     lr: float = 1e-3
@@ -77,12 +80,13 @@ class GroupingConfig:
     attach_threshold: Optional[float] = 0.05  # gnn: a fragment joins a person through a pair this probable (None: never)
     person_floor: Optional[float] = None  # gnn: persons scored lower are not written (None: train.py chooses it
     # on the run's images and records it in the checkpoint; at decoding, None writes all)
+    floor_reference: str = "image"  # the floor is a share of: "image" its strongest candidate's score | "none"
     ae_tag_threshold: float = 1.0
 
     def __post_init__(self):
         if self.dataset not in DATASET_SKELETONS:
             raise InputError(f"{{dataset}} {self.dataset}: expected one of {', '.join(DATASET_SKELETONS)}")
-        for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies"):
+        for name in ("epochs", "batch_size", "num_scenes", "min_keypoints", "synth_copies", "val_copies"):
             if getattr(self, name) < 1:
                 raise InputError(f"{{{name}}} {getattr(self, name)}: must be >= 1")
         if self.workers < 0:
@@ -95,8 +99,9 @@ class GroupingConfig:
         if self.builtin_scenes and self.dataset != "coco":
             raise InputError(f"{{builtin_scenes}} {self.builtin_scenes}: the built-in scenes have COCO's "
                              f"17 keypoints, not {self.dataset}'s")
-        if self.synth_copies > 1 and self.maps is not None:
-            raise InputError(f"{{synth_copies}} {self.synth_copies}: needs synthesised maps, not {{maps}}")
+        for name in ("synth_copies", "val_copies"):
+            if getattr(self, name) > 1 and self.maps is not None:
+                raise InputError(f"{{{name}}} {getattr(self, name)}: needs synthesised maps, not {{maps}}")
         if not self.synth_generators or any(g not in SYNTH_GENERATORS for g in self.synth_generators):
             raise InputError(f"{{synth_generators}} {','.join(self.synth_generators)}: expected some of "
                              f"{', '.join(SYNTH_GENERATORS)}")
@@ -110,13 +115,12 @@ class GroupingConfig:
             raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
         if any(e not in EXTRAS for e in self.synth_extras):
             raise InputError(f"{{synth_extras}} {','.join(self.synth_extras)}: expected some of {', '.join(EXTRAS)}")
-        if self.synth_extras and not self.synth_artifacts:
-            raise InputError(f"{{synth_extras}} {','.join(self.synth_extras)}: drawn with the artifacts; "
-                             f"needs {{synth_artifacts}}")
         if self.attach_threshold is not None and not 0 <= self.attach_threshold <= 1:
             raise InputError(f"{{attach_threshold}} {self.attach_threshold}: must be in [0, 1]")
         if self.person_floor is not None and not 0 <= self.person_floor < float("inf"):
             raise InputError(f"{{person_floor}} {self.person_floor}: must be >= 0")
+        if self.floor_reference not in FLOOR_REFERENCES:
+            raise InputError(f"{{floor_reference}} {self.floor_reference}: expected one of {', '.join(FLOOR_REFERENCES)}")
         if not 0 <= self.val_fraction < 1:
             raise InputError(f"{{val_fraction}} {self.val_fraction}: must be in [0, 1)")
 
@@ -135,9 +139,10 @@ class GroupingConfig:
 
 
 # Settings added since the first checkpoints, as a run without them behaved: no fragment
-# attached, no floor, no artifacts in the synthesised training maps, the project's generator only.
+# attached, no floor, no artifacts in the synthesised training maps, the project's generator only,
+# one draw of each validation image.
 LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",),
-          "synth_extras": ()}
+          "synth_extras": (), "val_copies": 1, "floor_reference": "none"}
 
 
 # Named starting points of `train.py grouping --preset`: the fields each sets (flags given on the
@@ -145,6 +150,6 @@ LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": Fals
 PRESETS = {
     "default": {},
     "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1,
-                  "synth_randomize": False, "synth_artifacts": False, "synth_extras": (), "attach_threshold": None,
-                  "person_floor": 0.0},
+                  "synth_randomize": False, "synth_artifacts": False, "synth_extras": (), "val_copies": 1,
+                  "attach_threshold": None, "person_floor": 0.0, "floor_reference": "none"},
 }

@@ -76,14 +76,17 @@ def prepare_grouping_data(cfg: GroupingConfig, annotations_path, synth_seed: int
 
 
 def synthesized_copies(cfg: GroupingConfig, data: GroupingData, annotations_path, synth_seed: int,
-                       progress: bool = False) -> list[Data]:
+                       progress: bool = False, split: str = "train") -> list[Data]:
     """Graphs of the training images with maps synthesised `cfg.synth_copies - 1` more times,
-    each with new noise (seeded by (`synth_seed`, copy)): data augmentation for training."""
+    each with new noise (seeded by (`synth_seed`, copy)): data augmentation for training. `split`
+    "val": the validation images `cfg.val_copies - 1` more times (other seeds), drawn as the
+    training copies are, so that the epoch chosen is not chosen on one draw of a few images."""
     graphs = []
-    for c in range(1, cfg.synth_copies):
+    count, ids, tail = (cfg.synth_copies, data.train_ids, []) if split == "train" else (cfg.val_copies, data.val_ids, [1])
+    for c in range(1, count if ids else 1):
         generator = cfg.synth_generators[c % len(cfg.synth_generators)]
-        graphs += _image_graphs(cfg, data.gt, annotations_path, data.train_ids, [synth_seed, c], progress,
-                                f"copy {c}", generator=generator)
+        graphs += _image_graphs(cfg, data.gt, annotations_path, ids, [synth_seed, c, *tail], progress,
+                                f"{split} copy {c}", generator=generator)
     return graphs
 
 
@@ -115,7 +118,7 @@ def _image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, seed, pr
         parts.update(synth=dataclasses.asdict(cfg.synth), randomize=cfg.synth_randomize, seed=seed)
         if cfg.synth_artifacts:  # (absent from the keys of caches made before they existed)
             parts["artifacts"] = True
-        if cfg.synth_extras:
+        if cfg.synth_artifacts and cfg.synth_extras:
             parts["extras"] = list(cfg.synth_extras)
         if generator != "project":
             parts["generator"] = generator

@@ -18,7 +18,7 @@ from torch_geometric.data import Data
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
 from tasks.grouping.config import DECODERS, GroupingConfig
-from tasks.grouping.persons import attach_fragments, floor_persons
+from tasks.grouping.persons import attach_fragments, floor_persons, floor_reference
 from tasks.grouping.results import coco_results
 
 Persons = list[tuple[np.ndarray, float]]
@@ -31,7 +31,7 @@ def decode(decoder: str, graph: Data, probs: Optional[np.ndarray], cfg: Grouping
         if probs is None:
             raise ValueError("the gnn decoder needs pair probabilities")
         persons = decode_gnn(graph, probs, K, cfg.decode_threshold, cfg.min_keypoints, cfg.attach_threshold)
-        return floor_persons(persons, cfg.person_floor)
+        return floor_persons(persons, cfg.person_floor, floor_reference(graph, cfg.floor_reference))
     if decoder == "ae":
         return decode_ae(graph, K, cfg.ae_tag_threshold, cfg.min_keypoints)
     if decoder == "oracle":

@@ -35,7 +35,7 @@ def eval_config(saved: GroupingConfig, maps: Optional[str], device: str, synth=N
     read from `maps` (None: synthesised with `synth`, default the checkpoint's knobs)."""
     return dataclasses.replace(saved, maps=maps, device=device, synth=synth or saved.synth,
                                annotations=None, synth_copies=1, synth_randomize=False, synth_artifacts=False,
-                               synth_extras=(), builtin_scenes=0)
+                               synth_extras=(), val_copies=1, builtin_scenes=0)
 
 
 def check_tag_dim(graphs: list[Data], tag_dim: int, source, checkpoint_path) -> None:

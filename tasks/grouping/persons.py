@@ -49,8 +49,17 @@ def attach_fragments(group: np.ndarray, jtype: np.ndarray, pairs: np.ndarray, pr
     return group
 
 
-def floor_persons(persons: list, floor: Optional[float]) -> list:
-    """The persons scored at least `floor` (None: all)."""
+def floor_persons(persons: list, floor: Optional[float], reference: float = 1.0) -> list:
+    """The persons scored at least `floor` x `reference` (floor None or 0: all)."""
     if not floor:
         return persons
-    return [p for p in persons if p[1] >= floor]
+    return [p for p in persons if p[1] >= floor * reference]
+
+
+def floor_reference(graph, mode: str) -> float:
+    """What a person floor is relative to: "image", the image's strongest candidate's heatmap score
+    (a model whose heatmaps peak lower scores its persons lower, as it scores the candidates);
+    "none": 1 (the floor in heatmap score units)."""
+    if mode == "none" or graph.num_nodes == 0:
+        return 1.0
+    return max(float(graph.score.max()), 1e-6)

@@ -83,8 +83,6 @@ def test_extras_draw_in_range_in_a_fixed_order_and_only_when_named():
 def test_extras_settings_are_checked():
     with pytest.raises(InputError, match="synth_extras"):
         GroupingConfig(synth_extras=("clouds",))
-    with pytest.raises(InputError, match="synth_artifacts"):
-        GroupingConfig(synth_extras=("swaps",), synth_artifacts=False)
     with pytest.raises(InputError, match="calibration"):
         SynthConfig(calibration=0.0)
     assert synth_config(["merge_peaks=false"]).merge_peaks is False
@@ -114,8 +112,9 @@ def test_fourth_generator_geometry_and_people():
 
 
 def test_scoring_a_run_trained_with_extras_draws_plain_maps():
-    """The person floor (after training) and `evaluate.py grouping` synthesise plain maps: the
-    run's extras are dropped with its artifacts, not an error."""
+    """The person floor (after training) and `evaluate.py grouping` synthesise plain maps or read
+    them: the run's extras and validation draws are dropped, not an error."""
     from tasks.grouping.evaluation import eval_config
-    cfg = eval_config(GroupingConfig(synth_extras=EXTRAS), None, "cpu")
+    cfg = eval_config(GroupingConfig(synth_extras=EXTRAS, val_copies=4), None, "cpu")
     assert not cfg.synth_artifacts and cfg.synth_extras == () and not cfg.synth_randomize
+    assert eval_config(GroupingConfig(val_copies=4), "maps/", "cpu").val_copies == 1  # read maps: one draw

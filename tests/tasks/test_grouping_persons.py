@@ -70,7 +70,32 @@ def test_floor_chosen_on_true_pair_labels_drops_debris_not_people(scenes):
     assert choice["AP_after"] >= choice["AP_before"] - 0.005 and choice["AR_after"] >= choice["AR_before"] - 0.005
     assert choice["AP_before"] > 0.6  # (the true labels group well; the oracle scores about 0.75 here)
     floored = grouping.decode_all(graphs, "gnn", dataclasses.replace(cfg, person_floor=choice["floor"]), probs)
+    assert len(floored) == choice["persons_after"] and choice["floor"] <= 1 / 17  # capped: one peak keypoint
+    peak = {int(g.image_id): float(g.score.max()) for g in graphs}  # the floor: a share of the image's peak
+    assert all(r["score"] >= choice["floor"] * peak[r["image_id"]] - 1e-5 for r in floored)
+    absolute = dataclasses.replace(cfg, floor_reference="none")
+    choice = choose_person_floor(graphs, probs, absolute, gt)
+    floored = grouping.decode_all(graphs, "gnn", dataclasses.replace(absolute, person_floor=choice["floor"]), probs)
     assert len(floored) == choice["persons_after"] and min(r["score"] for r in floored) >= choice["floor"] - 1e-5
+
+
+def test_a_floor_relative_to_the_image_holds_for_heatmaps_that_peak_lower(scenes):
+    """A model whose heatmaps peak at 0.4 of another's (same candidates, scores x 0.4) keeps the
+    same persons under a floor relative to the image's strongest candidate, not under one in
+    heatmap score units."""
+    _, graphs, _ = scenes
+    probs = [g.y.numpy().astype(np.float64) for g in graphs]
+    lower = []
+    for g in graphs:
+        h = g.clone()
+        h.score = g.score * 0.4
+        lower.append(h)
+    for ref, same in (("image", True), ("none", False)):
+        cfg = GroupingConfig(person_floor=0.15, floor_reference=ref)
+        a = grouping.decode_all(graphs, "gnn", cfg, probs)
+        b = grouping.decode_all(lower, "gnn", cfg, probs)
+        assert (len(a) == len(b)) == same and len(b) > 0
+        assert len(a) < len(grouping.decode_all(graphs, "gnn", dataclasses.replace(cfg, person_floor=0.0), probs))
 
 
 def _model():
@@ -104,10 +129,11 @@ def test_predict_batch_equals_image_by_image(scenes):
 
 def test_checkpoints_without_the_new_settings_decode_as_before():
     d = GroupingConfig().to_dict()
-    for key in ("attach_threshold", "person_floor", "synth_artifacts"):
+    for key in ("attach_threshold", "person_floor", "synth_artifacts", "floor_reference", "val_copies"):
         del d[key]
     old = GroupingConfig.from_dict(d)
     assert old.attach_threshold is None and old.person_floor == 0.0 and old.synth_artifacts is False
+    assert old.floor_reference == "none" and old.val_copies == 1  # a floor of the last version: score units
     new = GroupingConfig()
     assert new.attach_threshold == 0.05 and new.person_floor is None and new.synth_artifacts is True
 
@@ -160,3 +186,28 @@ def test_training_copies_take_the_generators_in_turn(tmp_path):
     assert all(g.y.sum() > 0 for g in copies)
     with pytest.raises(InputError, match="synth_generators"):
         GroupingConfig(synth_generators=("third",))  # the third generator only tests
+
+
+def test_validation_copies_are_new_draws_of_the_validation_images(tmp_path):
+    cfg = GroupingConfig(num_scenes=10, synth_copies=2, val_copies=3, seed=1, graph_cache=None)
+    ann = grouping.write_builtin_annotations(cfg, tmp_path)
+    data = grouping.prepare_grouping_data(cfg, ann, synth_seed=1)
+    val = grouping.synthesized_copies(cfg, data, ann, synth_seed=1, split="val")
+    train = grouping.synthesized_copies(cfg, data, ann, synth_seed=1)
+    assert [int(g.image_id) for g in val] == data.val_ids * 2 and len(train) == len(data.train_ids)
+    first = {int(g.image_id): g for g in data.graphs}
+    for g in val[:len(data.val_ids)]:  # another draw than the image's first
+        assert g.num_nodes != first[int(g.image_id)].num_nodes or not torch.equal(g.pos, first[int(g.image_id)].pos)
+    assert grouping.synthesized_copies(dataclasses.replace(cfg, val_copies=1), data, ann, 1, split="val") == []
+
+
+def test_a_relative_floor_is_capped_at_one_keypoint_at_the_images_peak(scenes, monkeypatch):
+    """Whatever the search finds (here, with any loss allowed, the highest score), a relative
+    floor never drops a person scored as one keypoint at its image's peak."""
+    import tasks.grouping.floor_choice as floor_choice
+    gt, graphs, _ = scenes
+    probs = [g.y.numpy().astype(np.float64) for g in graphs]
+    monkeypatch.setattr(floor_choice, "TOLERANCE", 2.0)
+    relative = choose_person_floor(graphs, probs, GroupingConfig(person_floor=None), gt)
+    absolute = choose_person_floor(graphs, probs, GroupingConfig(person_floor=None, floor_reference="none"), gt)
+    assert relative["floor"] == pytest.approx(1 / 17) and absolute["floor"] > 1 / 17
