@@ -59,7 +59,7 @@ class GroupingConfig:
     synth_randomize: bool = True  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
     synth_generators: tuple[str, ...] = ("project",)  # map generators of the training copies, in turn (copy 0: project)
     synth_artifacts: bool = True  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts)
-    synth_extras: tuple[str, ...] = ("calibration", "blur")  # more artifacts drawn with them (of
+    synth_extras: tuple[str, ...] = ()  # more artifacts drawn with them (of
     # datasets.ae_maps.EXTRAS; without synth_artifacts, none)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)

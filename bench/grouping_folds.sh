@@ -1,0 +1,68 @@
+#!/bin/bash
+# The layout-disjoint validation of the grouping defaults (docs/results.md "Grouping, fourth
+# pass"): the 40 layouts of half A of bench/grouping_transfer.sh (never its test half B) are
+# split into two folds of 20 (alternating by number of people); each configuration trains on one
+# fold (seeds 0, 1, 2) and is scored on the other, three map draws each (60 images), with the
+# project's, the second and the fourth generator's maps. The third generator is not used.
+# Configurations: P (the previous defaults: a floor in heatmap score units), R (a floor relative
+# to the image's strongest candidate: the defaults), N (R with --synth-extras calibration,blur).
+#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] bash bench/grouping_folds.sh   (after grouping_transfer.sh)
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1
+PY=${PY:-.venv/bin/python}
+O=${OUT:-runs/gfolds}
+T=${TRANSFER:-runs/gtransfer}
+mkdir -p "$O"
+$PY - "$T/A.json" "$O" <<'PY'
+import json, sys
+import numpy as np
+d = json.load(open(sys.argv[1]))
+count = {i["id"]: 0 for i in d["images"]}
+for a in d["annotations"]:
+    count[a["image_id"]] += a["num_keypoints"] > 0
+rng = np.random.default_rng(5)
+ids = sorted(count, key=lambda i: (count[i], rng.random()))
+for f in (0, 1):
+    keep = set(ids[f::2])
+    one = {"images": [i for i in d["images"] if i["id"] in keep],
+           "annotations": [a for a in d["annotations"] if a["image_id"] in keep], "categories": d["categories"]}
+    json.dump(one, open(f"{sys.argv[2]}/F{f}.json", "w"))
+    three = {"images": [], "annotations": [], "categories": d["categories"]}
+    for c in range(3):  # draw c of image i is image 10 i + c
+        three["images"] += [{**i, "id": 10 * i["id"] + c} for i in one["images"]]
+        three["annotations"] += [{**a, "id": 10 * a["id"] + c, "image_id": 10 * a["image_id"] + c}
+                                 for a in one["annotations"]]
+    json.dump(three, open(f"{sys.argv[2]}/F{f}x3.json", "w"))
+PY
+for f in 0 1; do
+  for g in project second fourth; do
+    [ -d "$O/m${f}_$g" ] || $PY bench/write_maps.py --annotations "$O/F${f}x3.json" --generator $g \
+      --seed $((700 + f * 10 + ${#g})) --out "$O/m${f}_$g" > /dev/null
+  done
+done
+run() {  # name fold train-args: train on the fold, score on the other
+  local n=$1 f=$2; shift 2; local o=$((1 - f))
+  $PY train.py grouping --annotations "$O/F$f.json" --out "$O/$n" --no-progress --overwrite "$@" > "$O/$n.log" 2>&1 &&
+  $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/F${o}x3.json" \
+    --maps project="$O/m${o}_project" --maps second="$O/m${o}_second" --maps fourth="$O/m${o}_fourth" \
+    --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
+}
+lane() {  # config-letter flags...
+  local c=$1; shift
+  for s in 0 1 2; do for f in 0 1; do run "${c}_s${s}_f$f" $f --seed $s "$@"; done; done
+}
+lane P --floor-reference none & lane R & wait
+lane N --synth-extras calibration,blur
+$PY - "$O" <<'PY'
+import glob, json, sys
+for c in "PRN":
+    runs = [json.load(open(p)) for p in sorted(glob.glob(f"{sys.argv[1]}/{c}_s*_f*/test.json"))]
+    if not runs:
+        continue
+    line = []
+    for g in ("project", "second", "fourth"):
+        mean = lambda k, d: sum(r[g][d][k] for r in runs) / len(runs)
+        line.append(f"{g} AP {mean('AP', 'gnn'):.3f} (ae {mean('AP', 'ae'):.3f}, oracle {mean('AP', 'oracle'):.3f}) "
+                    f"{mean('per_image', 'gnn'):.1f}/image (ae {mean('per_image', 'ae'):.1f})")
+    print(f"{c} ({len(runs)} runs): " + "; ".join(line))
+PY
