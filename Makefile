@@ -48,7 +48,7 @@ demo: $(RUN_STAMP)
 	$(PY) train.py lifting --epochs 3 --out runs/demo
 	$(PY) evaluate.py lifting --checkpoint runs/demo/best.pt --out runs/demo/eval --viz 3
 
-demo-grouping: $(RUN_STAMP)  # about 10.5 minutes on 2 idle cores (16 draws per image)
+demo-grouping: $(RUN_STAMP)  # about 10 minutes on 2 idle cores (16 draws per image)
 	$(PY) train.py grouping --out runs/demo-grouping
 	$(PY) evaluate.py grouping --checkpoint runs/demo-grouping/best.pt --annotations runs/demo-grouping/annotations.json --split val --viz 2
 
