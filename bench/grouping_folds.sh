@@ -5,7 +5,8 @@
 # fold (seeds 0, 1, 2) and is scored on the other, three map draws each (60 images), with the
 # project's, the second and the fourth generator's maps. The third generator is not used.
 # Configurations: P (the previous defaults: a floor in heatmap score units), R (a floor relative
-# to the image's strongest candidate: the defaults), N (R with --synth-extras calibration,blur).
+# to the image's strongest candidate: the defaults), N (R with --synth-extras calibration,blur),
+# B (R with --builtin-scenes 200; slow: about 12 minutes a run, the others 1).
 #   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] bash bench/grouping_folds.sh   (after grouping_transfer.sh)
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -52,10 +53,10 @@ lane() {  # config-letter flags...
   for s in 0 1 2; do for f in 0 1; do run "${c}_s${s}_f$f" $f --seed $s "$@"; done; done
 }
 lane P --floor-reference none & lane R & wait
-lane N --synth-extras calibration,blur
+lane N --synth-extras calibration,blur & lane B --builtin-scenes 200 & wait
 $PY - "$O" <<'PY'
 import glob, json, sys
-for c in "PRN":
+for c in "PRNB":
     runs = [json.load(open(p)) for p in sorted(glob.glob(f"{sys.argv[1]}/{c}_s*_f*/test.json"))]
     if not runs:
         continue

@@ -6,8 +6,9 @@
 # (settings were tuned against it), the fourth (the validation generator: settings were chosen on
 # its maps of A's layouts) and the third (test only: nothing trained or chosen on it). Settings
 # are chosen on A's own images ("tune": project and second-generator maps; "val": two draws of
-# second- and fourth-generator maps). Runs: the defaults, the previous defaults and the defaults
-# with --synth-extras calibration,blur (seeds 0, 1, 2), --preset reference (seed 0).
+# second- and fourth-generator maps). Runs (seeds 0, 1, 2): the defaults, the previous defaults,
+# the defaults with --synth-extras calibration,blur and with --builtin-scenes 200 (about 15
+# minutes a run, the others 1-2); --preset reference (seed 0). About 50 minutes in all.
 #   [OUT=runs/gtransfer] [M80=file] bash bench/grouping_transfer.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -50,11 +51,12 @@ run() {  # name, train args
 }
 PREVIOUS="--floor-reference none"  # the defaults of the version before
 EXTRAS="--synth-extras calibration,blur"  # the validation generator's favourite (docs/results.md)
+SCENES="--builtin-scenes 200"  # more layouts (synthetic poses)
 lane1() { run default_s0 --seed 0; run default_s2 --seed 2; run previous_s1 $PREVIOUS --seed 1; run extras_s1 $EXTRAS --seed 1
-          run reference --preset reference; }
+          run scenes_s0 $SCENES --seed 0; run scenes_s2 $SCENES --seed 2; run reference --preset reference; }
 lane2() { run default_s1 --seed 1; run previous_s0 $PREVIOUS --seed 0; run previous_s2 $PREVIOUS --seed 2; run extras_s0 $EXTRAS --seed 0
-          run extras_s2 $EXTRAS --seed 2; }
+          run extras_s2 $EXTRAS --seed 2; run scenes_s1 $SCENES --seed 1; }
 lane1 & lane2 & wait
-for n in default_s0 default_s1 default_s2 previous_s0 previous_s1 previous_s2 extras_s0 extras_s1 extras_s2 reference; do
+for n in default_s{0,1,2} previous_s{0,1,2} extras_s{0,1,2} scenes_s{0,1,2} reference; do
   echo "== $n"; cat "$O/$n.tune.log" "$O/$n.test.log"
 done
