@@ -23,15 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from datasets.ae_maps import AEMaps, _gaussian
+from datasets.ae_maps import AEMaps, _box_blur, _gaussian
 from datasets.skeleton import Skeleton
 
 
-def _box_blur(a: np.ndarray) -> np.ndarray:
-    """3 x 3 mean over the last two axes, edges replicated."""
-    p = np.pad(a, [(0, 0)] * (a.ndim - 2) + [(1, 1), (1, 1)], mode="edge")
-    H, W = a.shape[-2:]
-    return sum(p[..., i:i + H, j:j + W] for i in range(3) for j in range(3)) / 9.0
+def _blur(a: np.ndarray) -> np.ndarray:
+    """(K, h, w) maps, 3 x 3 box-blurred (the synthesiser's blur of (K, h, w, D) tags)."""
+    return _box_blur(a[..., None])[..., 0]
 
 
 def synthesize_maps_fourth(width: int, height: int, annotations: list[dict], skeleton: Skeleton,
@@ -82,6 +80,6 @@ def synthesize_maps_fourth(width: int, height: int, annotations: list[dict], ske
         keep &= (kps[:, 0] >= 0) & (kps[:, 0] < width) & (kps[:, 1] >= 0) & (kps[:, 1] < height)
         size = np.sqrt(max(float(src.get("area", 0.0)), 1.0)) * shrink
         person(kps, size, rng.normal(0, spread), rng.uniform(0.25, 0.6), keep)
-    background = _box_blur(_box_blur(rng.normal(0, 0.3 * spread, size=(K, h, w))))
-    tag_map = _box_blur(np.where(owner > 0, tags, background))
+    background = _blur(_blur(rng.normal(0, 0.3 * spread, size=(K, h, w))))
+    tag_map = _blur(np.where(owner > 0, tags, background))
     return AEMaps(np.clip(hm, 0, 1), tag_map.astype(np.float32)[..., None], factor, np.zeros(2))
