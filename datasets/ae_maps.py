@@ -340,7 +340,8 @@ def synthesize_maps(width: int, height: int, annotations: list[dict], num_keypoi
                 _gaussian(hm[k], x, y, rng.uniform(*cfg.sigma_range), peak_of(cfg.fp_peak_range), add)
                 tags[k, min(h - 1, int(y * tag_scale[1])), min(w - 1, int(x * tag_scale[0]))] = \
                     rng.normal(0, cfg.tag_spread, size=D)
-    people = [np.asarray(a["keypoints"], dtype=np.float64).reshape(K, 3) for a in annotations]
+    extra = cfg.fp_near > 0 or cfg.fp_people > 0  # (the people parsed again only for them)
+    people = [np.asarray(a["keypoints"], dtype=np.float64).reshape(K, 3) for a in annotations] if extra else []
     seen = [p for p in range(len(people)) if np.any(people[p][:, 2] > 0)]
     for _ in range(rng.poisson(cfg.fp_near * len(seen)) if cfg.fp_near > 0 and seen else 0):
         p, q = rng.choice(seen, size=2)  # near person p, with a tag between p's and q's
