@@ -25,6 +25,7 @@ from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
 from datasets.skeleton import h36m_skeleton
 from tasks import grouping, lifting
 from tasks.cli import field_defaults, or_none, parse_actions, synth_config
+from tasks.grouping.config import FLOOR_REFERENCES
 
 TASKS = {"lifting": "2D -> 3D pose lifting (SemGCN and variants) on Human3.6M-format data",
          "grouping": "bottom-up multi-person grouping: an EdgeConv edge classifier on AE maps"}
@@ -259,7 +260,7 @@ def add_grouping_args(p):
                    help="persons scored lower are not written (none, the default preset's: chosen after training on "
                         "the training and validation images, the highest floor that costs at most 0.5 AP and AR "
                         "points there; the reference preset: 0)")
-    p.add_argument("--floor-reference", choices=["image", "none"], default=argparse.SUPPRESS,
+    p.add_argument("--floor-reference", choices=list(FLOOR_REFERENCES), default=argparse.SUPPRESS,
                    help="the person floor is a share of the image's strongest candidate's heatmap score (image), "
                         "so that it holds for models whose heatmaps peak lower, or in heatmap score units (none; "
                         f"default: the preset's, {d['floor_reference']})")

@@ -9,7 +9,7 @@ import dataclasses
 from core.cli import number
 from core.errors import InputError
 from datasets.ae_maps import SynthConfig
-from tasks.grouping.config import COMPILE_MODES, DECODE_BATCH
+from tasks.grouping.config import COMPILE_MODES, DECODE_BATCH, FLOOR_REFERENCES
 
 
 def or_none(kind):
@@ -80,7 +80,7 @@ def add_decode_flags(p) -> None:
     p.add_argument("--person-floor", type=number(float, 0), default=argparse.SUPPRESS,
                    help="gnn: persons scored lower are not written (0: all; default: the checkpoint's, chosen after "
                         "training)")
-    p.add_argument("--floor-reference", choices=["image", "none"], default=argparse.SUPPRESS,
+    p.add_argument("--floor-reference", choices=list(FLOOR_REFERENCES), default=argparse.SUPPRESS,
                    help="gnn: the person floor is a share of the image's strongest candidate's score (image) or in "
                         "heatmap score units (none); default: the checkpoint's")
 
