@@ -241,10 +241,12 @@ def add_grouping_args(p):
     p.add_argument("--pair-attr", action=argparse.BooleanOptionalAction, default=None,
                    help=f"the edge classifier also takes the pair's attributes [h_i, h_j, e_ij] (None: the "
                         f"preset's, default {m['pair_attr']})")
-    p.add_argument("--edges", default=g["edges"], help="message-passing edges: skeleton | skeleton2 | knn")
-    p.add_argument("--pairs", default=g["pairs"], help="classified candidate pairs: skeleton | skeleton2 | knn")
-    p.add_argument("--type-nearest", type=number(int, 1, none=True), default=g["type_nearest"],
-                   help="skeleton edges/pairs: per candidate, the k nearest of each adjacent type (none: all)")
+    p.add_argument("--edges", default=g["edges"], help="message-passing edges: skeleton | skeleton2 | skeleton3 | knn")
+    p.add_argument("--pairs", default=None, help=f"classified candidate pairs: skeleton | skeleton2 | skeleton3 | knn "
+                   f"(default: the preset's, {g['pairs']}; reference: skeleton2)")
+    p.add_argument("--type-nearest", type=number(int, 1, none=True), default=argparse.SUPPRESS,
+                   help=f"skeleton edges/pairs: per candidate, the k nearest of each adjacent type (none: all; default: "
+                        f"the preset's, {g['type_nearest']}; reference: 3)")
     p.add_argument("--radius", type=number(float, 0, above=True, none=True), default=g["radius"],
                    help="max edge/pair length, fraction of the heatmap width (none: any)")
     p.add_argument("--feature-norm", default=g["feature_norm"], help="tag normalisation: per-map | dataset")
@@ -309,7 +311,7 @@ def add_grouping_args(p):
 
 def grouping_config_from_args(a) -> grouping.GroupingConfig:
     preset = {**field_defaults(grouping.GroupingConfig), "model": grouping.GroupingModelConfig(),
-              **grouping.PRESETS[a.preset]}
+              "graph": GraphConfig(), **grouping.PRESETS[a.preset]}
 
     def given(value, default):
         return default if value is None else value
@@ -317,7 +319,8 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
     artifacts = given(a.synth_artifacts, preset["synth_artifacts"])  # (the extras go with them)
     model = grouping.GroupingModelConfig(name=given(a.model, preset["model"].name), hidden=a.hidden,
                                          pair_attr=given(a.pair_attr, preset["model"].pair_attr))
-    graph = GraphConfig(edges=a.edges, pairs=a.pairs, type_nearest=a.type_nearest, radius=a.radius,
+    graph = GraphConfig(edges=a.edges, pairs=given(a.pairs, preset["graph"].pairs),
+                        type_nearest=getattr(a, "type_nearest", preset["graph"].type_nearest), radius=a.radius,
                         feature_norm=a.feature_norm, score_norm=a.score_norm)
     return grouping.GroupingConfig(
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,

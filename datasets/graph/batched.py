@@ -6,8 +6,8 @@ features as `candidate_graph` + `finalize_features` image by image (tested), wit
 
 Candidate distances are computed densely per block of images (at most `BLOCK_NODES` candidates,
 one image alone when it has more), with pairs across images masked out.
-Skeleton modes only (`pairs` and `edges` in skeleton / skeleton2); `knn` graphs are built image
-by image by the caller.
+Skeleton modes only (`pairs` and `edges` in skeleton, skeleton2, skeleton3); `knn` graphs are
+built image by image by the caller.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from datasets.graph.candidate_graph import nearest_of_each_type, pairs_and_edges, type_adjacency
+from datasets.graph.config import SKELETON_HOPS
 from datasets.graph.candidates import Candidates
 from datasets.graph.config import GraphConfig
 from datasets.graph.features import _edge_attributes, _eye
@@ -137,6 +138,6 @@ def _block_pairs(pos: Tensor, jtype: Tensor, image: Tensor, width: Tensor, skele
         allowed &= near | near.t()
 
     def pairs_of(mode):
-        adj = type_adjacency(skeleton.edges, skeleton.num_joints, mode == "skeleton2")
+        adj = type_adjacency(skeleton.edges, skeleton.num_joints, SKELETON_HOPS[mode])
         return torch.triu(adj[jtype][:, jtype] & allowed, diagonal=1).nonzero().t().contiguous()
     return pairs_and_edges(pairs_of, jtype, skeleton, cfg)

@@ -18,7 +18,7 @@ from torch_geometric.data import Data
 
 from datasets.ae_maps import AEMaps
 from datasets.graph.candidates import Candidates, extract_candidates
-from datasets.graph.config import GraphConfig
+from datasets.graph.config import SKELETON_HOPS, GraphConfig
 from datasets.skeleton import Skeleton
 
 
@@ -49,12 +49,14 @@ def candidate_graph(cands: Candidates, skeleton: Skeleton, cfg: GraphConfig, ima
 def pairs_and_edges(pairs_of: Callable[[str], Tensor], jtype: Tensor, skeleton: Skeleton,
                     cfg: GraphConfig) -> tuple[Tensor, Tensor]:
     """(classified pairs, message edges in one direction) from `pairs_of(mode)`, the pairs of one
-    mode, asked once per mode needed: with one mode `skeleton` and the other `skeleton2`, the
-    one-bone pairs are taken from the two-bone ones (a subset) instead of a second pass."""
-    if {cfg.pairs, cfg.edges} == {"skeleton", "skeleton2"}:
-        wide = pairs_of("skeleton2")
+    mode, asked once per mode needed: with one mode `skeleton` and the other `skeleton2` or
+    `skeleton3`, the one-bone pairs are taken from the wider ones (a subset) instead of a second pass."""
+    modes = {cfg.pairs, cfg.edges}
+    if "skeleton" in modes and len(modes & set(SKELETON_HOPS)) == 2:
+        wide_mode = max(modes, key=lambda m: SKELETON_HOPS.get(m, 0))
+        wide = pairs_of(wide_mode)
         narrow = one_bone_pairs(wide, jtype, skeleton)
-        return (wide, narrow) if cfg.pairs == "skeleton2" else (narrow, wide)
+        return (wide, narrow) if cfg.pairs == wide_mode else (narrow, wide)
     pairs = pairs_of(cfg.pairs)
     return pairs, pairs if cfg.edges == cfg.pairs else pairs_of(cfg.edges)
 
@@ -70,25 +72,24 @@ def candidate_nodes(cands: Candidates, image_id: int = 0) -> Data:
 
 
 @lru_cache(maxsize=16)
-def type_adjacency(edges: tuple[tuple[int, int], ...], num_keypoints: int, two_hops: bool) -> Tensor:
-    """(K, K) bool: keypoint types joined by a bone (`two_hops`: or at most two bones apart,
-    which bridges one missed keypoint). Cached per skeleton; do not modify the result."""
+def type_adjacency(edges: tuple[tuple[int, int], ...], num_keypoints: int, hops: int = 1) -> Tensor:
+    """(K, K) bool: keypoint types at most `hops` bones apart (2 bridges one missed keypoint, 3
+    two in a row: a face seen without its ears, a shoulder without its elbow). Cached per
+    skeleton; do not modify the result."""
     K = num_keypoints
-    adj = torch.zeros(K, K, dtype=torch.bool)
+    step = torch.eye(K)
     for a, b in edges:
-        adj[a, b] = adj[b, a] = True
-    if two_hops:
-        hop2 = (adj.float() @ adj.float()) > 0
-        adj = (adj | hop2) & ~torch.eye(K, dtype=torch.bool)
-    return adj
+        step[a, b] = step[b, a] = 1.0
+    reach = torch.linalg.matrix_power(step, hops) > 0
+    return reach & ~torch.eye(K, dtype=torch.bool)
 
 
 def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphConfig,
                     heatmap_width: int, mode: Optional[str] = None,
                     dist: Optional[Tensor] = None, near: Optional[Tensor] = None) -> Tensor:
     """Undirected candidate pairs (2, E) with i < j, by `mode` (default `cfg.edges`):
-    `skeleton`: candidates of adjacent keypoint types; `skeleton2`: types at most two bones
-    apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths (if set).
+    `skeleton`: candidates of adjacent keypoint types; `skeleton2` / `skeleton3`: types at
+    most two / three bones apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths (if set).
     Skeleton modes with `cfg.type_nearest` = k: a pair is kept if one end is among the k
     nearest candidates of its type seen from the other end (a bound on the pairs in crowds
     that, unlike a radius, does not cut the limbs of large people).
@@ -99,8 +100,8 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
         return torch.zeros(2, 0, dtype=torch.long)
     if dist is None:
         dist = torch.cdist(pos, pos)  # (M, M)
-    if mode in ("skeleton", "skeleton2"):
-        adj = type_adjacency(skeleton.edges, skeleton.num_joints, mode == "skeleton2")
+    if mode in SKELETON_HOPS:
+        adj = type_adjacency(skeleton.edges, skeleton.num_joints, SKELETON_HOPS[mode])
         mask = adj[jtype][:, jtype]  # (M, M)
         if cfg.radius is not None:
             mask &= dist <= cfg.radius * heatmap_width
@@ -121,10 +122,10 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
 
 
 def one_bone_pairs(pairs: Tensor, jtype: Tensor, skeleton: Skeleton) -> Tensor:
-    """The `skeleton` pairs among `skeleton2` pairs (2, E): those whose types share a bone, in the
-    same order. Both modes apply the same radius and nearest-of-type bound, so filtering the
-    two-bone pairs gives what `candidate_pairs(mode="skeleton")` gives, without a second (M, M) pass."""
-    adj = type_adjacency(skeleton.edges, skeleton.num_joints, False)
+    """The `skeleton` pairs among `skeleton2` or `skeleton3` pairs (2, E): those whose types share
+    a bone, in the same order. All modes apply the same radius and nearest-of-type bound, so
+    filtering the wider pairs gives what `candidate_pairs(mode="skeleton")` gives, without a second (M, M) pass."""
+    adj = type_adjacency(skeleton.edges, skeleton.num_joints, 1)
     return pairs[:, adj[jtype[pairs[0]], jtype[pairs[1]]]]
 
 

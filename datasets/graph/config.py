@@ -7,7 +7,8 @@ from typing import Optional
 
 from core.errors import InputError
 
-EDGE_MODES = ("skeleton", "skeleton2", "knn")
+SKELETON_HOPS = {"skeleton": 1, "skeleton2": 2, "skeleton3": 3}  # skeleton modes: bones between the types of a pair
+EDGE_MODES = (*SKELETON_HOPS, "knn")
 NORM_MODES = ("per-map", "dataset")
 SCORE_NORMS = ("raw", "per-map")
 
@@ -17,10 +18,10 @@ class GraphConfig:
     threshold: float = 0.1  # minimum heatmap score of a candidate
     top_k: int = 20  # candidates per keypoint type
     nms_kernel: int = 3
-    edges: str = "skeleton"  # message-passing graph: "skeleton" | "skeleton2" | "knn"
-    pairs: str = "skeleton2"  # classified candidate pairs: "skeleton" | "skeleton2" | "knn"
+    edges: str = "skeleton"  # message-passing graph: "skeleton" | "skeleton2" | "skeleton3" | "knn"
+    pairs: str = "skeleton3"  # classified candidate pairs: "skeleton" | "skeleton2" | "skeleton3" | "knn"
     knn: int = 8
-    type_nearest: Optional[int] = 3  # skeleton modes: per candidate, the k nearest of each adjacent type (None: all)
+    type_nearest: Optional[int] = 2  # skeleton modes: per candidate, the k nearest of each adjacent type (None: all)
     radius: Optional[float] = None  # max pair distance, fraction of the heatmap width (None: any)
     match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
     match_min_px: float = 4.0

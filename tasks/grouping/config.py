@@ -150,6 +150,7 @@ LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": Fals
 PRESETS = {
     "default": {},
     "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1,
+                  "graph": GraphConfig(pairs="skeleton2", type_nearest=3),
                   "synth_randomize": False, "synth_artifacts": False, "synth_extras": (), "val_copies": 1,
                   "attach_threshold": None, "person_floor": 0.0, "floor_reference": "none"},
 }

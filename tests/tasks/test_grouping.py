@@ -318,7 +318,13 @@ def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsy
                                          "--min-keypoints", "3"])
     cfg = train.grouping_config_from_args(a)
     assert cfg.graph.type_nearest is None and cfg.graph.radius == 0.3 and cfg.min_keypoints == 3
-    assert train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph.type_nearest == 3
+    default = train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph
+    assert (default.pairs, default.type_nearest) == ("skeleton3", 2)
+    reference = train.grouping_config_from_args(train.build_parser().parse_args(["grouping", "--preset", "reference"]))
+    assert (reference.graph.pairs, reference.graph.type_nearest) == ("skeleton2", 3)
+    flags = ["grouping", "--preset", "reference", "--pairs", "skeleton3", "--type-nearest", "2"]
+    given = train.grouping_config_from_args(train.build_parser().parse_args(flags))
+    assert (given.graph.pairs, given.graph.type_nearest) == ("skeleton3", 2)  # flags override the preset
 
 
 def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):

@@ -30,6 +30,7 @@ def candidates():
 
 
 @pytest.mark.parametrize("graph", [GraphConfig(), GraphConfig(pairs="skeleton", edges="skeleton2"),
+                                   GraphConfig(pairs="skeleton3"),
                                    GraphConfig(radius=0.2, type_nearest=None), GraphConfig(score_norm="per-map"),
                                    GraphConfig(feature_norm="dataset")])
 @pytest.mark.parametrize("block", [1024, 40])

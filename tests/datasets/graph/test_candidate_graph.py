@@ -10,7 +10,7 @@ from datasets.graph.candidates import find_candidates, sample_tags
 from datasets.graph.config import GraphConfig
 from datasets.graph.features import finalize_features
 from datasets.graph.labels import label_graph
-from datasets.skeleton import COCO17
+from datasets.skeleton import COCO17, CROWDPOSE14
 
 
 def gaussian_map(H, W, peaks, sigma=1.5):
@@ -78,7 +78,8 @@ def test_edge_labels_on_a_hand_built_scene():
     assert g.x.shape == (7, 2 + 17 + 1 + 1) and g.edge_attr.shape == (22, 4 + 17)
     # Two bones apart: shoulder-wrist (5-9) and elbow-hip (7-11) pairs join the classified set,
     # the message graph stays the skeleton's.
-    g2 = label_graph(build_graph(maps, COCO17, GraphConfig(radius=None)), kps, areas, GraphConfig(radius=None))
+    two = GraphConfig(radius=None, pairs="skeleton2", type_nearest=3)
+    g2 = label_graph(build_graph(maps, COCO17, two), kps, areas, two)
     assert g2.pair_index.size(1) == 11 + 2 * 1 + 3 * 1 and g2.edge_index.size(1) == 22
     both = {(int(g2.person[i]), int(g2.jtype[i]), int(g2.person[j]), int(g2.jtype[j])): y
             for (i, j), y in zip(g2.pair_index.t().tolist(), g2.y.tolist())}
@@ -184,15 +185,39 @@ def test_type_nearest_pairs_keep_the_limbs_of_a_large_person():
     assert pairs.size(1) < everything.size(1) / 1.3  # the crowd's pairs are bounded
 
 
+@pytest.mark.parametrize("skeleton", [COCO17, CROWDPOSE14])
+def test_type_adjacency_is_the_bone_distance(skeleton):
+    """Types are adjacent at `hops` iff a breadth-first search over the bones reaches one from
+    the other in 1..hops steps; COCO's nose and shoulders are 3 bones apart (nose, eye, ear)."""
+    K = skeleton.num_joints
+    far = np.full((K, K), 99)
+    for a in range(K):
+        far[a, a], frontier = 0, [a]
+        while frontier:
+            nxt = []
+            for u in frontier:
+                for x, y in skeleton.edges:
+                    for v in ((y,) if x == u else (x,) if y == u else ()):
+                        if far[a, v] == 99:
+                            far[a, v] = far[a, u] + 1
+                            nxt.append(v)
+            frontier = nxt
+    for hops in (1, 2, 3):
+        expect = (far >= 1) & (far <= hops)
+        assert np.array_equal(type_adjacency(skeleton.edges, K, hops).numpy(), expect)
+    if skeleton is COCO17:
+        assert far[0, 5] == 3 and not type_adjacency(skeleton.edges, K, 2)[0, 5]
+
+
 def test_one_nearest_matrix_serves_both_skeleton_modes():
     gen = torch.Generator().manual_seed(2)
     pos, jtype = torch.rand(60, 2, generator=gen) * 64, torch.arange(17).repeat(4)[:60]
     dist = torch.cdist(pos, pos)
     for cfg in (GraphConfig(), GraphConfig(type_nearest=2, radius=0.4)):
         near = skeleton_nearest(dist, jtype, 17, cfg.type_nearest)
-        for mode in ("skeleton", "skeleton2"):
+        for mode, hops in (("skeleton", 1), ("skeleton2", 2), ("skeleton3", 3)):
             own = GraphConfig(type_nearest=cfg.type_nearest, radius=cfg.radius)
-            adj = type_adjacency(COCO17.edges, 17, mode == "skeleton2")
+            adj = type_adjacency(COCO17.edges, 17, hops)
             allowed = adj[jtype][:, jtype]
             if cfg.radius is not None:
                 allowed &= dist <= cfg.radius * 64
@@ -201,7 +226,8 @@ def test_one_nearest_matrix_serves_both_skeleton_modes():
             assert torch.equal(candidate_pairs(pos, jtype, COCO17, own, 64, mode=mode, near=near), expect)
 
 
-@pytest.mark.parametrize("pairs,edges", [("skeleton2", "skeleton"), ("skeleton", "skeleton2")])
+@pytest.mark.parametrize("pairs,edges", [("skeleton2", "skeleton"), ("skeleton", "skeleton2"),
+                                         ("skeleton3", "skeleton"), ("skeleton", "skeleton3")])
 def test_build_graph_filters_the_one_bone_pairs_out_of_the_two_bone_pairs(pairs, edges):
     """build_graph derives the narrower skeleton set from the wider one: both sets equal
     `candidate_pairs` of their own mode (same pairs, same order), on a crowded scene, with and
