@@ -95,12 +95,9 @@ def batched_graphs(cands: list[Candidates], image_ids: list[int], skeleton: Skel
     p_attr = _edge_attributes(geo, onehot, pairs) if pair_attr else None
     # Per image: its pairs, in node indices of its own.
     counts = torch.bincount(image[pairs[0]], minlength=len(cands)).tolist() if pairs.size(1) else [0] * len(cands)
-    views, start = [], 0
-    for b, c in enumerate(cands):
-        lo = int(offsets[b])
-        local = pairs[:, start:start + counts[b]] - lo
-        start += counts[b]
-        views.append(ImageGraph(torch.tensor(image_ids[b]), c.pos, c.jtype, c.score, c.tag, c.factor, c.offset, local))
+    local = (pairs - offsets[image[pairs[0]]]).split(counts, dim=1)  # pairs are in image order
+    views = [ImageGraph(torch.tensor(i), c.pos, c.jtype, c.score, c.tag, c.factor, c.offset, p)
+             for i, c, p in zip(image_ids, cands, local)]
     return (x, edges, e_attr, pairs, p_attr), views, counts
 
 

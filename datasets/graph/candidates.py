@@ -9,6 +9,7 @@ Shapes: K keypoint types, H x W heatmaps, h x w tag maps, D tag dimensions, M ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -51,8 +52,10 @@ def extract_candidates(maps: AEMaps, cfg: GraphConfig) -> Candidates:
 _EARLIER = np.array([(0, -1), (-1, -1), (-1, 0), (-1, 1)])
 
 
+@lru_cache(maxsize=8)
 def _window(kernel: int) -> np.ndarray:
-    """(O, 2) offsets (dy, dx) of a kernel x kernel window around a pixel, the pixel left out."""
+    """(O, 2) offsets (dy, dx) of a kernel x kernel window around a pixel, the pixel left out.
+    Cached; do not modify the result."""
     r = np.arange(-(kernel // 2), kernel // 2 + 1)
     dy, dx = (a.ravel() for a in np.meshgrid(r, r, indexing="ij"))
     centre = (dy == 0) & (dx == 0)
@@ -79,50 +82,63 @@ def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray,
 
     A peak is a pixel above `cfg.threshold` that no pixel of its `cfg.nms_kernel` window
     exceeds (max-pool NMS, the map's border padded with -inf). Work runs on the list of pixels
-    above the threshold only (a few percent of the map): their window neighbours are gathered,
-    then the plateau rule and the top-k per type work on the peaks."""
+    above the threshold only (a few percent of the map): their window neighbours are gathered
+    once, and the plateau rule, the top-k per type and the sub-pixel refinement read the
+    peaks' neighbours from that gather."""
     hm = np.ascontiguousarray(heatmaps, dtype=np.float32)
     K, H, W = hm.shape
     flat = hm.reshape(-1)
     idx = np.flatnonzero(flat > cfg.threshold)  # scan order: type, y, x
     value = flat[idx]
-    if cfg.nms_kernel > 1 and idx.size:
-        _, around = _neighbours(flat, hm.shape, idx, _window(cfg.nms_kernel))
+    window = _window(max(cfg.nms_kernel, 3))  # a kernel of 1 (no NMS) still needs the 3 x 3 neighbours
+    _, around = _neighbours(flat, hm.shape, idx, window)  # (O, P), -inf outside the map
+    if cfg.nms_kernel > 1:
         peak = (around <= value).all(0)
-        idx, value = idx[peak], value[peak]
-    is_peak = np.zeros(flat.size, dtype=bool)
-    is_peak[idx] = True
-    nidx, around = _neighbours(flat, hm.shape, idx, _EARLIER)
-    first = ~((around == value) & is_peak[nidx]).any(0)  # no equal peak earlier in scan order
-    idx, value = idx[first], value[first]
+        idx, value, around = idx[peak], value[peak], around[:, peak]
+    rows = _rows(window.tobytes(), len(window))
+    # Plateau rule: the earlier neighbours' flat indices (wrong outside the map, where the value
+    # -inf never equals a peak's); idx is sorted, so searchsorted tells whether one is a peak.
+    nidx = idx + (_EARLIER[:, :1] * W + _EARLIER[:, 1:])
+    at = np.minimum(np.searchsorted(idx, nidx), max(idx.size - 1, 0))
+    equal = around[rows["earlier"]] == value
+    first = ~(equal & (idx[at] == nidx)).any(0) if idx.size else np.ones(0, dtype=bool)
     jtype = idx // (H * W)
-    order = np.lexsort((-value, jtype))  # by type, then by descending score (ties: scan order)
-    idx, value, jtype = idx[order], value[order], jtype[order]
-    counts = np.bincount(jtype, minlength=K)
-    rank = np.arange(jtype.size) - (np.cumsum(counts) - counts)[jtype]
-    top = rank < cfg.top_k
-    idx, value, jtype = idx[top], value[top], jtype[top]
+    keep = np.flatnonzero(first)
+    keep = keep[np.lexsort((-value[keep], jtype[keep]))]  # by type, then by descending score (ties: scan order)
+    counts = np.bincount(jtype[keep], minlength=K)
+    rank = np.arange(keep.size) - (np.cumsum(counts) - counts)[jtype[keep]]
+    keep = keep[rank < cfg.top_k]
+    idx, value = idx[keep], value[keep]
     y, x = np.divmod(idx % (H * W), W)
-    pos = np.stack([x, y], axis=1).astype(np.float32) + _subpixel_offset(flat, hm.shape, idx)
-    return pos, jtype.astype(np.int64), value
+    offset = _subpixel_offset(around[rows["axes"]][:, keep], value)
+    pos = np.stack([x, y], axis=1).astype(np.float32) + offset
+    return pos, jtype[keep].astype(np.int64), value
 
 
-def _subpixel_offset(flat_hm: np.ndarray, shape: tuple[int, int, int], idx: np.ndarray) -> np.ndarray:
+# The 3 x 3 neighbours the sub-pixel refinement reads: left, right (x), up, down (y).
+_AXES = np.array([(0, -1), (0, 1), (-1, 0), (1, 0)])
+
+
+@lru_cache(maxsize=8)
+def _rows(window: bytes, size: int) -> dict:
+    """Rows of a `_window` (passed as bytes, for the cache) holding the `_EARLIER` and the
+    `_AXES` offsets."""
+    offsets = np.frombuffer(window, dtype=np.int64).reshape(size, 2).tolist()
+    return {"earlier": [offsets.index(o) for o in _EARLIER.tolist()],
+            "axes": [offsets.index(o) for o in _AXES.tolist()]}
+
+
+def _subpixel_offset(sides: np.ndarray, peak: np.ndarray) -> np.ndarray:
     """(M, 2) float32: per axis, the vertex of the parabola through log(heatmap) at the peaks
-    `idx` (flat indices into (K, H, W)) and their two neighbours; 0 at the map's border."""
-    _, H, W = shape
-    x, y = idx % W, (idx // W) % H
-    out = np.zeros((idx.size, 2), dtype=np.float32)
-    for axis, (c, n, step) in enumerate(((x, W, 1), (y, H, W))):
-        inside = (c > 0) & (c < n - 1)
-        at = idx[inside]
-        lo_v, m, hi_v = np.log(np.maximum(flat_hm[np.stack([at - step, at, at + step])], np.float32(1e-10)))
-        denom = lo_v - 2 * m + hi_v
-        curved = denom < -1e-6
-        off = np.zeros_like(denom)
-        off[curved] = 0.5 * (lo_v[curved] - hi_v[curved]) / denom[curved]
-        out[inside, axis] = np.clip(off, -0.5, 0.5)
-    return out
+    (values `peak` (M,)) and their two neighbours, `sides` (4, M): left, right, up, down
+    (-inf outside the map, where the offset is 0)."""
+    inside = (sides[0::2] > -np.inf) & (sides[1::2] > -np.inf)  # (2, M): x, y
+    lo_v, hi_v = np.log(np.maximum(sides[0::2], np.float32(1e-10))), np.log(np.maximum(sides[1::2], np.float32(1e-10)))
+    m = np.log(np.maximum(peak, np.float32(1e-10)))
+    denom = lo_v - 2 * m + hi_v
+    curved = inside & (denom < -1e-6)
+    off = np.divide(0.5 * (lo_v - hi_v), denom, out=np.zeros_like(denom), where=curved)
+    return np.clip(off, -0.5, 0.5).T
 
 
 def sample_tags(tags, jtype: np.ndarray, pos: np.ndarray, heatmap_size: tuple[int, int]) -> np.ndarray:

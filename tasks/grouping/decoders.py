@@ -60,11 +60,11 @@ def _persons(data: Data, label: np.ndarray, K: int, min_keypoints: int) -> list[
         return []
     _, group = np.unique(label[idx], return_inverse=True)  # (n,) 0..G-1 by label
     count = np.bincount(group)
-    img = (data.pos * data.factor + data.offset).numpy()
+    img = data.pos.numpy()[idx] * data.factor.numpy() + data.offset.numpy()  # image pixels
     scores = data.score.numpy().astype(np.float64)[idx]
     kps = np.zeros((count.size, K, 3))
     t = data.jtype.numpy()[idx]
-    kps[group, t, :2], kps[group, t, 2] = img[idx], scores
+    kps[group, t, :2], kps[group, t, 2] = img, scores
     total = np.bincount(group, weights=scores, minlength=count.size)
     return [(kps[g], float(total[g] / K)) for g in np.nonzero(count >= min_keypoints)[0]]
 
@@ -88,16 +88,16 @@ def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5, mi
         if a != b and not (types[a] & types[b]):
             parent[b] = a
             types[a] |= types[b]
-    root = np.array(parent, dtype=np.int64)
-    while True:  # every candidate's root: follow parents until nothing changes
-        up = root[root]
-        if np.array_equal(up, root):
-            break
-        root = up
-    # Groups in the order of their first candidate (as the candidates are sorted).
-    first = np.full(M, M, dtype=np.int64)
-    np.minimum.at(first, root, np.arange(M))
-    label = first[root]
+    # Every candidate's group is labelled by its first candidate (as the candidates are sorted):
+    # scanning in order, a root's first visit is its group's smallest index.
+    first: dict[int, int] = {}
+    label = []
+    for i in range(M):
+        r = i
+        while parent[r] != r:
+            r = parent[r]
+        label.append(first.setdefault(r, i))
+    label = np.array(label, dtype=np.int64)
     if attach_threshold is not None:
         label = attach_fragments(label, data.jtype.numpy(), pairs, probs, attach_threshold)
     return _persons(data, label, K, min_keypoints)
