@@ -1,13 +1,12 @@
 #!/bin/bash
 # The layout-disjoint validation of the grouping defaults (docs/results.md "Grouping, fourth
-# pass"): the 40 layouts of half A of bench/grouping_transfer.sh (never its test half B) are
-# split into two folds of 20 (alternating by number of people); each configuration trains on one
-# fold (seeds 0, 1, 2) and is scored on the other, three map draws each (60 images), with the
-# project's, the second and the fourth generator's maps. The third generator is not used.
-# Configurations: P (the previous defaults: a floor in heatmap score units), R (a floor relative
-# to the image's strongest candidate: the defaults), N (R with --synth-extras calibration,blur),
-# B (R with --builtin-scenes 200; slow: about 12 minutes a run, the others 1).
-#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] bash bench/grouping_folds.sh   (after grouping_transfer.sh)
+# pass" and "fifth pass"): the 40 layouts of half A of bench/grouping_transfer.sh (never its test
+# half B) are split into two folds of 20 (alternating by number of people); each configuration
+# trains on one fold and is scored on the other (5 runs: seeds 0 and 1 on both folds, seed 2 on
+# fold 1), three map draws each (60 images), with the project's, the second and the fourth
+# generator's maps. The third generator is not used. Configurations: FLAGS below (default R, T).
+#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] [CONFIGS="R T ..."] bash bench/grouping_folds.sh
+#   (after grouping_transfer.sh)
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
@@ -48,15 +47,30 @@ run() {  # name fold train-args: train on the fold, score on the other
     --maps project="$O/m${o}_project" --maps second="$O/m${o}_second" --maps fourth="$O/m${o}_fourth" \
     --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }
-lane() {  # config-letter flags...
+# Configurations (letter: flags on top of the defaults). The fifth pass compared P, R, H, S, T, X,
+# Y, Z, W, V (docs/results.md); N and B are the fourth pass's variants of R.
+declare -A FLAGS=(
+  [P]="--floor-reference none --pairs skeleton2 --type-nearest 3"  # the third pass's defaults
+  [R]="--pairs skeleton2 --type-nearest 3"  # the fourth pass's defaults (relative floor)
+  [H]="--type-nearest 3"  # three-bone pairs, 3 nearest of each type
+  [S]="--pairs skeleton2"  # two-bone pairs, 2 nearest
+  [T]=""  # the defaults: three-bone pairs, 2 nearest
+  [X]="--hidden 64" [Y]="--edges skeleton2" [Z]="--synth-extras calibration,blur"
+  [W]="--synth-copies 32" [V]="--epochs 100"
+  [N]="--pairs skeleton2 --type-nearest 3 --synth-extras calibration,blur"
+  [B]="--pairs skeleton2 --type-nearest 3 --builtin-scenes 200"  # slow: about 12 minutes a run
+)
+CONFIGS=${CONFIGS:-R T}
+lane() {  # config-letter seed-fold...: train on the fold, score on the other
   local c=$1; shift
-  for s in 0 1 2; do for f in 0 1; do run "${c}_s${s}_f$f" $f --seed $s "$@"; done; done
+  for sf in "$@"; do run "${c}_s${sf%_*}_f${sf#*_}" "${sf#*_}" --seed "${sf%_*}" ${FLAGS[$c]}; done
 }
-lane P --floor-reference none & lane R & wait
-lane N --synth-extras calibration,blur & lane B --builtin-scenes 200 & wait
-$PY - "$O" <<'PY'
+for c in $CONFIGS; do  # two lanes: 5 runs (seed_fold), about 3 minutes a configuration
+  lane "$c" 0_0 1_0 2_1 & lane "$c" 0_1 1_1 & wait
+done
+$PY - "$O" $CONFIGS <<'PY'
 import glob, json, sys
-for c in "PRNB":
+for c in sys.argv[2:]:
     runs = [json.load(open(p)) for p in sorted(glob.glob(f"{sys.argv[1]}/{c}_s*_f*/test.json"))]
     if not runs:
         continue

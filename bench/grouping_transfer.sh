@@ -6,10 +6,13 @@
 # (settings were tuned against it), the fourth (the validation generator: settings were chosen on
 # its maps of A's layouts) and the third (test only: nothing trained or chosen on it). Settings
 # are chosen on A's own images ("tune": project and second-generator maps; "val": two draws of
-# second- and fourth-generator maps). Runs (seeds 0, 1, 2): the defaults, the previous defaults,
-# the defaults with --synth-extras calibration,blur and with --builtin-scenes 200 (about 15
-# minutes a run, the others 1-2); --preset reference (seed 0). About 50 minutes in all.
-#   [OUT=runs/gtransfer] [M80=file] bash bench/grouping_transfer.sh
+# second- and fourth-generator maps; later passes chose on layout-disjoint folds of A,
+# bench/grouping_folds.sh). Runs (seeds 0, 1, 2): the defaults, the previous defaults (the
+# fourth pass's: two-bone pairs, 3 nearest of each type); --preset reference (seed 0); with
+# VARIANTS=1 also the fourth pass's variants of the previous defaults, --synth-extras
+# calibration,blur and --builtin-scenes 200 (about 15 minutes a run, the others 1-2). About 10
+# minutes, 50 with the variants.
+#   [OUT=runs/gtransfer] [M80=file] [VARIANTS=1] bash bench/grouping_transfer.sh
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
@@ -49,14 +52,16 @@ run() {  # name, train args
   $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/B3.json" --maps project="$O/maps3_project" \
     --maps second="$O/maps3_second" --maps fourth="$O/maps3_fourth" --maps third="$O/maps3_third" --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }
-PREVIOUS="--floor-reference none"  # the defaults of the version before
-EXTRAS="--synth-extras calibration,blur"  # the validation generator's favourite (docs/results.md)
-SCENES="--builtin-scenes 200"  # more layouts (synthetic poses)
-lane1() { run default_s0 --seed 0; run default_s2 --seed 2; run previous_s1 $PREVIOUS --seed 1; run extras_s1 $EXTRAS --seed 1
-          run scenes_s0 $SCENES --seed 0; run scenes_s2 $SCENES --seed 2; run reference --preset reference; }
-lane2() { run default_s1 --seed 1; run previous_s0 $PREVIOUS --seed 0; run previous_s2 $PREVIOUS --seed 2; run extras_s0 $EXTRAS --seed 0
-          run extras_s2 $EXTRAS --seed 2; run scenes_s1 $SCENES --seed 1; }
+PREVIOUS="--pairs skeleton2 --type-nearest 3"  # the defaults of the version before (fourth pass)
+EXTRAS="$PREVIOUS --synth-extras calibration,blur"  # the validation generator's favourite (docs/results.md)
+SCENES="$PREVIOUS --builtin-scenes 200"  # more layouts (synthetic poses)
+lane1() { run default_s0 --seed 0; run default_s2 --seed 2; run previous_s1 $PREVIOUS --seed 1; run reference --preset reference
+          [ -n "$VARIANTS" ] && { run extras_s1 $EXTRAS --seed 1; run scenes_s0 $SCENES --seed 0; run scenes_s2 $SCENES --seed 2; }; }
+lane2() { run default_s1 --seed 1; run previous_s0 $PREVIOUS --seed 0; run previous_s2 $PREVIOUS --seed 2
+          [ -n "$VARIANTS" ] && { run extras_s0 $EXTRAS --seed 0; run extras_s2 $EXTRAS --seed 2; run scenes_s1 $SCENES --seed 1; }; }
 lane1 & lane2 & wait
-for n in default_s{0,1,2} previous_s{0,1,2} extras_s{0,1,2} scenes_s{0,1,2} reference; do
+names="default_s0 default_s1 default_s2 previous_s0 previous_s1 previous_s2 reference"
+[ -n "$VARIANTS" ] && names="$names extras_s0 extras_s1 extras_s2 scenes_s0 scenes_s1 scenes_s2"
+for n in $names; do
   echo "== $n"; cat "$O/$n.tune.log" "$O/$n.test.log"
 done

@@ -23,10 +23,9 @@ def attach_fragments(group: np.ndarray, jtype: np.ndarray, pairs: np.ndarray, pr
     group = group.copy()
     if pairs.shape[1] == 0:
         return group
-    labels, size = np.unique(group, return_counts=True)
-    gi = np.searchsorted(labels, group)  # candidate -> group position
-    mask = np.zeros(labels.size, dtype=np.int64)
-    np.bitwise_or.at(mask, gi, np.left_shift(1, jtype.astype(np.int64)))
+    labels, gi, size = np.unique(group, return_inverse=True, return_counts=True)  # gi: candidate -> group position
+    # Each group's joint types as bits: a group holds a type at most once, so the sum is the OR.
+    mask = np.bincount(gi, weights=np.left_shift(1, jtype.astype(np.int64)), minlength=labels.size).astype(np.int64)
     a, b = gi[pairs[0]], gi[pairs[1]]
     fa, fb = size[a] < FRAGMENT_BELOW, size[b] < FRAGMENT_BELOW
     keep = (probs >= threshold) & (fa != fb)  # one side a fragment, the other a person
