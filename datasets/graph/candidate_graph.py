@@ -50,7 +50,8 @@ def pairs_and_edges(pairs_of: Callable[[str], Tensor], jtype: Tensor, skeleton: 
                     cfg: GraphConfig) -> tuple[Tensor, Tensor]:
     """(classified pairs, message edges in one direction) from `pairs_of(mode)`, the pairs of one
     mode, asked once per mode needed: with one mode `skeleton` and the other `skeleton2` or
-    `skeleton3`, the one-bone pairs are taken from the wider ones (a subset) instead of a second pass."""
+    `skeleton3`, the one-bone pairs are taken from the wider ones (a subset) instead of a
+    second pass."""
     modes = {cfg.pairs, cfg.edges}
     if "skeleton" in modes and len(modes & set(SKELETON_HOPS)) == 2:
         wide_mode = max(modes, key=lambda m: SKELETON_HOPS.get(m, 0))
@@ -89,7 +90,8 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
                     dist: Optional[Tensor] = None, near: Optional[Tensor] = None) -> Tensor:
     """Undirected candidate pairs (2, E) with i < j, by `mode` (default `cfg.edges`):
     `skeleton`: candidates of adjacent keypoint types; `skeleton2` / `skeleton3`: types at
-    most two / three bones apart; `knn`: the k nearest candidates. All within `cfg.radius` heatmap widths (if set).
+    most two / three bones apart; `knn`: the k nearest candidates. All within `cfg.radius`
+    heatmap widths (if set).
     Skeleton modes with `cfg.type_nearest` = k: a pair is kept if one end is among the k
     nearest candidates of its type seen from the other end (a bound on the pairs in crowds
     that, unlike a radius, does not cut the limbs of large people).
@@ -124,7 +126,8 @@ def candidate_pairs(pos: Tensor, jtype: Tensor, skeleton: Skeleton, cfg: GraphCo
 def one_bone_pairs(pairs: Tensor, jtype: Tensor, skeleton: Skeleton) -> Tensor:
     """The `skeleton` pairs among `skeleton2` or `skeleton3` pairs (2, E): those whose types share
     a bone, in the same order. All modes apply the same radius and nearest-of-type bound, so
-    filtering the wider pairs gives what `candidate_pairs(mode="skeleton")` gives, without a second (M, M) pass."""
+    filtering the wider pairs gives what `candidate_pairs(mode="skeleton")` gives, without a
+    second (M, M) pass."""
     adj = type_adjacency(skeleton.edges, skeleton.num_joints, 1)
     return pairs[:, adj[jtype[pairs[0]], jtype[pairs[1]]]]
 
