@@ -18,9 +18,8 @@ import torch
 from torch import Tensor
 
 from datasets.graph.candidate_graph import nearest_of_each_type, pairs_and_edges, type_adjacency
-from datasets.graph.config import SKELETON_HOPS
 from datasets.graph.candidates import Candidates
-from datasets.graph.config import GraphConfig
+from datasets.graph.config import SKELETON_HOPS, GraphConfig
 from datasets.graph.features import _edge_attributes, _eye
 from datasets.skeleton import Skeleton
 

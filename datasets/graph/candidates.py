@@ -63,17 +63,16 @@ def _window(kernel: int) -> np.ndarray:
 
 
 def _neighbours(flat_hm: np.ndarray, shape: tuple[int, int, int], idx: np.ndarray,
-                offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Map pixels `idx` (flat indices into (K, H, W)) -> the flat index (O, P) of each one's
-    neighbour at each offset (dy, dx) (0 outside the map) and the neighbour's value (-inf
-    outside the map, so no comparison with a map value holds there)."""
+                offsets: np.ndarray) -> np.ndarray:
+    """Map pixels `idx` (flat indices into (K, H, W)) -> the value (O, P) of each one's neighbour
+    at each offset (dy, dx), -inf outside the map (so no comparison with a map value holds there)."""
     K, H, W = shape
     plane, x = np.divmod(idx, W)
     y = plane % H
     ny, nx = y + offsets[:, :1], x + offsets[:, 1:]  # (O, P)
     inside = (ny >= 0) & (ny < H) & (nx >= 0) & (nx < W)
     nidx = np.where(inside, idx + offsets[:, :1] * W + offsets[:, 1:], 0)
-    return nidx, np.where(inside, flat_hm[nidx], -np.inf)
+    return np.where(inside, flat_hm[nidx], -np.inf)
 
 
 def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,12 +89,12 @@ def find_candidates(heatmaps, cfg: GraphConfig) -> tuple[np.ndarray, np.ndarray,
     flat = hm.reshape(-1)
     idx = np.flatnonzero(flat > cfg.threshold)  # scan order: type, y, x
     value = flat[idx]
-    window = _window(max(cfg.nms_kernel, 3))  # a kernel of 1 (no NMS) still needs the 3 x 3 neighbours
-    _, around = _neighbours(flat, hm.shape, idx, window)  # (O, P), -inf outside the map
+    kernel = max(cfg.nms_kernel, 3)  # a kernel of 1 (no NMS) still needs the 3 x 3 neighbours
+    around = _neighbours(flat, hm.shape, idx, _window(kernel))  # (O, P), -inf outside the map
     if cfg.nms_kernel > 1:
         peak = (around <= value).all(0)
         idx, value, around = idx[peak], value[peak], around[:, peak]
-    rows = _rows(window.tobytes(), len(window))
+    rows = _rows(kernel)
     # Plateau rule: the earlier neighbours' flat indices (wrong outside the map, where the value
     # -inf never equals a peak's); idx is sorted, so searchsorted tells whether one is a peak.
     nidx = idx + (_EARLIER[:, :1] * W + _EARLIER[:, 1:])
@@ -120,10 +119,9 @@ _AXES = np.array([(0, -1), (0, 1), (-1, 0), (1, 0)])
 
 
 @lru_cache(maxsize=8)
-def _rows(window: bytes, size: int) -> dict:
-    """Rows of a `_window` (passed as bytes, for the cache) holding the `_EARLIER` and the
-    `_AXES` offsets."""
-    offsets = np.frombuffer(window, dtype=np.int64).reshape(size, 2).tolist()
+def _rows(kernel: int) -> dict:
+    """Rows of `_window(kernel)` holding the `_EARLIER` and the `_AXES` offsets."""
+    offsets = _window(kernel).tolist()
     return {"earlier": [offsets.index(o) for o in _EARLIER.tolist()],
             "axes": [offsets.index(o) for o in _AXES.tolist()]}
 
@@ -133,8 +131,7 @@ def _subpixel_offset(sides: np.ndarray, peak: np.ndarray) -> np.ndarray:
     (values `peak` (M,)) and their two neighbours, `sides` (4, M): left, right, up, down
     (-inf outside the map, where the offset is 0)."""
     inside = (sides[0::2] > -np.inf) & (sides[1::2] > -np.inf)  # (2, M): x, y
-    lo_v, hi_v = np.log(np.maximum(sides[0::2], np.float32(1e-10))), np.log(np.maximum(sides[1::2], np.float32(1e-10)))
-    m = np.log(np.maximum(peak, np.float32(1e-10)))
+    lo_v, hi_v, m = (np.log(np.maximum(v, np.float32(1e-10))) for v in (sides[0::2], sides[1::2], peak))
     denom = lo_v - 2 * m + hi_v
     curved = inside & (denom < -1e-6)
     off = np.divide(0.5 * (lo_v - hi_v), denom, out=np.zeros_like(denom), where=curved)
