@@ -242,11 +242,12 @@ def add_grouping_args(p):
                    help=f"the edge classifier also takes the pair's attributes [h_i, h_j, e_ij] (None: the "
                         f"preset's, default {m['pair_attr']})")
     p.add_argument("--edges", default=g["edges"], help="message-passing edges: skeleton | skeleton2 | skeleton3 | knn")
+    ref = grouping.PRESETS["reference"]["graph"]
     p.add_argument("--pairs", default=None, help=f"classified candidate pairs: skeleton | skeleton2 | skeleton3 | knn "
-                   f"(default: the preset's, {g['pairs']}; reference: skeleton2)")
+                   f"(default: the preset's, {g['pairs']}; reference: {ref.pairs})")
     p.add_argument("--type-nearest", type=number(int, 1, none=True), default=argparse.SUPPRESS,
                    help=f"skeleton edges/pairs: per candidate, the k nearest of each adjacent type (none: all; default: "
-                        f"the preset's, {g['type_nearest']}; reference: 3)")
+                        f"the preset's, {g['type_nearest']}; reference: {ref.type_nearest})")
     p.add_argument("--radius", type=number(float, 0, above=True, none=True), default=g["radius"],
                    help="max edge/pair length, fraction of the heatmap width (none: any)")
     p.add_argument("--feature-norm", default=g["feature_norm"], help="tag normalisation: per-map | dataset")
