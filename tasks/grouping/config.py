@@ -10,7 +10,7 @@ from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 
 SPLITS = ("all", "val", "train")  # evaluate.py grouping --split
-SYNTH_GENERATORS = ("project", "second")  # map generators training may draw from (the third only tests)
+SYNTH_GENERATORS = ("project", "second", "fourth")  # map generators training may draw from (the third only tests)
 DECODERS = ("gnn", "ae", "oracle")  # stage 4 (decoders.py): the GNN's greedy merging, AE tag matching, the oracle
 FLOOR_REFERENCES = ("image", "none")  # what a person floor is a share of (persons.floor_reference)
 DECODE_BATCH = 32  # images whose graphs the classifier scores in one call at inference (docs/speed.md)

@@ -17,6 +17,7 @@ from core.atomic_io import write_json
 from core.errors import InputError
 from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps, with_artifacts
 from datasets.graph.candidate_graph import build_graph
+from datasets.ae_maps_fourth import synthesize_maps_fourth
 from datasets.ae_maps_second import synthesize_maps_second
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
 from core.file_digest import file_digest
@@ -151,6 +152,8 @@ def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rn
                 synth = with_artifacts(synth, rng, cfg.synth_extras)
             if generator == "second":
                 maps = synthesize_maps_second(img["width"], img["height"], anns, skeleton, rng)
+            elif generator == "fourth":
+                maps = synthesize_maps_fourth(img["width"], img["height"], anns, skeleton, rng)
             else:
                 maps = synthesize_maps(img["width"], img["height"], anns, K, synth, rng, skeleton.flip_permutation)
         graphs.append(label_graph(build_graph(maps, skeleton, cfg.graph, image_id), kps, areas, cfg.graph))
@@ -182,7 +185,9 @@ def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict])
 
 def feature_settings(cfg: GroupingConfig) -> dict:
     """How `finalize_features` computes the features of `cfg`'s classifier."""
-    return {"mode": cfg.graph.feature_norm, "score_norm": cfg.graph.score_norm, **attributes_read(cfg.model)}
+    return {"mode": cfg.graph.feature_norm, "score_norm": cfg.graph.score_norm, "margins": cfg.graph.margins, "vertex": cfg.graph.vertex,
+            "tag_ratio": cfg.graph.tag_ratio,
+            **attributes_read(cfg.model)}
 
 
 def attributes_read(model: GroupingModelConfig) -> dict:
