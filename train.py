@@ -252,15 +252,7 @@ def add_grouping_args(p):
                    help="max edge/pair length, fraction of the heatmap width (none: any)")
     p.add_argument("--feature-norm", default=g["feature_norm"], help="tag normalisation: per-map | dataset")
     p.add_argument("--score-norm", default=g["score_norm"],
-                   help="heatmap score feature: raw | per-map (divided by the image's highest score) | both")
-    p.add_argument("--vertex", default=None, help="vertex features: all | no-position | no-tag | relative "
-                   "(neither absolute position nor tag value) (default: the preset's)")
-    p.add_argument("--tag-ratio", action=argparse.BooleanOptionalAction, default=None,
-                   help="edge and pair attributes also hold log(1 + tag difference / the image's tag noise) "
-                        "(default: the preset's)")
-    p.add_argument("--margins", action=argparse.BooleanOptionalAction, default=None,
-                   help="pair attributes also hold each pair's margins to its ends' best matches of the other's "
-                        "type, in distance and tag (default: the preset's)")
+                   help="heatmap score feature: raw | per-map (divided by the image's highest score)")
     p.add_argument("--min-keypoints", type=number(int, 1), default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
     p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=argparse.SUPPRESS,
@@ -330,9 +322,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
                                          pair_attr=given(a.pair_attr, preset["model"].pair_attr))
     graph = GraphConfig(edges=a.edges, pairs=given(a.pairs, preset["graph"].pairs),
                         type_nearest=getattr(a, "type_nearest", preset["graph"].type_nearest), radius=a.radius,
-                        feature_norm=a.feature_norm, score_norm=a.score_norm,
-                        margins=given(a.margins, preset["graph"].margins), vertex=given(a.vertex, preset["graph"].vertex),
-                        tag_ratio=given(a.tag_ratio, preset["graph"].tag_ratio))
+                        feature_norm=a.feature_norm, score_norm=a.score_norm)
     return grouping.GroupingConfig(
         model=model, graph=graph, synth=synth_config(a.synth, maps=a.maps), annotations=a.annotations,
         maps=a.maps, dataset=a.dataset, num_scenes=a.num_scenes,

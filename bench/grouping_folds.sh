@@ -48,7 +48,8 @@ run() {  # name fold train-args: train on the fold, score on the other
     --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }
 # Configurations (letter: flags on top of the defaults). The fifth pass compared P, R, H, S, T, X,
-# Y, Z, W, V (docs/results.md); N and B are the fourth pass's variants of R.
+# Y, Z, W, V, K, C (docs/results.md), the sixth G2, G4, G2C, FD, FN, Q8 (its feature variants ran at
+# commit 6c62ba3); N and B are the fourth pass's variants of R.
 declare -A FLAGS=(
   [P]="--floor-reference none --pairs skeleton2 --type-nearest 3"  # the third pass's defaults
   [R]="--pairs skeleton2 --type-nearest 3"  # the fourth pass's defaults (relative floor)
@@ -56,7 +57,11 @@ declare -A FLAGS=(
   [S]="--pairs skeleton2"  # two-bone pairs, 2 nearest
   [T]=""  # the defaults: three-bone pairs, 2 nearest
   [X]="--hidden 64" [Y]="--edges skeleton2" [Z]="--synth-extras calibration,blur"
-  [W]="--synth-copies 32" [V]="--epochs 100"
+  [W]="--synth-copies 32" [V]="--epochs 100" [K]="--score-norm per-map" [C]="--synth-extras calibration"
+  # The sixth pass (docs/results.md): training generators left out in turn, and more of the same
+  [G2]="--synth-generators project,second" [G4]="--synth-generators project,fourth"
+  [G2C]="--synth-generators project,second --synth-extras calibration" [FD]="--feature-norm dataset"
+  [FN]="--synth-extras fp_near" [Q8]="--synth-copies 8"
   [N]="--pairs skeleton2 --type-nearest 3 --synth-extras calibration,blur"
   [B]="--pairs skeleton2 --type-nearest 3 --builtin-scenes 200"  # slow: about 12 minutes a run
 )

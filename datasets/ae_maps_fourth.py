@@ -1,6 +1,7 @@
 """A fourth AE map generator, the transfer VALIDATION generator: settings of the training
 synthesiser's randomisation are chosen on its maps (with the second generator's), so that the
-third generator (`ae_maps_third`) stays a generator nothing was trained or chosen on. Written
+third generator (`ae_maps_third`) stays a generator nothing was trained or chosen on (the defaults
+never train on it; `--synth-generators project,fourth` can, and then it validates nothing). Written
 before any of those choices, from what bottom-up models such as HigherHRNet produce, and unlike
 the other three:
 

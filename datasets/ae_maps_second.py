@@ -1,5 +1,6 @@
 """A second AE map generator, with a noise model unlike `ae_maps.synthesize_maps`, for measuring
-how a classifier does on maps of a generator it was not trained on (never used for training).
+how a classifier does on maps of a generator it was not trained on (the defaults never train on
+it; `--synth-generators project,second` can).
 
 What differs from the project's synthesiser:
 - resolution: heatmaps and tags at one resolution, the image's aspect kept (long side 160 px);

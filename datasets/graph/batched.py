@@ -20,7 +20,7 @@ from torch import Tensor
 from datasets.graph.candidate_graph import nearest_of_each_type, pairs_and_edges, type_adjacency
 from datasets.graph.candidates import Candidates
 from datasets.graph.config import SKELETON_HOPS, GraphConfig
-from datasets.graph.features import _edge_attributes, _eye, pair_margins, tag_noise_scale, vertex_features
+from datasets.graph.features import _edge_attributes, _eye
 from datasets.skeleton import Skeleton
 
 BLOCK_NODES = 256  # candidates per dense distance block (128-256 measured best, docs/speed.md)
@@ -51,8 +51,7 @@ def supports(cfg: GraphConfig) -> bool:
 
 def batched_graphs(cands: list[Candidates], image_ids: list[int], skeleton: Skeleton, cfg: GraphConfig,
                    stats: Optional[dict] = None, edge_attr: bool = True, pair_attr: bool = True,
-                   score_norm: str = "raw", margins: bool = False, vertex: str = "all",
-                   tag_ratio: bool = False) -> tuple[tuple, list[ImageGraph], list[int]]:
+                   score_norm: str = "raw") -> tuple[tuple, list[ImageGraph], list[int]]:
     """-> (the classifier's inputs x, edge_index, edge_attr, pair_index, pair_attr of all images
     joined, per image its `ImageGraph`, per image its number of pairs). Feature settings as
     `finalize_features`: per-map tag normalisation unless `stats` (dataset-wide) are given."""
@@ -86,20 +85,13 @@ def batched_graphs(cands: list[Candidates], image_ids: list[int], skeleton: Skel
     pos_n = pos / map_size[image] * 2 - 1
     onehot = _eye(K).index_select(0, jtype)
     s = score.unsqueeze(1)
-    if score_norm != "raw":
+    if score_norm == "per-map" and s.numel():
         top = torch.zeros(len(cands)).scatter_reduce(0, image, score, "amax", include_self=False)
-        relative = s / top[image].clamp_min(1e-6).unsqueeze(1)
-        s = torch.cat([s, relative], 1) if score_norm == "both" else relative
-    x = vertex_features(pos_n, onehot, s, tag_n, vertex)
+        s = s / top[image].clamp_min(1e-6).unsqueeze(1)
+    x = torch.cat([pos_n, onehot, s, tag_n], dim=1)
     geo = torch.cat([pos_n, tag_n], dim=1)
     e_attr = _edge_attributes(geo, onehot, edges) if edge_attr else None
     p_attr = _edge_attributes(geo, onehot, pairs) if pair_attr else None
-    if tag_ratio:
-        scale = tag_noise_scale(tag_n, edges, image, len(cands))
-        e_attr = torch.cat([e_attr, torch.log1p(e_attr[:, 3:4] / scale[image[edges[0]]].unsqueeze(1))], 1) if edge_attr else None
-        p_attr = torch.cat([p_attr, torch.log1p(p_attr[:, 3:4] / scale[image[pairs[0]]].unsqueeze(1))], 1) if pair_attr else None
-    if pair_attr and margins:
-        p_attr = torch.cat([p_attr, pair_margins(p_attr, pairs, jtype, K)], dim=1)
     # Per image: its pairs, in node indices of its own.
     counts = torch.bincount(image[pairs[0]], minlength=len(cands)).tolist() if pairs.size(1) else [0] * len(cands)
     local = (pairs - offsets[image[pairs[0]]]).split(counts, dim=1)  # pairs are in image order

@@ -10,8 +10,7 @@ from core.errors import InputError
 SKELETON_HOPS = {"skeleton": 1, "skeleton2": 2, "skeleton3": 3}  # skeleton modes: bones between the types of a pair
 EDGE_MODES = (*SKELETON_HOPS, "knn")
 NORM_MODES = ("per-map", "dataset")
-SCORE_NORMS = ("raw", "per-map", "both")
-VERTEX_FEATURES = ("all", "no-position", "no-tag", "relative")
+SCORE_NORMS = ("raw", "per-map")
 
 
 @dataclass(frozen=True)
@@ -27,16 +26,11 @@ class GraphConfig:
     match_factor: float = 0.1  # label match radius: factor * sqrt(person area), image pixels
     match_min_px: float = 4.0
     feature_norm: str = "per-map"  # tag normalisation: "per-map" | "dataset"
-    score_norm: str = "raw"  # heatmap score feature: "raw" | "per-map" (divided by the image's highest) | "both"
-    vertex: str = "all"  # vertex features: "all" | "no-position" | "no-tag" | "relative" (features.vertex_features)
-    tag_ratio: bool = False  # edge and pair attributes also hold log(1 + |tag difference| / the image's tag noise)
-    margins: bool = False  # pair attributes also hold the pair's margins to each end's best match (features.pair_margins)
+    score_norm: str = "raw"  # heatmap score feature: "raw" | "per-map" (divided by the image's highest)
 
     def __post_init__(self):
         if self.score_norm not in SCORE_NORMS:
             raise InputError(f"{{graph.score_norm}} {self.score_norm}: expected one of {', '.join(SCORE_NORMS)}")
-        if self.vertex not in VERTEX_FEATURES:
-            raise InputError(f"{{graph.vertex}} {self.vertex}: expected one of {', '.join(VERTEX_FEATURES)}")
         if self.edges not in EDGE_MODES:
             raise InputError(f"{{graph.edges}} {self.edges}: expected one of {', '.join(EDGE_MODES)}")
         if self.pairs not in EDGE_MODES:

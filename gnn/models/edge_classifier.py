@@ -26,19 +26,18 @@ class EdgeClassifier(nn.Module):
         num_convs (int, optional): (default: 3)
         encoder_layers (int, optional): (default: 2)
         edge_attr_in_conv (bool, optional): (default: `False`)
-        pair_attr (bool, optional): The edge MLP also takes the pair's attributes (E, pair_dim).
+        pair_attr (bool, optional): The edge MLP also takes the pair's attributes (E, edge_dim).
             (default: `False`)
-        pair_dim (int, optional): Pair attribute size (default: `None`, edge_dim)
 
     Shapes:
         - **input:** x (M, F), edge_index (2, 2E') message edges, edge_attr (2E', A),
-          pair_index (2, E), pair_attr (E, pair_dim) or `None`
+          pair_index (2, E), pair_attr (E, A) or `None`
         - **output:** logits (E,)
     """
 
     def __init__(self, in_channels: int, edge_dim: int, hidden_channels: int = 64,
                  num_convs: int = 3, encoder_layers: int = 2, edge_attr_in_conv: bool = False,
-                 pair_attr: bool = False, pair_dim: Optional[int] = None):
+                 pair_attr: bool = False):
         super().__init__()
         C = hidden_channels
         self.edge_attr_in_conv = edge_attr_in_conv
@@ -53,7 +52,7 @@ class EdgeClassifier(nn.Module):
         # W_i h_i + W_j h_j with the products taken per node, not per pair.
         self.pair_i = nn.Linear(C, C)
         self.pair_j = nn.Linear(C, C, bias=False)
-        self.pair_e = nn.Linear(pair_dim or edge_dim, C, bias=False) if pair_attr else None
+        self.pair_e = nn.Linear(edge_dim, C, bias=False) if pair_attr else None
         self.pair_norm = nn.BatchNorm1d(C)
         self.pair_ij = None  # inference copies: pair_i and pair_j stacked
         self.classifier = MLP([C, C, C, 1], norm="batch_norm")

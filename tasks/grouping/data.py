@@ -185,9 +185,7 @@ def finalize_all(graphs: list[Data], cfg: GroupingConfig, stats: Optional[dict])
 
 def feature_settings(cfg: GroupingConfig) -> dict:
     """How `finalize_features` computes the features of `cfg`'s classifier."""
-    return {"mode": cfg.graph.feature_norm, "score_norm": cfg.graph.score_norm, "margins": cfg.graph.margins, "vertex": cfg.graph.vertex,
-            "tag_ratio": cfg.graph.tag_ratio,
-            **attributes_read(cfg.model)}
+    return {"mode": cfg.graph.feature_norm, "score_norm": cfg.graph.score_norm, **attributes_read(cfg.model)}
 
 
 def attributes_read(model: GroupingModelConfig) -> dict:

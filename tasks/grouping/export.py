@@ -41,13 +41,8 @@ def example_inputs(wrapped: ClassifierForExport, in_channels: int, edge_dim: int
     g = torch.Generator().manual_seed(0)
     values = {"x": torch.randn(6, in_channels, generator=g), "edge_index": torch.randint(0, 6, (2, 8), generator=g),
               "edge_attr": torch.randn(8, edge_dim, generator=g), "pair_index": torch.randint(0, 6, (2, 5), generator=g),
-              "pair_attr": torch.randn(5, _pair_width(wrapped, edge_dim), generator=g)}
+              "pair_attr": torch.randn(5, edge_dim, generator=g)}
     return tuple(values[n] for n in wrapped.input_names())
-
-
-def _pair_width(wrapped: ClassifierForExport, edge_dim: int) -> int:
-    """The pair attribute size the classifier reads (edge_dim, or wider with margins)."""
-    return wrapped.model.pair_e.in_features if wrapped.reads_pair_attr else edge_dim
 
 
 DYNAMIC = dict(zip(ARGUMENTS, CLASSIFIER_DYNAMIC))  # argument name -> {dim: size name}

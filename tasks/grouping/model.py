@@ -5,7 +5,7 @@ from torch import Tensor, nn
 
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
-from datasets.graph.features import edge_dim, pair_dim, vertex_dim
+from datasets.graph.features import edge_dim, vertex_dim
 from gnn.models import MODEL_CLASSES
 from tasks.grouping.config import GroupingConfig
 
@@ -13,11 +13,10 @@ from tasks.grouping.config import GroupingConfig
 def model_spec(cfg: GroupingConfig, tag_dim: int) -> dict:
     K = DATASET_SKELETONS[cfg.dataset].num_joints
     return {"class": "EdgeClassifier",
-            "kwargs": {"in_channels": vertex_dim(K, tag_dim, cfg.graph.score_norm, cfg.graph.vertex),
-                       "edge_dim": edge_dim(K, cfg.graph.tag_ratio), "hidden_channels": cfg.model.hidden,
+            "kwargs": {"in_channels": vertex_dim(K, tag_dim),
+                       "edge_dim": edge_dim(K), "hidden_channels": cfg.model.hidden,
                        "edge_attr_in_conv": cfg.model.name == "edgeconv-attr",
-                       "pair_attr": cfg.model.pair_attr,
-                       **({"pair_dim": pair_dim(K, True, cfg.graph.tag_ratio)} if cfg.graph.margins and cfg.model.pair_attr else {})}}
+                       "pair_attr": cfg.model.pair_attr}}
 
 
 def model_from_spec(spec: dict) -> nn.Module:

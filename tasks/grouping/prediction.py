@@ -65,8 +65,7 @@ def predict_candidates(cands: list, image_ids: list[int], cfg: GroupingConfig, s
         settings = feature_settings(cfg)
         inputs, graphs, pairs = batched.batched_graphs(
             cands, image_ids, skeleton, cfg.graph, tag_stats if settings["mode"] == "dataset" else None,
-            settings["edge_attr"], settings["pair_attr"], settings["score_norm"], settings["margins"], settings["vertex"],
-            settings["tag_ratio"])
+            settings["edge_attr"], settings["pair_attr"], settings["score_norm"])
         if scorer.wants_example():
             scorer.prepare(_example_graph(cands, image_ids, skeleton, cfg, tag_stats))
         probs = scorer.joined(inputs, pairs)

@@ -172,17 +172,21 @@ def test_a_training_batch_with_one_pair_is_skipped_not_a_crash():
 
 
 def test_training_copies_take_the_generators_in_turn(tmp_path):
-    """--synth-generators project,second: copy 1 from the second generator (its maps keep the
-    image's aspect at 160 px, so the candidates' map size differs), copy 2 from the project's."""
+    """--synth-generators project,second,fourth: copy 1 from the second generator (its maps keep
+    the image's aspect at 160 px), copy 2 from the fourth (half the image, long side at most 320
+    px), copy 3 from the project's (128 px): the candidates' map sizes tell them apart."""
     from core.errors import InputError
-    cfg = GroupingConfig(num_scenes=4, synth_copies=3, seed=2, synth_randomize=False, synth_artifacts=False,
-                         synth_generators=("project", "second"), graph_cache=None)
+    cfg = GroupingConfig(num_scenes=4, synth_copies=4, seed=2, synth_randomize=False, synth_artifacts=False,
+                         synth_generators=("project", "second", "fourth"), graph_cache=None)
     ann = grouping.write_builtin_annotations(cfg, tmp_path)
     data = grouping.prepare_grouping_data(cfg, ann, synth_seed=2)
     copies = grouping.synthesized_copies(cfg, data, ann, synth_seed=2)
     n = len(data.train_ids)
     sizes = [tuple(g.map_size.flatten().tolist()) for g in copies]
-    assert set(sizes[:n]) == {(160.0, 160.0)} and set(sizes[n:]) == {(128.0, 128.0)}  # second, then project
+    wh = [(data.gt.imgs[i]["width"], data.gt.imgs[i]["height"]) for i in data.train_ids]
+    fourth = {(float(round(w * min(0.5, 320 / max(w, h)))), float(round(h * min(0.5, 320 / max(w, h))))) for w, h in wh}
+    assert set(sizes[:n]) == {(160.0, 160.0)} and set(sizes[2 * n:]) == {(128.0, 128.0)}  # second, project
+    assert set(sizes[n:2 * n]) == fourth and fourth.isdisjoint({(160.0, 160.0), (128.0, 128.0)})
     assert all(g.y.sum() > 0 for g in copies)
     with pytest.raises(InputError, match="synth_generators"):
         GroupingConfig(synth_generators=("third",))  # the third generator only tests
