@@ -255,6 +255,10 @@ def add_grouping_args(p):
                    help="heatmap score feature: raw | per-map (divided by the image's highest score)")
     p.add_argument("--min-keypoints", type=number(int, 1), default=d["min_keypoints"],
                    help="decoded persons with fewer keypoints are dropped")
+    p.add_argument("--merge-threshold", type=number(float, 0, 1), default=argparse.SUPPRESS,
+                   help="pairs at least this probable join their groups, most probable first, unless a joint type "
+                        f"would repeat (default: the preset's, {d['merge_threshold']}; reference: "
+                        f"{grouping.PRESETS['reference']['merge_threshold']})")
     p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=argparse.SUPPRESS,
                    help="a fragment (fewer than 5 keypoints) joins the person whose missing joint types it fills "
                         f"through a pair at least this probable (none: fragments stay apart; default: the preset's, "
@@ -336,6 +340,7 @@ def grouping_config_from_args(a) -> grouping.GroupingConfig:
         val_copies=given(a.val_copies, preset["val_copies"] if a.maps is None else 1), batch_size=a.batch_size, lr=a.lr,
         lr_schedule=a.lr_schedule, optimizer=a.optimizer, init=a.init, graph_cache=a.graph_cache,
         workers=a.workers, seed=a.seed, min_keypoints=a.min_keypoints, attach_threshold=getattr(a, "attach_threshold", preset["attach_threshold"]),
+        merge_threshold=getattr(a, "merge_threshold", preset["merge_threshold"]),
         person_floor=getattr(a, "person_floor", preset["person_floor"]),
         floor_reference=getattr(a, "floor_reference", preset["floor_reference"]), device=a.device, out=a.out)
 

@@ -4,8 +4,8 @@
 # half B) are split into two folds of 20 (alternating by number of people); each configuration
 # trains on one fold and is scored on the other (5 runs: seeds 0 and 1 on both folds, seed 2 on
 # fold 1), three map draws each (60 images), with the project's, the second and the fourth
-# generator's maps. The third generator is not used. Configurations: FLAGS below (default R, T).
-#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] [CONFIGS="R T ..."] bash bench/grouping_folds.sh
+# generator's maps. The third generator is not used. Configurations: FLAGS below (default T, D).
+#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] [CONFIGS="T D ..."] bash bench/grouping_folds.sh
 #   (after grouping_transfer.sh)
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
@@ -47,7 +47,7 @@ run() {  # name fold train-args: train on the fold, score on the other
     --maps project="$O/m${o}_project" --maps second="$O/m${o}_second" --maps fourth="$O/m${o}_fourth" \
     --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }
-# Configurations (letter: flags on top of the defaults). The fifth pass compared P, R, H, S, T, X,
+# Configurations (letter: flags on top of the fifth pass's defaults, T). The fifth pass compared P, R, H, S, T, X,
 # Y, Z, W, V, K, C (docs/results.md), the sixth G2, G4, G2C, FD, FN, Q8 (its feature variants ran at
 # commit 6c62ba3); N and B are the fourth pass's variants of R.
 declare -A FLAGS=(
@@ -55,7 +55,8 @@ declare -A FLAGS=(
   [R]="--pairs skeleton2 --type-nearest 3"  # the fourth pass's defaults (relative floor)
   [H]="--type-nearest 3"  # three-bone pairs, 3 nearest of each type
   [S]="--pairs skeleton2"  # two-bone pairs, 2 nearest
-  [T]=""  # the defaults: three-bone pairs, 2 nearest
+  [T]=""  # the fifth pass's defaults: three-bone pairs, 2 nearest
+  [D]="--merge-threshold 0.02"  # the defaults since the sixth pass: T, pairs merged from probability 0.02
   [X]="--hidden 64" [Y]="--edges skeleton2" [Z]="--synth-extras calibration,blur"
   [W]="--synth-copies 32" [V]="--epochs 100" [K]="--score-norm per-map" [C]="--synth-extras calibration"
   # The sixth pass (docs/results.md): training generators left out in turn, and more of the same
@@ -65,10 +66,11 @@ declare -A FLAGS=(
   [N]="--pairs skeleton2 --type-nearest 3 --synth-extras calibration,blur"
   [B]="--pairs skeleton2 --type-nearest 3 --builtin-scenes 200"  # slow: about 12 minutes a run
 )
-CONFIGS=${CONFIGS:-R T}
+CONFIGS=${CONFIGS:-T D}
 lane() {  # config-letter seed-fold...: train on the fold, score on the other
   local c=$1; shift
-  for sf in "$@"; do run "${c}_s${sf%_*}_f${sf#*_}" "${sf#*_}" --seed "${sf%_*}" ${FLAGS[$c]}; done
+  local flags="--merge-threshold 0.5 ${FLAGS[$c]}"  # as they ran: pairs merged from 0.5 unless given
+  for sf in "$@"; do run "${c}_s${sf%_*}_f${sf#*_}" "${sf#*_}" --seed "${sf%_*}" $flags; done
 }
 for c in $CONFIGS; do  # two lanes: 5 runs (seed_fold), about 3 minutes a configuration
   lane "$c" 0_0 1_0 2_1 & lane "$c" 0_1 1_1 & wait

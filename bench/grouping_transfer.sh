@@ -8,7 +8,7 @@
 # are chosen on A's own images ("tune": project and second-generator maps; "val": two draws of
 # second- and fourth-generator maps; later passes chose on layout-disjoint folds of A,
 # bench/grouping_folds.sh). Runs (seeds 0, 1, 2): the defaults, the previous defaults (the
-# fourth pass's: two-bone pairs, 3 nearest of each type); --preset reference (seed 0); with
+# fifth pass's: pairs merged from probability 0.5); --preset reference (seed 0); with
 # VARIANTS=1 also the fourth pass's variants of the previous defaults, --synth-extras
 # calibration,blur and --builtin-scenes 200 (about 15 minutes a run, the others 1-2). About 10
 # minutes, 50 with the variants.
@@ -52,7 +52,8 @@ run() {  # name, train args
   $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/B3.json" --maps project="$O/maps3_project" \
     --maps second="$O/maps3_second" --maps fourth="$O/maps3_fourth" --maps third="$O/maps3_third" --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }
-PREVIOUS="--pairs skeleton2 --type-nearest 3"  # the defaults of the version before (fourth pass)
+PREVIOUS="--merge-threshold 0.5"  # the defaults of the version before (fifth pass); the fourth pass's:
+# "--pairs skeleton2 --type-nearest 3 --merge-threshold 0.5"
 EXTRAS="$PREVIOUS --synth-extras calibration,blur"  # the validation generator's favourite (docs/results.md)
 SCENES="$PREVIOUS --builtin-scenes 200"  # more layouts (synthetic poses)
 lane1() { run default_s0 --seed 0; run default_s2 --seed 2; run previous_s1 $PREVIOUS --seed 1; run reference --preset reference

@@ -71,9 +71,12 @@ def synth_config(knobs: list[str], base: SynthConfig | None = None, maps=None) -
 
 def add_decode_flags(p) -> None:
     """Decoding settings of the commands that group with a checkpoint: images per classifier
-    call, and the checkpoint's fragment attachment and person floor overridden."""
+    call, and the checkpoint's merging, fragment attachment and person floor overridden."""
     p.add_argument("--batch", type=number(int, 1), default=DECODE_BATCH,
                    help="images whose graphs the classifier scores in one call (1: image by image)")
+    p.add_argument("--merge-threshold", type=number(float, 0, 1), default=argparse.SUPPRESS,
+                   help="gnn: pairs at least this probable join their groups, most probable first (default: the "
+                        "checkpoint's)")
     p.add_argument("--attach-threshold", type=number(float, 0, 1, none=True), default=argparse.SUPPRESS,
                    help="gnn: a fragment joins a person through a pair this probable (none: never; default: the "
                         "checkpoint's)")
@@ -86,8 +89,10 @@ def add_decode_flags(p) -> None:
 
 
 def decode_overrides(cfg, a):
-    """`cfg` with the --attach-threshold / --person-floor / --floor-reference given on the command line."""
-    given = {k: getattr(a, k) for k in ("attach_threshold", "person_floor", "floor_reference") if hasattr(a, k)}
+    """`cfg` with the --merge-threshold / --attach-threshold / --person-floor / --floor-reference given
+    on the command line."""
+    given = {k: getattr(a, k) for k in ("merge_threshold", "attach_threshold", "person_floor", "floor_reference")
+             if hasattr(a, k)}
     return dataclasses.replace(cfg, **given) if given else cfg
 
 

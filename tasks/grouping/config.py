@@ -75,7 +75,10 @@ class GroupingConfig:
     seed: int = 0
     device: str = "auto"
     out: str = "runs/grouping"
-    decode_threshold: float = 0.5
+    decode_threshold: float = 0.5  # a pair probability called "same person" by the edge metrics
+    merge_threshold: float = 0.02  # gnn: pairs at least this probable join their groups, most probable first,
+    # unless a joint type would repeat (the reference design: 0.5; low: the probabilities' order decides, which
+    # transfers to other models' maps better than their values, docs/results.md)
     min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
     attach_threshold: Optional[float] = 0.05  # gnn: a fragment joins a person through a pair this probable (None: never)
     person_floor: Optional[float] = None  # gnn: persons scored lower are not written (None: train.py chooses it
@@ -115,6 +118,8 @@ class GroupingConfig:
             raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
         if any(e not in EXTRAS for e in self.synth_extras):
             raise InputError(f"{{synth_extras}} {','.join(self.synth_extras)}: expected some of {', '.join(EXTRAS)}")
+        if not 0 <= self.merge_threshold <= 1:
+            raise InputError(f"{{merge_threshold}} {self.merge_threshold}: must be in [0, 1]")
         if self.attach_threshold is not None and not 0 <= self.attach_threshold <= 1:
             raise InputError(f"{{attach_threshold}} {self.attach_threshold}: must be in [0, 1]")
         if self.person_floor is not None and not 0 <= self.person_floor < float("inf"):
@@ -139,9 +144,9 @@ class GroupingConfig:
 
 
 # Settings added since the first checkpoints, as a run without them behaved: no fragment
-# attached, no floor, no artifacts in the synthesised training maps, the project's generator only,
+# attached, pairs merged from probability 0.5, no floor, no artifacts in the synthesised training maps, the project's generator only,
 # one draw of each validation image.
-LEGACY = {"attach_threshold": None, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",),
+LEGACY = {"attach_threshold": None, "merge_threshold": 0.5, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",),
           "synth_extras": (), "val_copies": 1, "floor_reference": "none"}
 
 
@@ -152,5 +157,5 @@ PRESETS = {
     "reference": {"model": GroupingModelConfig(name="edgeconv", pair_attr=False), "synth_copies": 1,
                   "graph": GraphConfig(pairs="skeleton2", type_nearest=3),
                   "synth_randomize": False, "synth_artifacts": False, "synth_extras": (), "val_copies": 1,
-                  "attach_threshold": None, "person_floor": 0.0, "floor_reference": "none"},
+                  "attach_threshold": None, "merge_threshold": 0.5, "person_floor": 0.0, "floor_reference": "none"},
 }

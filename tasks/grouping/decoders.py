@@ -30,7 +30,7 @@ def decode(decoder: str, graph: Data, probs: Optional[np.ndarray], cfg: Grouping
     if decoder == "gnn":
         if probs is None:
             raise ValueError("the gnn decoder needs pair probabilities")
-        persons = decode_gnn(graph, probs, K, cfg.decode_threshold, cfg.min_keypoints, cfg.attach_threshold)
+        persons = decode_gnn(graph, probs, K, cfg.merge_threshold, cfg.min_keypoints, cfg.attach_threshold)
         return floor_persons(persons, cfg.person_floor, floor_reference(graph, cfg.floor_reference))
     if decoder == "ae":
         return decode_ae(graph, K, cfg.ae_tag_threshold, cfg.min_keypoints)

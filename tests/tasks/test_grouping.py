@@ -211,6 +211,12 @@ def test_train_and_evaluate_grouping_end_to_end(tmp_path, capsys):
     everything = json.loads((tmp_path / "all" / "eval.json").read_text())
     floored = json.loads((tmp_path / "gnn" / "eval.json").read_text())
     assert everything["results_written"] >= floored["results_written"]
+    # --merge-threshold 1: no pair merges, every candidate its own group (more of them than merged).
+    assert run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations",
+                                   str(out / "annotations.json"), "--out", str(tmp_path / "apart"), "--person-floor",
+                                   "0", "--attach-threshold", "none", "--merge-threshold", "1"]) == 0
+    apart = json.loads((tmp_path / "apart" / "eval.json").read_text())
+    assert apart["results_written"] > everything["results_written"] and apart["persons"] == 0
     capsys.readouterr()
     (tmp_path / "maps").mkdir()
     rc = run_cli(evaluate.main, ["grouping", "--checkpoint", str(out / "best.pt"), "--annotations",
@@ -321,10 +327,13 @@ def test_graph_options_on_the_command_line_and_older_checkpoints(tmp_path, capsy
     default = train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).graph
     assert (default.pairs, default.type_nearest) == ("skeleton3", 2)
     reference = train.grouping_config_from_args(train.build_parser().parse_args(["grouping", "--preset", "reference"]))
-    assert (reference.graph.pairs, reference.graph.type_nearest) == ("skeleton2", 3)
-    flags = ["grouping", "--preset", "reference", "--pairs", "skeleton3", "--type-nearest", "2"]
+    assert (reference.graph.pairs, reference.graph.type_nearest, reference.merge_threshold) == ("skeleton2", 3, 0.5)
+    flags = ["grouping", "--preset", "reference", "--pairs", "skeleton3", "--type-nearest", "2", "--merge-threshold", "0.1"]
     given = train.grouping_config_from_args(train.build_parser().parse_args(flags))
-    assert (given.graph.pairs, given.graph.type_nearest) == ("skeleton3", 2)  # flags override the preset
+    assert (given.graph.pairs, given.graph.type_nearest, given.merge_threshold) == ("skeleton3", 2, 0.1)  # flags win
+    assert train.grouping_config_from_args(train.build_parser().parse_args(["grouping"])).merge_threshold == 0.02
+    rc = run_cli(train.main, ["grouping", "--merge-threshold", "2", "--out", str(tmp_path / "c")])
+    assert rc == 2 and "--merge-threshold 2" in capsys.readouterr().err
 
 
 def test_synthesiser_knobs_on_the_command_line(tmp_path, capsys):

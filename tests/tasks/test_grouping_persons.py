@@ -39,6 +39,28 @@ def test_a_fragment_joins_the_person_whose_missing_types_it_fills():
     assert out2[6] == 0 and out2[7] == 7
 
 
+def test_merging_takes_pairs_down_to_the_merge_threshold_best_first():
+    """Candidates 0-2 (types 0-2) and 3-4 (types 3, 0): the pairs (0, 1) 0.9, (1, 2) 0.3, (2, 3)
+    0.04, (2, 4) 0.03. From 0.5 only (0, 1) joins; from 0.02 (1, 2) and (2, 3) join too, and
+    (2, 4) cannot (a second type 0). The decoder reads the probabilities' order, not their size."""
+    from torch_geometric.data import Data
+    g = Data(pos=torch.arange(10.0).view(5, 2), jtype=torch.tensor([0, 1, 2, 3, 0]), score=torch.ones(5),
+             factor=torch.ones(1, 2), offset=torch.zeros(1, 2), pair_index=torch.tensor([[0, 1, 2, 2], [1, 2, 3, 4]]))
+    probs = np.array([0.9, 0.3, 0.04, 0.03])
+
+    def groups(threshold):
+        persons = grouping.decode_gnn(g, probs, 17, threshold, 1)
+        return sorted(sorted(int(k) for k in np.nonzero(p[:, 2])[0]) for p, _ in persons)
+    assert groups(0.5) == [[0], [0, 1], [2], [3]]  # (persons by joint type)
+    assert groups(0.02) == [[0], [0, 1, 2, 3]]
+    assert groups(0.0) == groups(0.02)  # (2, 4) would repeat type 0 at any threshold
+    cfg = GroupingConfig(attach_threshold=None, person_floor=0.0)
+    assert len(grouping.decode("gnn", g, probs, cfg)) == 2
+    assert len(grouping.decode("gnn", g, probs, dataclasses.replace(cfg, merge_threshold=0.5))) == 4
+    with pytest.raises(ValueError, match="merge_threshold"):
+        GroupingConfig(merge_threshold=1.5)
+
+
 def test_floor_keeps_persons_scored_at_least_it():
     persons = [(np.zeros((17, 3)), s) for s in (0.5, 0.01, 0.2)]
     assert [p[1] for p in floor_persons(persons, 0.2)] == [0.5, 0.2]
@@ -129,10 +151,11 @@ def test_predict_batch_equals_image_by_image(scenes):
 
 def test_checkpoints_without_the_new_settings_decode_as_before():
     d = GroupingConfig().to_dict()
-    for key in ("attach_threshold", "person_floor", "synth_artifacts", "floor_reference", "val_copies"):
+    for key in ("attach_threshold", "merge_threshold", "person_floor", "synth_artifacts", "floor_reference", "val_copies"):
         del d[key]
     old = GroupingConfig.from_dict(d)
     assert old.attach_threshold is None and old.person_floor == 0.0 and old.synth_artifacts is False
+    assert old.merge_threshold == 0.5 and GroupingConfig().merge_threshold == 0.02
     assert old.floor_reference == "none" and old.val_copies == 1  # a floor of the last version: score units
     new = GroupingConfig()
     assert new.attach_threshold == 0.05 and new.person_floor is None and new.synth_artifacts is True
