@@ -45,8 +45,8 @@ class GroupingConfig:
     """Everything a grouping run depends on. Defaults: the configuration that generalised best in
     our measurements (docs/results.md): EdgeConv with edge attributes, pair attributes, 16
     synthesised draws per training image, each from a randomised synthesiser with real models'
-    artifacts; fragments attached, a person floor; Adam, batch 5, 50 epochs as the reference
-    design, whose settings `PRESETS["reference"]` keeps."""
+    artifacts; pairs merged down to probability 0.02, fragments attached, a person floor; Adam,
+    batch 5, 50 epochs as the reference design, whose settings `PRESETS["reference"]` keeps."""
 
     model: GroupingModelConfig = field(default_factory=GroupingModelConfig)
     graph: GraphConfig = field(default_factory=GraphConfig)
@@ -76,9 +76,9 @@ class GroupingConfig:
     device: str = "auto"
     out: str = "runs/grouping"
     decode_threshold: float = 0.5  # a pair probability called "same person" by the edge metrics
-    merge_threshold: float = 0.02  # gnn: pairs at least this probable join their groups, most probable first,
-    # unless a joint type would repeat (the reference design: 0.5; low: the probabilities' order decides, which
-    # transfers to other models' maps better than their values, docs/results.md)
+    merge_threshold: float = 0.02  # gnn: pairs at least this probable join their groups, most probable
+    # first, unless a joint type would repeat (the reference design: 0.5; low: the probabilities' order
+    # decides, which holds on other models' maps better than their size, docs/results.md)
     min_keypoints: int = 1  # as the oracle: COCO people with one or two labelled keypoints count
     attach_threshold: Optional[float] = 0.05  # gnn: a fragment joins a person through a pair this probable (None: never)
     person_floor: Optional[float] = None  # gnn: persons scored lower are not written (None: train.py chooses it
@@ -144,10 +144,10 @@ class GroupingConfig:
 
 
 # Settings added since the first checkpoints, as a run without them behaved: no fragment
-# attached, pairs merged from probability 0.5, no floor, no artifacts in the synthesised training maps, the project's generator only,
-# one draw of each validation image.
-LEGACY = {"attach_threshold": None, "merge_threshold": 0.5, "person_floor": 0.0, "synth_artifacts": False, "synth_generators": ("project",),
-          "synth_extras": (), "val_copies": 1, "floor_reference": "none"}
+# attached, pairs merged from probability 0.5, no floor, no artifacts in the synthesised training
+# maps, the project's generator only, one draw of each validation image.
+LEGACY = {"attach_threshold": None, "merge_threshold": 0.5, "person_floor": 0.0, "synth_artifacts": False,
+          "synth_generators": ("project",), "synth_extras": (), "val_copies": 1, "floor_reference": "none"}
 
 
 # Named starting points of `train.py grouping --preset`: the fields each sets (flags given on the
