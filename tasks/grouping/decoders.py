@@ -71,9 +71,20 @@ def _persons(data: Data, label: np.ndarray, K: int, min_keypoints: int) -> list[
 
 def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5, min_keypoints: int = 3,
                attach_threshold: Optional[float] = None) -> list[tuple[np.ndarray, float]]:
-    """Greedy merging: pairs by descending probability (above `threshold`) join their groups
-    unless that would give a group two keypoints of one type; then fragments join persons
-    through pairs of at least `attach_threshold` (`persons.attach_fragments`; None: not)."""
+    """Greedy merging (`merged_groups`), then fragments join persons through pairs of at least
+    `attach_threshold` (`persons.attach_fragments`; None: not). An attachment threshold at or
+    above the merging's finds nothing to join: every such pair between groups whose types do not
+    clash was merged (tested), so it is skipped."""
+    label = merged_groups(data, probs, threshold)
+    if attach_threshold is not None and attach_threshold < threshold:
+        label = attach_fragments(label, data.jtype.numpy(), data.pair_index.numpy(), probs, attach_threshold)
+    return _persons(data, label, K, min_keypoints)
+
+
+def merged_groups(data: Data, probs: np.ndarray, threshold: float) -> np.ndarray:
+    """Candidates' group labels (M,): pairs by descending probability (at least `threshold`) join
+    their groups unless that would give a group two keypoints of one type; each group labelled
+    by its first candidate."""
     M = data.num_nodes
     parent = list(range(M))
     types = [1 << t for t in data.jtype.tolist()]
@@ -97,10 +108,7 @@ def decode_gnn(data: Data, probs: np.ndarray, K: int, threshold: float = 0.5, mi
         while parent[r] != r:
             r = parent[r]
         label.append(first.setdefault(r, i))
-    label = np.array(label, dtype=np.int64)
-    if attach_threshold is not None:
-        label = attach_fragments(label, data.jtype.numpy(), pairs, probs, attach_threshold)
-    return _persons(data, label, K, min_keypoints)
+    return np.array(label, dtype=np.int64)
 
 
 def decode_ae(data: Data, K: int, tag_threshold: float = 1.0, min_keypoints: int = 3,

@@ -61,6 +61,23 @@ def test_merging_takes_pairs_down_to_the_merge_threshold_best_first():
         GroupingConfig(merge_threshold=1.5)
 
 
+def test_attachment_at_or_above_the_merge_threshold_finds_nothing(scenes):
+    """Why decode_gnn skips it: after merging from t, attach_fragments at t or above leaves every
+    label as it is; below t it does join fragments (so the check can fail)."""
+    from tasks.grouping.decoders import merged_groups
+    _, graphs, _ = scenes
+    rng, joined = np.random.default_rng(0), 0
+    for g in graphs:
+        probs = rng.random(g.pair_index.size(1)) ** 3  # many low probabilities
+        jtype, pairs = g.jtype.numpy(), g.pair_index.numpy()
+        for t in (0.02, 0.2, 0.5):
+            label = merged_groups(g, probs, t)
+            for above in (t, min(1.0, 2 * t)):
+                assert np.array_equal(attach_fragments(label, jtype, pairs, probs, above), label)
+            joined += int((attach_fragments(label, jtype, pairs, probs, t / 10) != label).sum())
+    assert joined > 0
+
+
 def test_floor_keeps_persons_scored_at_least_it():
     persons = [(np.zeros((17, 3)), s) for s in (0.5, 0.01, 0.2)]
     assert [p[1] for p in floor_persons(persons, 0.2)] == [0.5, 0.2]
