@@ -65,6 +65,9 @@ def add_lifting_args(p):
     p.add_argument("--lr-decay", type=number(float, 0, 1, above=True), default=d["lr_decay"], help="the learning rate's factor every "
                    "--lr-decay-steps steps (SemGCN's schedule)")
     p.add_argument("--lr-decay-steps", type=number(int, 1), default=d["lr_decay_steps"], help="steps between decays")
+    p.add_argument("--lr-schedule", default=d["lr_schedule"], choices=list(lifting.LR_SCHEDULES),
+                   help="step: x --lr-decay every --lr-decay-steps steps (SemGCN's); cosine: from --lr down to 0 at "
+                        "the last step of --epochs")
     p.add_argument("--dropout", type=number(float, 0, 1), default=None,
                    help="None: 0 for the graph models, 0.25 for graformer, 0.5 for linear")
     p.add_argument("--l1-weight", type=number(float, 0), default=d["l1_weight"],
@@ -84,6 +87,9 @@ def add_lifting_args(p):
                         "with --input-norm pose); mirror (the default, best on Human3.6M's S8): each epoch, half of the poses mirrored (2D and 3D)")
     p.add_argument("--downsample", type=number(int, 1), default=d["downsample"], help="keep every S-th frame")
     p.add_argument("--actions", default=None, help="comma-separated, e.g. Walking,Eating (None: all)")
+    p.add_argument("--init", default=None, help="start from this lifting checkpoint's weights (fine-tuning): a run's "
+                   "best.pt, a shipped name (h36m-gt), or a file of the original SemGCN or Modulated GCN code; the "
+                   "model flags must describe its model")
     p.add_argument("--seeds", default=None, help="comma-separated seeds (e.g. 0,1,2): train one run per seed in this "
                    "process (OUT/seed-N; on a GPU side by side, each on its own CUDA stream) and write OUT/summary.json "
                    "(mean and standard deviation); instead of --seed")
@@ -99,12 +105,12 @@ def lifting_config_from_args(a) -> lifting.LiftingConfig:
     model = lifting.LiftingModelConfig(name=a.model, hidden=a.hidden, blocks=a.blocks, dropout=a.dropout)
     return lifting.LiftingConfig(model=model, data=a.data, keypoints=a.keypoints, joints=a.joints,
                                  epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, lr_decay=a.lr_decay,
-                                 lr_decay_steps=a.lr_decay_steps, l1_weight=a.l1_weight, input_norm=a.input_norm, augment=a.augment,
+                                 lr_decay_steps=a.lr_decay_steps, lr_schedule=a.lr_schedule, l1_weight=a.l1_weight, input_norm=a.input_norm, augment=a.augment,
                                  compile=a.compile, precision=a.precision,
                                  downsample=a.downsample, actions=parse_actions(a.actions),
                                  train_subjects=lifting.parse_subjects(a.train_subjects, "train_subjects"),
                                  val_subjects=lifting.parse_subjects(a.val_subjects, "val_subjects"),
-                                 seed=a.seed, device=a.device, out=a.out)
+                                 seed=a.seed, device=a.device, out=a.out, init=a.init)
 
 
 def _resumed(a, task: str, cfg, from_args, from_dict, fixed_length=lambda c: True):
@@ -127,7 +133,7 @@ def train_lifting(a):
         raise InputError("{seeds}: a resume continues one run; resume each seed's folder on its own "
                          "(--resume OUT/seed-N/last.pt)")
     cfg, resumes = _resumed(a, "lifting", lifting_config_from_args(a), lifting_config_from_args,
-                            lifting.LiftingConfig.from_dict)
+                            lifting.LiftingConfig.from_dict, fixed_length=lambda c: c.lr_schedule == "step")
     d, device = distributed.setup(cfg.device)
     if seeds and d.enabled:
         raise InputError("{seeds}: train several seeds in one process, not under torchrun")
@@ -169,8 +175,12 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
     with lifting_seeds.SEED_LOCK:  # the global generator draws the weights: one seed at a time (--seeds)
         torch.manual_seed(cfg.seed)
         model = lifting.model_from_spec(spec).to(device)
+    if cfg.init and not a.resume:  # a resume restores the weights the run reached
+        _init_lifter(model, spec, cfg.init)
     optimizer = lifting.make_optimizer(model, cfg.lr)
-    scheduler = lifting.make_scheduler(optimizer, cfg.lr_decay, cfg.lr_decay_steps)
+    steps_per_epoch = -(-len(train_batcher) // (cfg.batch_size * d.world_size))
+    scheduler = lifting.make_scheduler(optimizer, cfg.lr_decay, cfg.lr_decay_steps, cfg.lr_schedule,
+                                       cfg.epochs * steps_per_epoch)
     generator = torch.Generator().manual_seed(cfg.seed)
     progress = _progress(a, d)
 
@@ -180,7 +190,7 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
         shard = None if sampler is None else torch.tensor(list(sampler), dtype=torch.long)
         if "step" not in steps:
             template = lifting.dense_data(train_batcher, device)[2]
-            total = cfg.epochs * -(-len(train_batcher) // (cfg.batch_size * d.world_size))
+            total = cfg.epochs * steps_per_epoch
             steps["step"] = lifting.TrainStep(net, optimizer, scheduler, cfg.max_grad_norm, template,
                                               compile=lifting.compile_wanted(cfg.compile, total),
                                               bf16=precision == "bf16", l1_weight=cfg.effective_l1_weight)
@@ -223,6 +233,21 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
               f"device {device}{distributed.describe(d)}, {precision}, data {cfg.data or 'built-in synthetic'}, "
               f"seed {cfg.seed}")
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
+
+
+def _init_lifter(model, spec: dict, init: str) -> None:
+    """Load the weights of the lifting checkpoint `init` (ours, shipped, or an original SemGCN /
+    Modulated GCN file) into `model`, whose spec must be the checkpoint's."""
+    from tasks.lifting.original import load_lifting_checkpoint
+    from tasks.lifting.shipped import resolve_lifter
+    path = resolve_lifter(init, "--init")
+    start = load_lifting_checkpoint(path)
+    if start["model"] != spec:
+        theirs = start.get("config", {}).get("model", {})
+        raise InputError(f"{{init}} {init}: its model ({start['model']['class']} {theirs.get('name')}, hidden "
+                         f"{theirs.get('hidden')}, blocks {theirs.get('blocks')}, skeleton {start['skeleton']}) is not "
+                         f"the one these flags build; give the same --model/--hidden/--blocks/--joints")
+    model.load_state_dict(start["state_dict"])
 
 
 def add_grouping_args(p):

@@ -26,6 +26,7 @@ _WHERE = {
     "DEVICES": "tasks.lifting.config",
     "GRAPH_DEFAULTS": "tasks.lifting.config",
     "L1_DEFAULTS": "tasks.lifting.config",
+    "LR_SCHEDULES": "tasks.lifting.config",
     "MODEL_DEFAULTS": "tasks.lifting.config",
     "MODEL_NAMES": "tasks.lifting.config",
     "LiftingConfig": "tasks.lifting.config",
@@ -64,7 +65,7 @@ _WHERE = {
 __getattr__ = lazy_getattr(__name__, _WHERE, globals())
 
 
-__all__ = ["AUGMENTS", "DEVICES", "GRAPH_DEFAULTS", "L1_DEFAULTS", "MODEL_DEFAULTS", "MODEL_NAMES", "LiftingConfig",
+__all__ = ["AUGMENTS", "DEVICES", "GRAPH_DEFAULTS", "L1_DEFAULTS", "LR_SCHEDULES", "MODEL_DEFAULTS", "MODEL_NAMES", "LiftingConfig",
            "LiftingModelConfig", "parse_subjects", "data_fingerprint", "data_folder", "dense_data", "load_lifting_split",
            "EVAL_CHUNK", "evaluate_lifting", "lifting_scores", "predict_all", "flip_average", "flip_tested", "mirror",
            "mirror_half", "action_wise", "lifting_loss", "mpjpe", "p_mpjpe", "count_parameters", "model_from_spec",

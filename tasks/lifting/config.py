@@ -32,6 +32,10 @@ DEVICES = ("auto", "cpu", "cuda")
 AUGMENTS = ("none", "cameras", "mirror")
 
 
+# step: SemGCN's lr x decay every decay_steps steps; cosine: from lr down to 0 over the run's steps
+LR_SCHEDULES = ("step", "cosine")
+
+
 @dataclass(frozen=True)
 class LiftingModelConfig:
     name: str = "modulated"  # the best graph lifter measured (docs/results.md); semgcn: the reference
@@ -74,6 +78,7 @@ class LiftingConfig:
     lr: float = 1e-3
     lr_decay: float = 0.96
     lr_decay_steps: int = 100_000
+    lr_schedule: str = "step"
     max_grad_norm: float = 1.0
     l1_weight: Optional[float] = None  # loss = MSE + this x L1; None: the model's own (L1_DEFAULTS)
     compile: str = "auto"  # torch.compile the training step: on | off | auto (on for runs of >= COMPILE_MIN_STEPS)
@@ -90,6 +95,7 @@ class LiftingConfig:
     device: str = "auto"
     out: str = "runs/lifting"
     eval_batch_size: int = 1024
+    init: Optional[str] = None  # start from this lifting checkpoint's weights (ours, a shipped name, SemGCN's / Modulated GCN's)
 
     def __post_init__(self):
         if self.joints not in (16, 17):
@@ -103,6 +109,8 @@ class LiftingConfig:
             raise InputError(f"{{lr}} {self.lr}: must be positive")
         if self.l1_weight is not None and not 0 <= self.l1_weight < float("inf"):
             raise InputError(f"{{l1_weight}} {self.l1_weight}: must be >= 0")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"{{lr_schedule}} {self.lr_schedule}: expected one of {', '.join(LR_SCHEDULES)}")
         if not 0 < self.lr_decay <= 1:
             raise InputError(f"{{lr_decay}} {self.lr_decay}: must be in (0, 1]")
         if not 0 <= self.seed < 2**32:

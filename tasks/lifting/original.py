@@ -1,7 +1,8 @@
-"""Checkpoints of the original SemGCN code (github garyzhao/SemGCN): `main_gcn.py` and
-`main_linear.py` save `ckpt_best.pth.tar` / `ckpt_epoch_*.pth.tar`, a dict of `state_dict`,
-`epoch`, `lr`, `step`, `optimizer`, `error`. Read as a PoseGraph lifting checkpoint: the
-matching model rebuilt from the tensor shapes, the weights renamed and reshaped.
+"""Checkpoints of the original SemGCN code (github garyzhao/SemGCN) and of the Modulated GCN code
+(github ZhimingZo/Modulated-GCN, `Modulated_GCN_gt/main_gcn.py`, which took SemGCN's training
+script): `main_gcn.py` and `main_linear.py` save `ckpt_best.pth.tar` / `ckpt_epoch_*.pth.tar`, a
+dict of `state_dict`, `epoch`, `lr`, `step`, `optimizer`, `error`. Read as a PoseGraph lifting
+checkpoint: the matching model rebuilt from the tensor shapes, the weights renamed and reshaped.
 
 The original's layouts (module names, shapes):
 - SemGCN: `gconv_input.0` (graph conv + BatchNorm), with non-local blocks `gconv_input.1.nonlocal`;
@@ -11,6 +12,13 @@ The original's layouts (module names, shapes):
   self-loops, in row-major order of (row = the joint aggregated into, column = the neighbour).
   A non-local block holds 1x1 convolutions `g.0`, `theta`, `phi.0` (C_in -> C/2),
   `concat_project.0` (C -> 1, no bias) and `W.0` (C/2 -> C) + BatchNorm `W.1`.
+- Modulated GCN: SemGCN's module tree (`gconv_input.0`, `gconv_layers.k.gconv{1,2}`, with
+  `--non_local` the same non-local blocks, `gconv_output`) with modulated graph convs: `W` (2,
+  C_in, C_out; [0] the joint's own term, [1] its neighbours'), `M` (J, C_out, the per-joint
+  weight modulation), `adj2` (J, J, the learned affinity added to the fixed adjacency) and `bias`.
+  The fixed adjacency (the skeleton's, row-normalised, diagonal 1) is a plain attribute there, not
+  stored: it is rebuilt from the skeleton (`ModulatedGraphConv`'s `A`), the layer is ours with
+  `W` -> `weight`, `adj2` -> `Q`.
 - Linear (Martinez et al.): `w1` + `batch_norm1`, `linear_stages.k.{w1, batch_norm1, w2,
   batch_norm2}`, `w2`.
 Settings the file does not record take the original's defaults: ground-truth 2D, 16 joints
@@ -82,30 +90,51 @@ def _non_local(sd: dict, src: str, dst: str, out: dict):
     _bn(sd, f"{src}.W.1", f"{dst}.bn", out)
 
 
+def _modulated_conv(sd: dict, src: str, dst: str, skeleton: Skeleton, out: dict):
+    J = skeleton.num_joints
+    W, M, Q = sd[f"{src}.W"], sd[f"{src}.M"], sd[f"{src}.adj2"]
+    if W.dim() != 3 or W.shape[0] != 2 or tuple(M.shape) != (J, W.shape[2]) or tuple(Q.shape) != (J, J):
+        raise InputError(f"{src}: W {tuple(W.shape)}, M {tuple(M.shape)}, adj2 {tuple(Q.shape)} are not a modulated "
+                         f"graph conv of {J} joints (W (2, C_in, C_out), M ({J}, C_out), adj2 ({J}, {J}))")
+    out[f"{dst}.weight"], out[f"{dst}.M"], out[f"{dst}.Q"] = W, M, Q
+    out[f"{dst}.bias"] = sd[f"{src}.bias"]
+
+
 def _semgcn(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict, dict]:
     W = sd["gconv_input.0.gconv.W"]
     hidden = W.shape[2]
-    nnz = sd["gconv_input.0.gconv.e"].numel()
-    joints = (nnz + 2) // 3  # a tree of J joints: J self-loops + 2 (J - 1) bone entries
-    if joints not in (16, 17) or 3 * joints - 2 != nnz:
-        raise InputError(f"gconv_input.0.gconv.e has {nnz} adjacency logits: not a 16- or 17-joint Human3.6M skeleton")
+    modulated = "gconv_input.0.gconv.adj2" in sd
+    if modulated:  # Modulated GCN: the joints from the learned affinity (J, J)
+        joints = sd["gconv_input.0.gconv.adj2"].shape[0]
+        if joints not in (16, 17):
+            raise InputError(f"gconv_input.0.gconv.adj2 is {tuple(sd['gconv_input.0.gconv.adj2'].shape)}: "
+                             f"not a 16- or 17-joint Human3.6M skeleton")
+    else:
+        nnz = sd["gconv_input.0.gconv.e"].numel()
+        joints = (nnz + 2) // 3  # a tree of J joints: J self-loops + 2 (J - 1) bone entries
+        if joints not in (16, 17) or 3 * joints - 2 != nnz:
+            raise InputError(f"gconv_input.0.gconv.e has {nnz} adjacency logits: not a 16- or 17-joint Human3.6M skeleton")
     non_local = any(".nonlocal." in k for k in sd)
     layers = sorted({int(m.group(1)) for k in sd if (m := re.match(r"gconv_layers\.(\d+)\.gconv1\.", k))})
-    cfg = LiftingModelConfig(name="semgcn-nonlocal" if non_local else "semgcn", hidden=hidden, blocks=len(layers))
+    name = "modulated" if modulated else "semgcn-nonlocal" if non_local else "semgcn"
+    cfg = LiftingModelConfig(name=name, hidden=hidden, blocks=len(layers))
     skeleton = h36m_skeleton(joints)
+    conv = _modulated_conv if modulated else _sem_conv
     out: dict = {}
-    _sem_conv(sd, "gconv_input.0.gconv", "input.conv", skeleton, out)
+    conv(sd, "gconv_input.0.gconv", "input.conv", skeleton, out)
     _bn(sd, "gconv_input.0.bn", "input.bn", out)
     if non_local:
         _non_local(sd, "gconv_input.1.nonlocal", "non_local.0", out)
     for b, k in enumerate(layers):
         for layer in (1, 2):
-            _sem_conv(sd, f"gconv_layers.{k}.gconv{layer}.gconv", f"blocks.{b}.layer{layer}.conv", skeleton, out)
+            conv(sd, f"gconv_layers.{k}.gconv{layer}.gconv", f"blocks.{b}.layer{layer}.conv", skeleton, out)
             _bn(sd, f"gconv_layers.{k}.gconv{layer}.bn", f"blocks.{b}.layer{layer}.bn", out)
         if non_local:
             _non_local(sd, f"gconv_layers.{k + 1}.nonlocal", f"non_local.{b + 1}", out)
-    _sem_conv(sd, "gconv_output", "output", skeleton, out)
-    return cfg, skeleton, out, {}
+    conv(sd, "gconv_output", "output", skeleton, out)
+    # a modulated model with non-local blocks: `modulated`'s spec plus SemGCN's joint groups
+    extra = {"joint_groups": [list(g) for g in skeleton.joint_groups]} if modulated and non_local else {}
+    return cfg, skeleton, out, extra
 
 
 def _linear(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict, dict]:
@@ -132,12 +161,12 @@ def _linear(sd: dict) -> tuple[LiftingModelConfig, Skeleton, dict, dict]:
 
 
 def from_original(obj: dict, path) -> dict:
-    """An original SemGCN checkpoint -> a PoseGraph lifting checkpoint (in memory)."""
+    """An original SemGCN or Modulated GCN checkpoint -> a PoseGraph lifting checkpoint (in memory)."""
     sd = {k.removeprefix("module."): v for k, v in obj["state_dict"].items()}  # DataParallel prefixes
     try:
         cfg, skeleton, state, kwargs = (_linear if "w1.weight" in sd else _semgcn)(sd)
     except KeyError as e:
-        raise InputError(f"{path}: an original SemGCN checkpoint without {e} (another layout?)") from None
+        raise InputError(f"{path}: an original SemGCN / Modulated GCN checkpoint without {e} (another layout?)") from None
     except InputError as e:
         raise InputError(f"{path}: {e}") from None
     spec = model_spec(cfg, skeleton)
@@ -145,7 +174,8 @@ def from_original(obj: dict, path) -> dict:
     run = LiftingConfig(model=cfg, joints=skeleton.num_joints)
     return {"format": CHECKPOINT_FORMAT, "task": "lifting", "model": spec, "state_dict": state,
             "skeleton": skeleton.name, "config": run.to_dict(), "epoch": int(obj.get("epoch", 0) or 0),
-            "imported_from": f"original SemGCN checkpoint {Path(path).name} (error {obj.get('error')})",
+            "imported_from": f"original {'Modulated GCN' if cfg.name == 'modulated' else 'SemGCN'} checkpoint "
+                             f"{Path(path).name} (error {obj.get('error')})",
             "normalization": {"input_2d": "x / w * 2 - [1, h / w] (SemGCN screen coordinates)",
                               "target_3d": "camera frame, root-relative, metres"}}
 

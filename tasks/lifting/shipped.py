@@ -52,6 +52,25 @@ def card_facts(ckpt: dict, file_sha256: str, validation: dict) -> dict:
             "epochs": ckpt["epoch"], "config": cfg, "validation": validation}
 
 
+def reproduce_flags(cfg: dict, epochs: int) -> str:
+    """The `train.py lifting` flags of a run's config (every setting that shapes the weights)."""
+    m = cfg["model"]
+    flags = [f"--model {m['name']}"]
+    flags += [f"--{k} {m[k]}" for k in ("hidden", "blocks", "dropout") if m.get(k) is not None]
+    flags += [f"--keypoints {cfg['keypoints']}", f"--joints {cfg['joints']}", f"--epochs {epochs}",
+              f"--batch-size {cfg['batch_size']}", f"--lr {cfg['lr']:g}",
+              f"--lr-schedule {cfg.get('lr_schedule', 'step')}"]
+    if cfg.get("lr_schedule", "step") == "step":
+        flags += [f"--lr-decay {cfg['lr_decay']:g}", f"--lr-decay-steps {cfg['lr_decay_steps']}"]
+    if cfg.get("l1_weight") is not None:
+        flags.append(f"--l1-weight {cfg['l1_weight']:g}")
+    flags += [f"--input-norm {cfg['input_norm']}", f"--augment {cfg['augment']}",
+              f"--precision {cfg.get('precision', 'fp32')}", f"--seed {cfg['seed']}"]
+    if cfg.get("downsample", 1) != 1:
+        flags.append(f"--downsample {cfg['downsample']}")
+    return " ".join(flags)
+
+
 def card_text(name: str, facts: dict) -> str:
     import json
     cfg, v = facts["config"], facts["validation"]
@@ -63,12 +82,12 @@ def card_text(name: str, facts: dict) -> str:
              f"{facts['joints']} joints. The test subjects S9 and S11 were never seen.",
              "**Licence: the weights derive from Human3.6M, whose licence allows research use only.**", "",
              "## Settings", "",
-             f"`train.py lifting --model {facts['model']} --keypoints {cfg['keypoints']} --epochs {facts['epochs']} "
-             f"--batch-size {cfg['batch_size']} --lr {cfg['lr']:g} --lr-decay {cfg['lr_decay']:g} "
-             f"--lr-decay-steps {cfg['lr_decay_steps']} --input-norm {cfg['input_norm']} --augment {cfg['augment']}"
-             + (f" --l1-weight {cfg['l1_weight']:g}" if cfg["l1_weight"] is not None else "") +
-             f" --train-subjects {','.join(facts['train_subjects'])} --val-subjects none`; "
-             f"the epoch count was fixed in advance (no choice of epoch).", "",
+             "To reproduce the file (the Human3.6M files in DIR, the standard layout):", "",
+             f"`python train.py lifting --data DIR {reproduce_flags(cfg, facts['epochs'])} "
+             f"--train-subjects {','.join(facts['train_subjects'])} --val-subjects none --out runs/{name}`", "",
+             "The epoch count was fixed in advance (no choice of epoch); the file is the run's last.pt "
+             f"(`python -m tasks.lifting.shipped --from runs/{name}/last.pt --name {name} ...` writes it and this card). "
+             "Same-seed CPU runs repeat exactly; other machines and GPUs differ in the last digits.", "",
              "## Validation (the same settings trained on S1, S5, S6, S7, scored on S8)", "",
              f"MPJPE {v['MPJPE']:.1f} mm, P-MPJPE {v['P-MPJPE']:.1f} mm"
              + (f"; with test-time flipping {v['MPJPE_flip']:.1f} / {v['P-MPJPE_flip']:.1f} mm"
@@ -84,30 +103,37 @@ def read_card(name: str) -> dict:
     return json.loads(text.split(CARD_BLOCK, 1)[1].split("\n```", 1)[0])
 
 
-def ship(run_checkpoint: str, name: str, validation_eval: str, note: str) -> Path:
-    """A run's checkpoint -> `checkpoints/<name>.pt` (weights and what rebuilds the model; no
-    optimizer, schedule or random state) and its card `checkpoints/<name>.md`."""
-    import hashlib
+def validation_of(validation_eval: str, note: str) -> dict:
+    """The card's validation numbers from the validation run's `eval.json` (evaluate.py lifting
+    --subjects S8 [--flip-test]) and a phrase on how they were made."""
     import json
+    ev = json.loads(Path(validation_eval).read_text())
+    flip = ev.get("flip_test") or {}
+    return {"MPJPE": round(ev["MPJPE"], 2), "P-MPJPE": round(ev["P-MPJPE"], 2),
+            "MPJPE_flip": round(flip["MPJPE"], 2) if flip else None,
+            "P-MPJPE_flip": round(flip["P-MPJPE"], 2) if flip else None,
+            "subjects": ev.get("subjects"), "poses": ev["num_poses"], "note": note}
+
+
+def ship(run_checkpoint: str, name: str, validation: dict) -> Path:
+    """A run's checkpoint -> `checkpoints/<name>.pt` (weights and what rebuilds the model; no
+    optimizer, schedule or random state) and its card `checkpoints/<name>.md` (`validation`:
+    `validation_of`)."""
+    import hashlib
 
     from core.atomic_io import atomic_write
     from core.checkpoint import load_checkpoint, save_checkpoint
     ckpt = load_checkpoint(run_checkpoint, "lifting")
     keep = ("task", "model", "skeleton", "normalization", "config", "epoch")
     small = {k: ckpt[k] for k in keep}
-    # The trainer's data folder means nothing on a user's machine: commands use --data (default:
-    # the built-in data); the card says what the weights were trained on.
-    small["config"] = {**ckpt["config"], "data": None}
+    # The trainer's folders mean nothing on a user's machine (and name the machine): no data folder
+    # (commands use --data; the card says what the weights were trained on), the run folder as the
+    # card's command names it, no --init path (the card says what the run started from).
+    small["config"] = {**ckpt["config"], "data": None, "out": f"runs/{name}", "init": None}
     small["state_dict"] = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     small["shipped"] = name
     path = save_checkpoint(shipped_path(name), small)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    ev = json.loads(Path(validation_eval).read_text())
-    flip = ev.get("flip_test") or {}
-    validation = {"MPJPE": round(ev["MPJPE"], 2), "P-MPJPE": round(ev["P-MPJPE"], 2),
-                  "MPJPE_flip": round(flip["MPJPE"], 2) if flip else None,
-                  "P-MPJPE_flip": round(flip["P-MPJPE"], 2) if flip else None,
-                  "subjects": ev.get("subjects"), "poses": ev["num_poses"], "note": note}
     text = card_text(name, card_facts(load_checkpoint(path, "lifting"), digest, validation))
     atomic_write(FOLDER / f"{name}.md", lambda f: f.write(text), mode="w")
     return path
@@ -121,4 +147,4 @@ if __name__ == "__main__":
     p.add_argument("--validation", required=True, help="eval.json of the validation run (evaluate.py --subjects S8)")
     p.add_argument("--note", required=True, help="how the validation number was made, one phrase")
     a = p.parse_args()
-    print(f"wrote {ship(a.source, a.name, a.validation, a.note)}")
+    print(f"wrote {ship(a.source, a.name, validation_of(a.validation, a.note))}")

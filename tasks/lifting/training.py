@@ -2,6 +2,7 @@
 bf16), one epoch on the fixed-topology path."""
 from __future__ import annotations
 
+import math
 import time
 from typing import Optional
 
@@ -25,8 +26,14 @@ def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Adam:
     return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
-def make_scheduler(optimizer, decay: float, decay_steps: int):
-    """SemGCN's schedule: lr = lr0 * decay ** floor(step / decay_steps), stepped per batch."""
+def make_scheduler(optimizer, decay: float, decay_steps: int, schedule: str = "step", total_steps: int = 0):
+    """Stepped per batch. `step` (SemGCN's): lr = lr0 * decay ** floor(step / decay_steps);
+    `cosine`: lr = lr0 * (1 + cos(pi * step / total_steps)) / 2, down to 0 at the run's last step."""
+    if schedule == "cosine":
+        if total_steps < 1:
+            raise ValueError("the cosine schedule needs the run's total steps")
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: decay ** (step // decay_steps))
 
 

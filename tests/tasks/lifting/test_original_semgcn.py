@@ -65,17 +65,20 @@ def _original_semgcn_state(skeleton, C, blocks, non_local, g):
     return sd
 
 
-def _reference_semgcn(sd, x, skeleton, blocks, non_local):
-    """The original SemGCN's forward in eval mode, on (B, J, 2)."""
+def _reference_semgcn(sd, x, skeleton, blocks, non_local, conv=None):
+    """The original SemGCN's forward in eval mode, on (B, J, 2); `conv(prefix, h)`: another graph
+    conv in the same module tree (Modulated GCN's)."""
     m = _mask(skeleton)
     J = skeleton.num_joints
     eye = torch.eye(J)
 
-    def conv(p, h):
+    def sem_conv(p, h):
         logits = torch.full((J, J), -9e15)
         logits[m] = sd[f"{p}.e"].reshape(-1)
         A = F.softmax(logits, dim=1)
         return (A * eye) @ (h @ sd[f"{p}.W"][0]) + (A * (1 - eye)) @ (h @ sd[f"{p}.W"][1]) + sd[f"{p}.bias"]
+
+    conv = conv or sem_conv
 
     def bn(p, h):  # over the channel axis (last)
         return (h - sd[f"{p}.running_mean"]) / torch.sqrt(sd[f"{p}.running_var"] + 1e-5) * sd[f"{p}.weight"] + sd[f"{p}.bias"]
@@ -200,3 +203,101 @@ def test_dataparallel_prefixes_are_accepted(tiny_h36m, tmp_path, capsys):
                                    "--out", str(tmp_path / "e")]) == 0
     ours = dict(ckpt, state_dict={f"module.{k}": v for k, v in ckpt["state_dict"].items()})
     torch.testing.assert_close(_ours(ours, x, H36M16), _ours(ckpt, x, H36M16))
+
+
+# Modulated GCN (github ZhimingZo/Modulated-GCN, Modulated_GCN_gt/main_gcn.py): SemGCN's module
+# tree with modulated graph convs (W, M, adj2, bias); the fixed adjacency is not in the file.
+
+def _fixed_adjacency(skeleton):
+    """The authors' fixed adjacency, from its definition: the skeleton's symmetric 0/1 adjacency
+    without self-loops, row-normalised, then the diagonal set to 1."""
+    J = skeleton.num_joints
+    A = torch.zeros(J, J)
+    for a, b in skeleton.edges:
+        A[a, b] = A[b, a] = 1
+    A = A / A.sum(1, keepdim=True)
+    return A * (1 - torch.eye(J)) + torch.eye(J)
+
+
+def _original_modulated_state(skeleton, C, blocks, non_local, g):
+    J = skeleton.num_joints
+    sd = {k: v for k, v in _original_semgcn_state(skeleton, C, blocks, non_local, g).items()
+          if not k.endswith((".e", ".W", ".bias")) or ".bn." in k or ".nonlocal." in k}
+    convs = ["gconv_input.0.gconv", "gconv_output"] + [
+        f"gconv_layers.{2 * b if non_local else b}.gconv{layer}.gconv" for b in range(blocks) for layer in (1, 2)]
+    for p in convs:
+        i = 2 if p.startswith("gconv_input") else C
+        o = 3 if p == "gconv_output" else C
+        sd[f"{p}.W"] = torch.randn(2, i, o, generator=g) * (1.5 / i) ** 0.5
+        sd[f"{p}.M"] = 1 + 0.3 * torch.randn(J, o, generator=g)
+        sd[f"{p}.adj2"] = 0.05 * torch.randn(J, J, generator=g)  # asymmetric: the forward symmetrises it
+        sd[f"{p}.bias"] = torch.randn(o, generator=g) * 0.1
+    return sd
+
+
+def _reference_modulated(sd, x, skeleton, blocks, non_local):
+    """Modulated GCN's forward in eval mode on (B, J, 2), written from the layer's definition:
+    A = (A_fixed + adj2) symmetrised; out = (A * I) @ (M * x W0) + (A * (1 - I)) @ (M * x W1) + b."""
+    J = skeleton.num_joints
+    eye, A0 = torch.eye(J), _fixed_adjacency(skeleton)
+
+    def conv(p, h):
+        A = A0 + sd[f"{p}.adj2"]
+        A = (A + A.T) / 2
+        M = sd[f"{p}.M"]
+        return (A * eye) @ (M * (h @ sd[f"{p}.W"][0])) + (A * (1 - eye)) @ (M * (h @ sd[f"{p}.W"][1])) + sd[f"{p}.bias"]
+
+    return _reference_semgcn(sd, x, skeleton, blocks, non_local, conv=conv)
+
+
+@pytest.mark.parametrize("skeleton,non_local", [(H36M16, False), (H36M16, True), (H36M17, False)])
+def test_original_modulated_gcn_gives_the_originals_outputs(skeleton, non_local):
+    g = torch.Generator().manual_seed(8)
+    sd = _original_modulated_state(skeleton, 16, 2, non_local, g)
+    ckpt = from_original({"state_dict": sd, "epoch": 6, "lr": 9.6e-4, "step": 146_000, "optimizer": {},
+                          "error": 38.25}, "ckpt_Modulated_GCN_128.pth.tar")
+    assert ckpt["config"]["model"] == {"name": "modulated", "hidden": 16, "blocks": 2, "dropout": None}
+    assert ckpt["skeleton"] == skeleton.name and "Modulated GCN" in ckpt["imported_from"]
+    x = torch.randn(5, skeleton.num_joints, 2, generator=g)
+    ref = _reference_modulated(sd, x, skeleton, 2, non_local)
+    # float32 rounding only (the non-local blocks' max pooling and products amplify it a little)
+    tol = 1e-4 if non_local else 1e-5
+    torch.testing.assert_close(_ours(ckpt, x, skeleton), ref, rtol=tol, atol=tol)
+    # the fixed adjacency matters: a model without it (adj2 alone) would be far off
+    assert (ref - _reference_semgcn(sd, x, skeleton, 2, non_local, conv=lambda p, h: h @ sd[f"{p}.W"][0])).abs().max() > 0.1
+
+
+def test_modulated_gcn_file_works_in_evaluate_predict_and_init(tiny_h36m, tmp_path, capsys):
+    """A file in the authors' layout (the dict main_gcn.py saves, optimizer included) is read by
+    evaluate.py lifting, predict.py lifting and train.py lifting --init; a wrong shape is one line."""
+    import predict
+    import train
+    g = torch.Generator().manual_seed(9)
+    sd = _original_modulated_state(H36M16, 128, 4, False, g)
+    path = tmp_path / "ckpt_best.pth.tar"
+    torch.save({"state_dict": sd, "epoch": 6, "lr": 9.6e-4, "step": 146_000,
+                "optimizer": {"state": {}, "param_groups": []}, "error": np.float64(38.25)}, path)
+    assert run_cli(evaluate.main, ["lifting", "--checkpoint", str(path), "--data", str(tiny_h36m),
+                                   "--out", str(tmp_path / "e")]) == 0
+    assert "Average" in capsys.readouterr().out
+    kp = np.random.default_rng(0).uniform(200, 800, (3, 16, 2)).astype(np.float32)
+    np.save(tmp_path / "kp.npy", kp)
+    assert run_cli(predict.main, ["lifting", "--checkpoint", str(path), "--keypoints", str(tmp_path / "kp.npy"),
+                                  "--format", "h36m16", "--image-size", "1000", "1000",
+                                  "--out", str(tmp_path / "p")]) == 0
+    capsys.readouterr()
+    # --init: the run starts from the file's weights (epoch 0 scores the file's MPJPE)
+    out = tmp_path / "t"
+    assert run_cli(train.main, ["lifting", "--data", str(tiny_h36m), "--init", str(path), "--epochs", "1",
+                                "--lr", "1e-12", "--val-subjects", "S9", "--train-subjects", "S1",
+                                "--out", str(out), "--compile", "off", "--augment", "none"]) == 0
+    from core.checkpoint import load_checkpoint
+    trained = load_checkpoint(out / "last.pt", "lifting")["state_dict"]
+    torch.testing.assert_close(trained["input.conv.Q"], sd["gconv_input.0.gconv.adj2"], rtol=0, atol=1e-6)
+    capsys.readouterr()
+    bad = dict(sd)
+    bad["gconv_output.M"] = torch.ones(16, 5)
+    torch.save({"state_dict": bad, "epoch": 1}, tmp_path / "bad.pth.tar")
+    rc = run_cli(evaluate.main, ["lifting", "--checkpoint", str(tmp_path / "bad.pth.tar"), "--out", str(tmp_path / "f")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "bad.pth.tar: gconv_output" in err, err

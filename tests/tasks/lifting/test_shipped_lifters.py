@@ -40,6 +40,17 @@ def test_each_shipped_lifter_loads_predicts_and_matches_its_card(name, tiny_h36m
     assert card["validation"]["subjects"] == ["S8"] and card["validation"]["MPJPE"] > 0
     text = (path.with_suffix(".md")).read_text()
     assert "research use only" in text and f"MPJPE {card['validation']['MPJPE']:.1f} mm" in text
+    # no path of the training machine in the file or the card; the card says how to reproduce the file
+    def strings(o):
+        if isinstance(o, dict):
+            return [x for v in o.values() for x in strings(v)]
+        if isinstance(o, (list, tuple)):
+            return [x for v in o for x in strings(v)]
+        return [o] if isinstance(o, str) else []
+    in_file = strings({k: v for k, v in ckpt.items() if k != "state_dict"})
+    assert not [t for t in in_file + [text] if "/work/" in t or "/home/" in t or "/root/" in t]
+    assert all(not t.startswith("/") for t in in_file), in_file
+    assert f"python train.py lifting --data DIR" in text and f"--out runs/{name}" in text
 
 
 def test_commands_take_shipped_names(tmp_path, tiny_h36m, capsys):
