@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-
+from pathlib import Path
 
 from core.atomic_io import prepare_out_dir, write_json
 from core.cli import ArgumentParser, inference_mode, number, run_cli, run_task, task_parser
@@ -14,7 +14,7 @@ from datasets.coco import DATASET_SKELETONS
 from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
-from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, resolve_lifter
+from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, describe_lifter, lifter_identity, resolve_lifter
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.results import count_persons, describe_counts
 from tasks.cli import add_compile_flag, add_decode_flags, decode_overrides
@@ -83,6 +83,7 @@ def add_pipeline_args(p):
     p.add_argument("--viz", type=number(int, 0), default=0, help="draw the first N images (2D persons and their 3D poses)")
     add_decode_flags(p)
     add_compile_flag(p)
+    add_force_flag(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -95,13 +96,17 @@ def predict_pipeline_cli(a):
     from tasks.lifting.original import load_lifting_checkpoint
     from tasks.lifting.plots import plot_persons_2d_3d
     from tasks.lifting.prediction import poses3d_records
-    from tasks.pipeline import image_size_of_maps, lift_results
+    from tasks.lifting.prediction import lift
+    from tasks.pipeline import image_size_of_maps, results_persons
     device = resolve_device(a.device)
     gcfg, scorer, tag_stats, tag_dim = _grouping(a.grouping, "--grouping", a.decoder, a.dataset, device, a.compile)
     gcfg = decode_overrides(gcfg, a)
+    given = a.lifting
     a.lifting = resolve_lifter(a.lifting, "--lifting")
     lckpt = load_lifting_checkpoint(a.lifting)
     lcfg = checkpoint_config(lckpt, a.lifting, lifting.LiftingConfig.from_dict)
+    identity = lifter_identity(given, a.lifting, lckpt, lcfg.input_norm)
+    print(describe_lifter(identity), flush=True)
     model = rebuild_model(lckpt, a.lifting, lifting.model_from_spec).to(device)
     skeleton = SKELETONS[lckpt["skeleton"]]
     out = prepare_out_dir(a.out)
@@ -114,8 +119,11 @@ def predict_pipeline_cli(a):
         if len(drawn) < a.viz:
             drawn.append(pred.image_id)
             backgrounds[pred.image_id] = background
-    persons, poses = lift_results(results, sizes, gcfg.dataset, model, skeleton, lcfg.input_norm, device, a.min_score)
-    records = poses3d_records(persons, poses, skeleton)  # input_index: the person's entry in results.json
+    persons = results_persons(results, sizes, gcfg.dataset, skeleton, a.min_score)
+    warnings = checked_persons(persons, skeleton, a.maps, a.force)
+    poses = lift(model, skeleton, persons, device, input_norm=lcfg.input_norm)
+    # input_index: the person's entry in results.json
+    records = poses3d_records(persons, poses, skeleton, identity, warnings)
     write_json(out / "results.json", results)
     write_json(out / "poses3d.json", records)
     written = [out / "results.json", out / "poses3d.json"]
@@ -124,7 +132,8 @@ def predict_pipeline_cli(a):
         lifted = [(mine.index(n), poses[i]) for i, n in enumerate(persons.source) if n in mine]
         path = out / f"pipeline_{image_id}.png"
         plot_persons_2d_3d(path, backgrounds[image_id], [results[n] for n in mine], lifted,
-                           DATASET_SKELETONS[gcfg.dataset], skeleton, title=f"image {image_id}")
+                           DATASET_SKELETONS[gcfg.dataset], skeleton,
+                           title=f"image {image_id}; lifter {Path(identity['name']).name}")
         written.append(path)
     _, fragments = count_persons(results)
     print(f"{len(sizes)} images: {describe_counts(results)} grouped; {len(persons)} lifted, "
@@ -154,6 +163,13 @@ def add_lifting_args(p):
     p.add_argument("--viz", type=number(int, 0), default=0, help="draw the first N persons (2D input beside 3D)")
     p.add_argument("--flip-test", action="store_true",
                    help="test-time flipping: average each pose's prediction with that of its mirror image")
+    add_force_flag(p)
+
+
+def add_force_flag(p):
+    p.add_argument("--force", action="store_true",
+                   help="lift an input whose 2D skeletons are mostly implausible (a few pixels across, or bone lengths "
+                        "of no human body: normalised keypoints, a wrong --format); without it that is an error")
 
 
 @inference_mode
@@ -166,31 +182,50 @@ def predict_lifting_cli(a):
     if a.images and a.image_size:
         raise InputError("--images and --image-size: give one of them")
     sizes = image_sizes(a.images) if a.images else None
+    given = a.checkpoint
     a.checkpoint = resolve_lifter(a.checkpoint)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     skeleton = SKELETONS[ckpt["skeleton"]]
+    input_norm = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict).input_norm
+    identity = lifter_identity(given, a.checkpoint, ckpt, input_norm)
+    print(describe_lifter(identity), flush=True)
     persons = read_persons(a.keypoints, a.format, skeleton.num_joints, sizes,
                            tuple(a.image_size) if a.image_size else None, a.min_score)
+    warnings = checked_persons(persons, skeleton, a.keypoints, a.force)
     device = resolve_device(a.device)
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
     out = prepare_out_dir(a.out)
-    input_norm = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict).input_norm
     if a.focal is not None and (input_norm != "pose" or a.focal <= 0):
         raise InputError(f"--focal {a.focal:g}: needs a positive focal length and a lifter trained with "
                          f"--input-norm pose ({a.checkpoint} uses {input_norm})")
     poses = lift(model, skeleton, persons, device, a.batch_size, input_norm, a.focal, a.flip_test)
-    write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton))
+    write_json(out / "poses3d.json", poses3d_records(persons, poses, skeleton, identity, warnings))
     written = [out / "poses3d.json"]
     for i in range(min(a.viz, len(persons))):
         n = persons.source[i]  # the person's index in the input, as poses3d.json's input_index
         path = out / f"person_{n:03d}_image_{persons.image_id[i]}.png"
         plot_lifted_pose(path, persons.joints[i], persons.size[i], poses[i], skeleton,
-                         title=f"image {persons.image_id[i]}, input person {n}, score {persons.score[i]:.2f}",
+                         title=f"image {persons.image_id[i]}, input person {n}, score {persons.score[i]:.2f}; "
+                               f"lifter {Path(identity['name']).name}" + (" (flagged)" if warnings[i] else ""),
                          filled=filled_joints(persons.filled[i], skeleton))
         written.append(path)
     print(f"{len(persons)} persons lifted, {persons.skipped} skipped (fewer than 13 of 17 keypoints with "
           f"score >= {a.min_score:g}, or no shoulder and hip)")
     print("wrote " + ", ".join(str(p) for p in written))
+
+
+def checked_persons(persons, skeleton, source, force: bool) -> list[list[str]]:
+    """Each person's plausibility warnings (`tasks.lifting.plausibility`); one console line when
+    some are flagged; a one-line error when most of the input is (unless `force`)."""
+    import numpy as np
+    from tasks.lifting.plausibility import file_implausible, person_warnings, summary
+    warnings = person_warnings(np.stack(persons.joints), skeleton) if len(persons) else []
+    line = summary(warnings)
+    if file_implausible(warnings) and not force:
+        raise InputError(f"{source}: {line}; most of the input is implausible, nothing lifted (--force lifts it anyway)")
+    if line:
+        print(f"warning: {line} (their poses3d.json entries list it)", flush=True)
+    return warnings
 
 
 def add_grouping_args(p):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from datasets.keypoints_2d import Persons2D, to_persons
-from tasks.lifting.prediction import lift
 
 
 def image_size_of_maps(extent: list[float]) -> tuple[float, float]:
@@ -15,12 +14,11 @@ def image_size_of_maps(extent: list[float]) -> tuple[float, float]:
     return float(right - left), float(bottom - top)
 
 
-def lift_results(results: list[dict], sizes: dict, dataset: str, model, skeleton, input_norm: str,
-                 device="cpu", min_score: float = 0.1) -> tuple[Persons2D, np.ndarray]:
-    """COCO results of any images (`sizes`: image id -> (width, height)) -> the persons lifted
-    (`Persons2D.source`: each one's index in `results`) and their 3D poses (P, J, 3)."""
+def results_persons(results: list[dict], sizes: dict, dataset: str, skeleton, min_score: float = 0.1) -> Persons2D:
+    """COCO results of any images (`sizes`: image id -> (width, height)) -> the persons to lift
+    (`Persons2D.source`: each one's index in `results`), in the lifter's Human3.6M joints."""
     K = len(results[0]["keypoints"]) // 3 if results else 0
     kps = np.array([r["keypoints"] for r in results], dtype=np.float64).reshape(len(results), K, 3)
-    persons = to_persons([r["image_id"] for r in results], kps, [r["score"] for r in results],
-                         lambda n, image_id: sizes[image_id], dataset, skeleton.num_joints, min_score)
-    return persons, lift(model, skeleton, persons, device, input_norm=input_norm)
+    return to_persons([r["image_id"] for r in results], kps, [r["score"] for r in results],
+                      lambda n, image_id: sizes[image_id], dataset, skeleton.num_joints, min_score)
+

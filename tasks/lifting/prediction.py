@@ -46,16 +46,20 @@ def lift(model: nn.Module, skeleton: Skeleton, persons: Persons2D, device="cpu",
     return pred - pred[:, :1]
 
 
-def poses3d_records(persons: Persons2D, poses: np.ndarray, skeleton: Skeleton) -> list[dict]:
+def poses3d_records(persons: Persons2D, poses: np.ndarray, skeleton: Skeleton, lifter: Optional[dict] = None,
+                    warnings: Optional[list] = None) -> list[dict]:
     """One `poses3d.json` entry per lifted person: `input_index` (the person's position in the
     input file, so skipped persons shift nothing), `id` (the input's own id, when it gave one),
     image_id, score, the 2D input used (pixels, H36M order), the 3D joints (root-relative, metres,
-    camera frame), joint names, filled keypoints."""
+    camera frame), joint names, filled keypoints, `lifter` (`shipped.lifter_identity`) and, for a
+    person whose 2D input looks implausible (`plausibility`), its `warnings`."""
     return [{"input_index": persons.source[i],
              **({"id": persons.input_id[i]} if persons.input_id and persons.input_id[i] is not None else {}),
              "image_id": persons.image_id[i], "score": round(persons.score[i], 5),
              "joint_names": list(skeleton.joint_names),
              "keypoints_2d": np.round(persons.joints[i], 2).tolist(),
              "joints_3d": np.round(poses[i], 5).tolist(),
-             "filled": persons.filled[i]}
+             "filled": persons.filled[i],
+             **({"lifter": lifter} if lifter is not None else {}),
+             **({"warnings": warnings[i]} if warnings and warnings[i] else {})}
             for i in range(len(persons))]

@@ -35,6 +35,27 @@ def resolve_lifter(value: Optional[str], flag: str = "--checkpoint") -> str:
     return str(path)
 
 
+def lifter_identity(given: Optional[str], path: str, ckpt: dict, input_norm: str) -> dict:
+    """What an output says about the lifter that made it: the shipped name or the path as given,
+    the file's SHA-256, the model, its input normalisation and joints."""
+    import hashlib
+    from datasets.skeleton import SKELETONS
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    name = DEFAULT_FOR_DETECTIONS if given is None else given
+    model = ckpt.get("config", {}).get("model", {}).get("name") or ckpt["model"]["class"]
+    return {"name": name if name in SHIPPED else str(path), "sha256": h.hexdigest(), "model": model,
+            "input_norm": input_norm, "joints": SKELETONS[ckpt["skeleton"]].num_joints}
+
+
+def describe_lifter(identity: dict) -> str:
+    """The console's first line."""
+    return (f"lifter: {identity['name']} ({identity['model']}, {identity['input_norm']} input normalisation, "
+            f"{identity['joints']} joints, sha256 {identity['sha256'][:12]})")
+
+
 # ---------------------------------------------------------------------------------------------
 # Making a shipped lifter from a run (maintainers): `python -m tasks.lifting.shipped --help`
 
