@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.atomic_io import read_jsonl, write_json
+from core.console_tee import log_console_to
 from core.run_folder import run_folder
 from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.errors import InputError
@@ -129,28 +130,81 @@ def train_lifting(a):
     from core import distributed
     from tasks.lifting import seeds as lifting_seeds
     seeds = lifting_seeds.parse_seeds(a.seeds) if a.seeds else None
+    top = Path(a.resume) if a.resume and Path(a.resume).is_dir() else None
+    if top is not None:  # --resume OUT of a --seeds run: every seed goes on
+        found = lifting_seeds.seed_folders(top)
+        if not found:
+            raise InputError(f"{{resume}} {top}: a folder; a resume takes a run's last.pt, or the folder of a --seeds run "
+                             f"(it has no seed-N folders)")
+        if seeds and sorted(seeds) != sorted(found):
+            raise InputError(f"{{seeds}} {a.seeds}: the run of {top} has seeds {','.join(map(str, sorted(found)))}")
+        return _train_lifting_seeds(a, sorted(found), top)
     if seeds and a.resume:
-        raise InputError("{seeds}: a resume continues one run; resume each seed's folder on its own "
-                         "(--resume OUT/seed-N/last.pt)")
+        raise InputError("{seeds}: a resume of a --seeds run takes its folder: --resume OUT (every seed goes on)")
+    if seeds:
+        return _train_lifting_seeds(a, seeds, Path(a.out))
     cfg, resumes = _resumed(a, "lifting", lifting_config_from_args(a), lifting_config_from_args,
                             lifting.LiftingConfig.from_dict, fixed_length=lambda c: c.lr_schedule == "step")
     d, device = distributed.setup(cfg.device)
-    if seeds and d.enabled:
-        raise InputError("{seeds}: train several seeds in one process, not under torchrun")
     data = _lifting_data(cfg)
-    if not seeds:
-        with run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite, lock=d.is_main) as out:
-            _lifting_run(a, cfg, data, out, d, device, resumes)
-        return
-    top = Path(cfg.out)
-    runs = [dataclasses.replace(cfg, seed=s, out=str(top / f"seed-{s}")) for s in seeds]
+    with run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite, lock=d.is_main) as out:
+        a._run_out = out
+        if d.is_main:
+            log_console_to(out / "train.log", fresh=not a.resume)
+        _lifting_run(a, cfg, data, out, d, device, resumes)
+    parent = Path(cfg.out).parent
+    if d.is_main and lifting_seeds.seed_of(Path(cfg.out)) is not None and (parent / "summary.json").exists():
+        _write_seed_summary(parent)  # a seed of a --seeds run trained on its own: the summary follows
+
+
+def _train_lifting_seeds(a, seeds: list[int], top: Path) -> None:
+    """--seeds: one run per seed in OUT/seed-N (trained in this process), OUT/summary.json after
+    each; `--resume OUT` continues every seed from its last.pt (a seed without one starts)."""
+    from core import distributed
+    from tasks.lifting import seeds as lifting_seeds
+    a._run_out = top
+    resuming = bool(a.resume)
+    held = [f"seed-{s}" for s in seeds if any((top / f"seed-{s}" / f).exists() for f in ("last.pt", "metrics.jsonl"))]
+    if held and not resuming and not a.overwrite:
+        raise InputError(f"{{out}} {top}: already holds a --seeds run ({', '.join(held)}); continue every seed with "
+                         f"--resume {top}, replace them with --overwrite, or choose another {{out}}")
+    runs = []
+    for s in seeds:
+        last = top / f"seed-{s}" / "last.pt"
+        a_s = argparse.Namespace(**{**vars(a), "resume": str(last) if resuming and last.exists() else None,
+                                    "seed": s, "out": str(top / f"seed-{s}")})
+        a_s._given = a._given | {"seed", "out"}
+        cfg, resumes = _resumed(a_s, "lifting", lifting_config_from_args(a_s), lifting_config_from_args,
+                                lifting.LiftingConfig.from_dict, fixed_length=lambda c: c.lr_schedule == "step")
+        runs.append((a_s, dataclasses.replace(cfg, seed=s, out=str(top / f"seed-{s}")), resumes))
+    d, device = distributed.setup(runs[0][1].device)
+    if d.enabled:
+        raise InputError("{seeds}: train several seeds in one process, not under torchrun")
+    data = _lifting_data(runs[0][1])
+    top.mkdir(parents=True, exist_ok=True)
+    log_console_to(top / "train.log", fresh=not resuming)
+    if a.overwrite:
+        (top / "summary.json").unlink(missing_ok=True)
     with contextlib.ExitStack() as stack:  # every seed's folder checked and locked before any trains
-        outs = [stack.enter_context(run_folder(r.out, overwrite=a.overwrite)) for r in runs]
-        lifting_seeds.train_seeds([lambda r=r, o=o: _lifting_run(a, r, data, o, d, device, resumes)
-                             for r, o in zip(runs, outs)], device)
-    summary = lifting_seeds.seed_summary({r.seed: read_jsonl(o / "metrics.jsonl") for r, o in zip(runs, outs)})
-    write_json(top / "summary.json", summary)
+        outs = [stack.enter_context(run_folder(cfg.out, resuming=bool(a_s.resume), overwrite=a.overwrite or resuming))
+                for a_s, cfg, _ in runs]
+
+        def one(a_s, cfg, out, resumes):
+            _lifting_run(a_s, cfg, data, out, d, device, resumes)
+            _write_seed_summary(top)
+        lifting_seeds.train_seeds([lambda r=r, o=o: one(r[0], r[1], o, r[2]) for r, o in zip(runs, outs)], device)
+    summary = _write_seed_summary(top)
     print(lifting_seeds.describe_seed_summary(summary) + f"; wrote {top / 'summary.json'}")
+
+
+def _write_seed_summary(top: Path) -> dict:
+    """OUT/summary.json from the seed folders OUT holds now (so it never describes other runs)."""
+    from tasks.lifting import seeds as lifting_seeds
+    records = {s: read_jsonl(top / f"seed-{s}" / "metrics.jsonl") for s in lifting_seeds.seed_folders(top)
+               if (top / f"seed-{s}" / "metrics.jsonl").exists()}
+    summary = lifting_seeds.seed_summary(records)
+    write_json(top / "summary.json", summary)
+    return summary
 
 
 def _lifting_data(cfg) -> tuple:
@@ -390,6 +444,9 @@ def train_grouping(a):
     d, device = distributed.setup(cfg.device)
     out = a._exit_stack.enter_context(run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite,
                                                  lock=d.is_main))
+    a._run_out = out
+    if d.is_main:
+        log_console_to(out / "train.log", fresh=not a.resume)
     torch.manual_seed(cfg.seed)
     progress = _progress(a, d)
     annotations = cfg.annotations or (out / "annotations.json")
@@ -516,8 +573,43 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+def _logged(task: str, handler):
+    """A task's handler whose console goes to its run's train.log (`core.console_tee`), and whose
+    Ctrl-C says what was saved and how to go on."""
+    def run(a):
+        from core.console_tee import ConsoleTee
+        with ConsoleTee.capture():
+            try:
+                handler(a)
+            except KeyboardInterrupt as e:
+                raise _interrupted(task, a, e) from None
+    return run
+
+
+def _interrupted(task: str, a, e: KeyboardInterrupt) -> KeyboardInterrupt:
+    """The Ctrl-C line (printed here, so that it reaches train.log) -> the interrupt to re-raise."""
+    if str(e):  # the run folder's own account (nothing was saved)
+        return e
+    out = Path(getattr(a, "_run_out", None) or a.out)
+    seeds = sorted(out.glob("seed-*/last.pt")) if getattr(a, "seeds", None) else []
+    if seeds:
+        text = (f"interrupted: {len(seeds)} seed folder(s) of {out} hold their last finished epoch; continue every "
+                f"seed with: python train.py {task} --resume {out}")
+    elif (out / "last.pt").exists():
+        epoch = read_jsonl(out / "metrics.jsonl")[-1]["epoch"] if (out / "metrics.jsonl").exists() else "?"
+        text = (f"interrupted: {out / 'last.pt'} holds epoch {epoch} (the last one finished); continue with: "
+                f"python train.py {task} --resume {out / 'last.pt'}")
+    else:
+        text = "interrupted: nothing was saved"
+    print(text, file=sys.stderr, flush=True)
+    reported = KeyboardInterrupt(text)
+    reported.reported = True
+    return reported
+
+
 def main(argv):
-    return run_task(build_parser(), argv, {"lifting": train_lifting, "grouping": train_grouping})
+    return run_task(build_parser(), argv, {"lifting": _logged("lifting", train_lifting),
+                                           "grouping": _logged("grouping", train_grouping)})
 
 
 if __name__ == "__main__":

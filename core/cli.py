@@ -200,5 +200,6 @@ def run_cli(main, argv=None) -> int:
         sys.stderr.write(f"error: {e}\n")
         return EXIT_TRAINING_STOPPED
     except KeyboardInterrupt as e:
-        sys.stderr.write(f"interrupted{': ' + str(e) if str(e) else ''}\n")
+        if not getattr(e, "reported", False):  # train.py prints its own (what was saved, how to resume)
+            sys.stderr.write(f"interrupted{': ' + str(e) if str(e) else ''}\n")
         return 130

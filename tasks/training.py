@@ -56,7 +56,11 @@ class TrainingRun:
 
 def console_log(path: Path, fresh: bool) -> Callable[[str], None]:
     """A `print` that also appends each line to `path` (the run's `train.log`; a fresh run starts
-    it anew, a resumed one continues it)."""
+    it anew, a resumed one continues it); a plain `print` when the whole console already goes
+    there (train.py's `core.console_tee`)."""
+    from core.console_tee import logging_to
+    if logging_to(path):
+        return lambda text: print(text, flush=True)
     if fresh:
         path.unlink(missing_ok=True)
 

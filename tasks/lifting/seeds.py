@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import statistics
 import threading
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Optional
 
 import torch
 
@@ -24,6 +25,17 @@ def parse_seeds(text: str) -> list[int]:
     if not seeds or len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**32 for s in seeds):
         raise InputError(f"{{seeds}} {text!r}: expected distinct seeds in [0, 2**32), e.g. 0,1,2")
     return seeds
+
+
+def seed_of(folder: Path) -> Optional[int]:
+    """`.../seed-N` -> N (a seed folder of a --seeds run), else None."""
+    name = Path(folder).name
+    return int(name[5:]) if name.startswith("seed-") and name[5:].isdigit() else None
+
+
+def seed_folders(top: Path) -> list[int]:
+    """The seeds whose folders (`seed-N`) a --seeds run's folder holds."""
+    return sorted(n for p in Path(top).glob("seed-*") if p.is_dir() and (n := seed_of(p)) is not None)
 
 
 def train_seeds(runs: list[Callable[[], None]], device, parallel: bool | None = None) -> None:

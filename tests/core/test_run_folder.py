@@ -81,3 +81,31 @@ def test_tensorboard_without_the_package_is_one_line(tiny_h36m, tmp_path, capsys
     err = capsys.readouterr().err
     assert rc == 2 and err.strip() == "error: --tensorboard needs the tensorboard package: pip install tensorboard"
     assert not (tmp_path / "tb").exists()  # nothing was saved, nothing left behind
+
+
+def test_train_log_is_the_console_and_ctrl_c_says_how_to_resume(tiny_h36m, tmp_path, monkeypatch, capsys):
+    """train.log holds every line the run printed (the resume line, the epochs, the Ctrl-C line);
+    Ctrl-C after an epoch names the checkpoint and the exact --resume command (exit 130)."""
+    import tasks.lifting
+    out = tmp_path / "r"
+    base = ["lifting", "--data", str(tiny_h36m), "--hidden", "8", "--blocks", "1", "--actions", "Walking",
+            "--compile", "off", "--no-progress"]
+    assert run_cli(train.main, base + ["--epochs", "1", "--out", str(out)]) == 0
+    first = capsys.readouterr()
+    assert (out / "train.log").read_text().splitlines() == [x for x in (first.out + first.err).splitlines() if x]
+    real = tasks.lifting.train_epoch
+    calls = []
+
+    def second_epoch_interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+    monkeypatch.setattr("tasks.lifting.train_epoch", second_epoch_interrupted)
+    assert run_cli(train.main, base + ["--epochs", "3", "--resume", str(out / "last.pt")]) == 130
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (f"interrupted: {out / 'last.pt'} holds epoch 2 (the last one finished); continue with: "
+                   f"python train.py lifting --resume {out / 'last.pt'}")
+    log = (out / "train.log").read_text()
+    assert f"resuming {out / 'last.pt'} after epoch 1" in log and log.rstrip().endswith(err)
+    assert log.count("epoch   1") == 1 and log.count("epoch   2") == 1
