@@ -40,6 +40,7 @@ def add_lifting_args(p):
                    help="poses per forward pass")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval")
     p.add_argument("--viz", type=number(int, 0), default=0, help="write N example PNGs")
+    p.add_argument("--no-progress", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     p.add_argument("--flip-test", action="store_true",
                    help="also score with test-time flipping (each pose averaged with its mirror image)")
 
@@ -71,13 +72,13 @@ def evaluate_lifting_cli(a):
     test_set = lifting.load_lifting_split(cfg, train=False, subjects=subjects, field="subjects")
     batcher = SkeletonBatcher.from_poses(test_set, skeleton)
     pred = lifting.predict_all(model, batcher, cfg.eval_batch_size, device,
-                               progress=sys.stderr.isatty())  # (P, J, 3)
+                               progress=not a.no_progress)  # (P, J, 3)
     result = lifting.lifting_scores(pred, batcher, test_set.actions)
     flipped = None
     if a.flip_test:  # the mirror images' predictions, averaged with those above
         perm = torch.tensor(skeleton.flip_permutation)
         of_mirror = lifting.predict_all(model, SkeletonBatcher(skeleton, lifting.mirror(batcher.x2d, perm)),
-                                        cfg.eval_batch_size, device, progress=sys.stderr.isatty())
+                                        cfg.eval_batch_size, device, progress=not a.no_progress)
         flipped = lifting.lifting_scores(lifting.flip_average(pred, of_mirror, perm), batcher, test_set.actions)
     print(f"{'Action':<14}{'MPJPE (P1)':>12}{'P-MPJPE (P2)':>14}" + ("   with flip test: P1, P2" if flipped else ""))
     for action, m in result["per_action"].items():
@@ -149,6 +150,7 @@ def add_grouping_args(p):
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
     p.add_argument("--out", default=None, help="None: <checkpoint folder>/eval_<decoder>")
     p.add_argument("--viz", type=number(int, 0), default=0, help="draw N images")
+    p.add_argument("--no-progress", action="store_true", help="no progress (a bar on a terminal, else a line every 30 s)")
     add_decode_flags(p)
     add_compile_flag(p)
 
@@ -170,7 +172,7 @@ def evaluate_grouping_cli(a):
         raise InputError(f"--seed {synth_seed}: must be in [0, 2**32)")
     scorer = checkpoint_scorer(ckpt, a.checkpoint, device, a.compile) if a.decoder == "gnn" else None
     ev = grouping_evaluation.evaluate_grouping(cfg, a.annotations, synth_seed, a.split, a.decoder, scorer, ckpt,
-                                               a.checkpoint, progress=sys.stderr.isatty(), backgrounds=a.viz,
+                                               a.checkpoint, progress=not a.no_progress, backgrounds=a.viz,
                                                batch=a.batch)
     print(ev.summary.rstrip())
     m = ev.metrics
@@ -198,8 +200,12 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv):
+    from tasks.lifting.shipped import SHIPPED
     return run_task(build_parser(), argv, {"lifting": evaluate_lifting_cli, "grouping": evaluate_grouping_cli,
-                                           "coco": evaluate_coco_cli})
+                                           "coco": evaluate_coco_cli},
+                    paths={"lifting": {"checkpoint": "checkpoint", "data": "dir"},
+                           "grouping": {"checkpoint": "checkpoint", "annotations": "file", "maps": "maps"},
+                           "coco": {"gt": "file", "results": "file"}}, names=frozenset(SHIPPED))
 
 
 if __name__ == "__main__":

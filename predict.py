@@ -111,7 +111,7 @@ def predict_pipeline_cli(a):
     skeleton = SKELETONS[lckpt["skeleton"]]
     out = prepare_out_dir(a.out)
     results, sizes, backgrounds, drawn = [], {}, {}, []
-    progress = not a.no_progress and sys.stderr.isatty()
+    progress = not a.no_progress
     for maps, pred in predict_folder(a.maps, a.decoder, gcfg, scorer, tag_stats, tag_dim, progress, a.batch):
         results += pred.results
         background = heatmap_background(maps)
@@ -249,6 +249,9 @@ def _grouping(checkpoint, flag: str, decoder: str, dataset, device, compile: str
     from core.checkpoint import checkpoint_config, load_checkpoint
     from tasks.grouping.model import checkpoint_tag_dim
     from tasks.grouping.probabilities import checkpoint_scorer
+    if checkpoint in SHIPPED:
+        raise InputError(f"{flag} {checkpoint}: is a shipped lifting checkpoint, expected a grouping one "
+                         f"(train.py grouping's best.pt)")
     if decoder == "gnn" and not checkpoint:
         raise InputError(f"{{decoder}} gnn: needs {flag} (or use --decoder ae)")
     if not checkpoint:
@@ -275,7 +278,7 @@ def predict_grouping_cli(a):
     out = prepare_out_dir(a.out)
     results, drawn, backgrounds = [], [], {}
     start, images = time.perf_counter(), 0
-    progress = not a.no_progress and sys.stderr.isatty()
+    progress = not a.no_progress
     for maps, pred in predict_folder(a.maps, a.decoder, cfg, scorer, tag_stats, tag_dim, progress, a.batch):
         results += pred.results
         images += 1
@@ -301,7 +304,11 @@ def build_parser() -> ArgumentParser:
 
 def main(argv):
     return run_task(build_parser(), argv, {"grouping": predict_grouping_cli, "lifting": predict_lifting_cli,
-                                              "pipeline": predict_pipeline_cli, "export": export_cli})
+                                              "pipeline": predict_pipeline_cli, "export": export_cli},
+                    paths={"grouping": {"maps": "maps", "checkpoint": "checkpoint"},
+                           "lifting": {"keypoints": "file", "checkpoint": "checkpoint", "images": "file"},
+                           "pipeline": {"maps": "maps", "grouping": "checkpoint", "lifting": "checkpoint"},
+                           "export": {"checkpoint": "checkpoint"}}, names=frozenset(SHIPPED))
 
 
 if __name__ == "__main__":

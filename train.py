@@ -33,7 +33,7 @@ TASKS = {"lifting": "2D -> 3D pose lifting (SemGCN and variants) on Human3.6M-fo
 
 
 def _progress(a, d) -> bool:
-    return not a.no_progress and sys.stderr.isatty() and d.is_main
+    return not a.no_progress and d.is_main
 
 
 def add_common_args(p, out: str, seed: int, device: str):
@@ -526,7 +526,7 @@ def train_grouping(a):
     fit(run, cfg.epochs, cfg.seed, out, d, device, a.resume, header)
     if d.is_main and cfg.person_floor is None:  # on every image of the file: validation images alone hold too few
         _choose_floors(out, _floor_graphs(cfg, data, annotations, stats), data, cfg, device,  # people with one or
-                       "training and validation")  # two keypoints (docs/results.md)
+                       "training and validation", progress)  # two keypoints (docs/results.md)
     if d.is_main and time.perf_counter() - started >= COMPILE_AFTER_SECONDS and (out / "best.pt").exists():
         start = time.perf_counter()
         package = grouping.compile_checkpoint(out / "best.pt", val_graphs, device)
@@ -549,17 +549,20 @@ def _floor_graphs(cfg, data, annotations, stats) -> list:
     return grouping.finalize_all(graphs, cfg, stats)
 
 
-def _choose_floors(out, graphs, data, cfg, device, split: str) -> None:
+def _choose_floors(out, graphs, data, cfg, device, split: str, show_progress: bool = False) -> None:
     """The person floor of best.pt and last.pt, each chosen with its own classifier on `graphs`."""
     from core.checkpoint import load_checkpoint
     from tasks.grouping.floor_choice import choose_person_floor, record_floor
     from tasks.grouping.probabilities import checkpoint_scorer
+    from core.progress import progress
     for name in ("best.pt", "last.pt"):
         if not (out / name).exists():
             continue
+        print(f"{name}: choosing the person floor on {len(graphs)} {split} images", flush=True)
         ckpt = load_checkpoint(out / name, "grouping")
         scorer = checkpoint_scorer(ckpt, out / name, device, "off")
-        choice = choose_person_floor(graphs, [scorer(g) for g in graphs], cfg, data.gt)
+        probs = [scorer(g) for g in progress(graphs, desc=f"person floor of {name}", enabled=show_progress, leave=False)]
+        choice = choose_person_floor(graphs, probs, cfg, data.gt)
         record_floor(out / name, ckpt, {**choice, "split": split})
         print(f"{name}: person floor {choice['floor']:.4f}, chosen on {choice['images']} {split} images: persons "
               f"written {choice['persons_before']} -> {choice['persons_after']}, AP {choice['AP_before']:.3f} -> "
@@ -608,8 +611,12 @@ def _interrupted(task: str, a, e: KeyboardInterrupt) -> KeyboardInterrupt:
 
 
 def main(argv):
+    from tasks.lifting.shipped import SHIPPED
     return run_task(build_parser(), argv, {"lifting": _logged("lifting", train_lifting),
-                                           "grouping": _logged("grouping", train_grouping)})
+                                           "grouping": _logged("grouping", train_grouping)},
+                    paths={"lifting": {"data": "dir", "init": "checkpoint"},
+                           "grouping": {"annotations": "file", "maps": "maps", "init": "checkpoint"}},
+                    names=frozenset(SHIPPED))
 
 
 if __name__ == "__main__":

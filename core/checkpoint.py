@@ -3,6 +3,7 @@ from its spec, a training state restored."""
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -29,12 +30,26 @@ def read_checkpoint_file(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: checkpoint not found")
+    if path.is_dir():
+        raise InputError(f"{path}: a folder, not a checkpoint file (a run's checkpoint is OUT/best.pt or OUT/last.pt)")
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"):  # torch.save: a zip archive (or an old raw pickle)
+        kind = "empty" if not head else "text" if all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "other data"
+        raise InputError(f"{path}: not a PyTorch checkpoint file ({kind}, not what torch.save writes)")
     try:
         with torch.serialization.safe_globals(_NUMPY_SCALARS):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for corrupt files
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise InputError(f"{path}: not a readable checkpoint ({msg[:120]})") from None
+        raise InputError(f"{path}: not a readable checkpoint ({_shortened(msg, 120)})") from None
+
+
+def _shortened(text: str, limit: int) -> str:
+    """`text`, cut at a word boundary before `limit` characters (with '...')."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + " ..."
 
 
 def _numpy_scalar_globals() -> list:

@@ -157,9 +157,31 @@ def task_parser(prog: str, what: str, tasks: dict[str, str], **kwargs) -> tuple[
     return parser, {name: sub.add_parser(name, help=text) for name, text in tasks.items()}
 
 
-def run_task(parser: ArgumentParser, argv, handlers: dict) -> int | None:
+def check_paths(a, kinds: dict, names=frozenset()) -> None:
+    """The path arguments of a command checked before its handler loads torch (a wrong path is
+    answered at once): `kinds` maps an argument's dest to `file`, `dir`, `maps` (a folder of map
+    files) or `checkpoint` (a file; a name in `names`, e.g. a shipped model's, passes)."""
+    from pathlib import Path
+    for dest, kind in kinds.items():
+        value = getattr(a, dest, None)
+        if value is None or value in names:
+            continue
+        path, flag = Path(value), "--" + dest.replace("_", "-")
+        if kind == "checkpoint" and not path.exists():
+            raise InputError(f"{value}: checkpoint not found ({flag})")
+        if kind == "file" and not path.is_file():
+            raise InputError(f"{value}: {'a folder, expected a file' if path.is_dir() else 'file not found'} ({flag})")
+        if kind == "dir" and not path.is_dir():
+            raise InputError(f"{value}: {'a file, expected a folder' if path.exists() else 'folder not found'} ({flag})")
+        if kind == "maps" and not path.is_dir():
+            raise InputError(f"{value}: not a folder of <image_id>.npz map files ({flag})")
+
+
+def run_task(parser: ArgumentParser, argv, handlers: dict, paths: dict | None = None,
+             names=frozenset()) -> int | None:
     """Parse `argv` and call the chosen task's handler with the arguments, config fields in its
-    errors shown as flags. No arguments at all: the help, listing the tasks (exit code 2)."""
+    errors shown as flags; `paths` ({task: {dest: kind}}, `check_paths`) checked first. No
+    arguments at all: the help, listing the tasks (exit code 2)."""
     if not argv:
         parser.print_help()
         return EXIT_BAD_INPUT
@@ -168,6 +190,7 @@ def run_task(parser: ArgumentParser, argv, handlers: dict) -> int | None:
         parser.error("a task is required: " + " | ".join(handlers))
     a._parser = parser.subparser(a.task)
     a._given = a._parser.given_dests(argv[argv.index(a.task) + 1:])
+    check_paths(a, (paths or {}).get(a.task, {}), names)
     with parser.flag_names(), contextlib.ExitStack() as stack:
         a._exit_stack = stack  # what a handler holds until it returns (e.g. its output folder's lock)
         handlers[a.task](a)

@@ -76,6 +76,8 @@ def map_files(folder) -> dict[int, Path]:
 def _map_files(folder: str, mtime_ns: int) -> tuple:  # cached per version of the folder
     files: dict[int, Path] = {}
     for path in sorted(Path(folder).glob("*.npz")):
+        if not path.is_file():
+            raise InputError(f"{path}: a folder named like a map file (expected <image_id>.npz files); rename or move it")
         if not path.stem.isdigit():
             raise InputError(f"{path}: the file name is not an image id (expected <image_id>.npz)")
         image_id = int(path.stem)

@@ -88,7 +88,7 @@ def test_bad_command_lines(tiny_h36m, tmp_path, capsys):
     _fails(train.main, base + ["--data", str(tiny_h36m), "--keypoints", "detectron"], capsys,
            "--keypoints detectron: unknown keypoints")
     _fails(train.main, base + ["--data", str(tmp_path / "nowhere")], capsys,
-           "data_3d_h36m.npz: file not found")
+           "nowhere: folder not found (--data)")
     (tmp_path / "file").write_text("x")
     _fails(train.main, ["lifting", "--out", str(tmp_path / "file")], capsys,
            "is a file, expected a folder")

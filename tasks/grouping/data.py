@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 import torch
 from torch_geometric.data import Data
-from tqdm import tqdm
+from core.progress import progress as progress_bar
 
 from core.atomic_io import write_json
 from core.errors import InputError
@@ -133,7 +133,7 @@ def _build_image_graphs(cfg: GroupingConfig, gt, annotations_path, image_ids, rn
     K = skeleton.num_joints
     people = persons_by_image(gt, K)
     graphs, tag_dim = [], None
-    for image_id in tqdm(image_ids, desc=desc, disable=not progress, leave=False):
+    for image_id in progress_bar(image_ids, desc=desc, enabled=progress, leave=False):
         img = gt.imgs[image_id]
         kps, areas, anns = people[image_id]
         if cfg.maps is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from torch_geometric.data import Data
-from tqdm import tqdm
+from core.progress import progress as progress_bar
 
 from core.errors import InputError
 from datasets.ae_maps import AEMaps, map_image_ids, read_ae_maps
@@ -92,7 +92,7 @@ def predict_folder(folder, decoder: str, cfg: GroupingConfig, scorer: Optional[P
     and the same tag dimension (`tag_dim`, the model's; default: the first file's)."""
     K = DATASET_SKELETONS[cfg.dataset].num_joints
     ids = map_image_ids(folder)
-    with tqdm(total=len(ids), desc="images", disable=not progress) as bar:
+    with progress_bar(total=len(ids), desc="images", enabled=progress) as bar:
         for start in range(0, len(ids), batch):
             part, maps = ids[start:start + batch], []
             for image_id in part:

@@ -8,7 +8,7 @@ from typing import Optional
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
-from tqdm import tqdm
+from core.progress import progress as progress_bar
 
 from core.distributed import Dist, all_sum
 from tasks.grouping.config import GroupingConfig
@@ -47,7 +47,7 @@ def train_epoch(model, loader, optimizer, pos_weight: float, device, progress=Fa
     d = dist_ctx or Dist()
     model.train()
     total, count, start = 0.0, 0, time.perf_counter()
-    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
+    for batch in progress_bar(loader, desc=desc, leave=False, enabled=progress):
         batch = batch.to(device)
         # BatchNorm in training needs two rows: batches of fewer than two nodes, message edges or
         # pairs are skipped (a batch of images with one pair between them ended a run). Under

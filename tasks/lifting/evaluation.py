@@ -6,7 +6,7 @@ from typing import Optional
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
+from core.progress import progress as progress_bar
 
 from core.distributed import Dist, eval_block, gather
 from tasks.lifting.data import dense_data
@@ -32,7 +32,7 @@ def predict_all(model: nn.Module, batcher, batch_size: int, device="cpu",
 
     starts = range(block.start, block.stop, batch_size)
     outs = [run(x_all[s:min(s + batch_size, block.stop)]).cpu()  # (B, J, 3)
-            for s in tqdm(starts, desc="eval", leave=False, disable=not progress)]
+            for s in progress_bar(starts, desc="eval", leave=False, enabled=progress)]
     pred = torch.cat(outs) if outs else torch.zeros(0, J, 3)
     return torch.cat(gather(pred, d)) if d.enabled else pred
 

@@ -8,7 +8,7 @@ from typing import Optional
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
+from core.progress import progress as progress_bar
 
 from core.distributed import Dist, all_sum
 from datasets.camera_augment import random_views
@@ -117,7 +117,7 @@ def train_epoch(model: nn.Module, batcher, optimizer, scheduler, batch_size: int
         x_all, y_all = mirror_half(x_all, y_all, batcher.skeleton.flip_permutation, generator)
     total = torch.zeros((), device=device)
     starts = range(0, order.numel(), batch_size)
-    for s in tqdm(starts, desc=desc, leave=False, disable=not progress, mininterval=0.5):
+    for s in progress_bar(starts, desc=desc, leave=False, enabled=progress, mininterval=0.5):
         idx = order[s:s + batch_size]
         total += step(x_all[idx], y_all[idx]) * idx.numel()
     count = order.numel()

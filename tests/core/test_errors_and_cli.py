@@ -140,3 +140,38 @@ def test_lower_layers_and_benchmarks_do_not_import_the_clis():
     for path in files:
         clis = {i for i in _our_imports(path) if i.split(".")[0] in CLIS}
         assert not clis, (path, clis)
+
+
+def test_wrong_paths_are_answered_before_torch_loads(tmp_path):
+    """A missing or wrong-kind path is a one-line error from the argument check, before any heavy import."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "f.json").write_text("[]")
+    cases = [("train", ["lifting", "--data", str(tmp_path / "nowhere")], "nowhere: folder not found (--data)"),
+             ("evaluate", ["lifting", "--checkpoint", str(tmp_path / "x.pt")], "x.pt: checkpoint not found (--checkpoint)"),
+             ("evaluate", ["coco", "--gt", str(tmp_path), "--results", "r.json"], "a folder, expected a file (--gt)"),
+             ("predict", ["lifting", "--keypoints", str(tmp_path / "k.json")], "k.json: file not found (--keypoints)"),
+             ("predict", ["pipeline", "--maps", str(tmp_path / "f.json")], "not a folder of <image_id>.npz map files")]
+    for script, argv, message in cases:
+        code = (f"import sys; from core.cli import run_cli; import {script}; rc = run_cli({script}.main, {argv!r}); "
+                f"assert 'torch' not in sys.modules, 'torch imported'; sys.exit(rc)")
+        r = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and message in r.stderr, (script, argv, r.stderr)
+
+
+def test_checkpoint_file_messages_are_whole(tmp_path, capsys):
+    import evaluate
+    import predict
+    (tmp_path / "notes.pt").write_text("these are my notes, not weights\n")
+    assert run_cli(evaluate.main, ["lifting", "--checkpoint", str(tmp_path / "notes.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'notes.pt'}: not a PyTorch checkpoint file (text, not what torch.save writes)\n"
+    (tmp_path / "maps").mkdir()
+    assert run_cli(predict.main, ["grouping", "--maps", str(tmp_path / "maps"), "--checkpoint", "h36m-sh"]) == 2
+    assert "--checkpoint h36m-sh: is a shipped lifting checkpoint, expected a grouping one" in capsys.readouterr().err
+    (tmp_path / "maps" / "2.npz").mkdir()  # a folder named like a map file
+    assert run_cli(predict.main, ["grouping", "--maps", str(tmp_path / "maps"), "--decoder", "ae"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "2.npz: a folder named like a map file" in err
