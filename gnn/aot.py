@@ -7,9 +7,11 @@ use a package that is already there (docs/speed.md).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import platform
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -107,12 +109,36 @@ def _compile(module: nn.Module, example: list[Tensor], dynamic: list[Optional[di
         warnings.simplefilter("ignore", FutureWarning)  # torch-internal deprecations during export
         program = torch.export.export(module, tuple(example), dynamic_shapes=shapes)
         path.parent.mkdir(parents=True, exist_ok=True)
+        # The package is written by a C++ zip writer that aborts the whole process when its disk is
+        # full; so it is written to a scratch folder with room, and only copied into the cache by
+        # Python, whose write failures are ordinary OSErrors.
+        _need_room(path.parent)
+        scratch = tempfile.mkdtemp(prefix="posegraph-aot-")
         fd, tmp = tempfile.mkstemp(suffix=".pt2", dir=path.parent)
         os.close(fd)
         try:
-            torch._inductor.aoti_compile_and_package(program, package_path=tmp)
+            _need_room(scratch)
+            built = os.path.join(scratch, "package.pt2")
+            torch._inductor.aoti_compile_and_package(program, package_path=built)
+            _copy(built, tmp)
             os.replace(tmp, path)  # whole packages only: another process may be loading
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _copy(src: str, dst: str) -> None:
+    """Copy the built package into the cache (Python's write: a full disk is an OSError)."""
+    shutil.copyfile(src, dst)
+
+
+MIN_FREE_BYTES = 256 << 20  # a package is a few MB; its build needs some more
+
+
+def _need_room(folder) -> None:
+    """An OSError (ENOSPC) unless `folder`'s file system has MIN_FREE_BYTES free."""
+    free = shutil.disk_usage(folder).free
+    if free < MIN_FREE_BYTES:
+        raise OSError(errno.ENOSPC, f"{free >> 20} MB free, {MIN_FREE_BYTES >> 20} MB needed")
 

@@ -91,3 +91,27 @@ def test_damaged_packages_are_removed_and_unusable_cache_folders_only_warn(tmp_p
     (tmp_path / "a-file").write_text("x")
     with pytest.warns(UserWarning, match="cannot keep the compiled classifier there"):
         assert aot_compiled(fused, example, DYNAMIC, tmp_path / "a-file", compile=True) is None
+
+
+def test_a_full_cache_disk_only_warns(tmp_path, monkeypatch):
+    """A cache on a file system without room: a warning and the eager classifier, never a write
+    that could abort the process (the package's C++ writer aborts on a full disk); a failed
+    copy into the cache (ENOSPC from Python's write) is the same warning, nothing left behind."""
+    import collections
+    import errno
+    import gnn.aot
+    fused = trained_like(False, False).fused()
+    example = random_graph(12, 20, 25, seed=8)
+    Usage = collections.namedtuple("Usage", "total used free")
+    real = gnn.aot.shutil.disk_usage
+    monkeypatch.setattr(gnn.aot.shutil, "disk_usage", lambda p: Usage(1 << 30, (1 << 30) - (10 << 20), 10 << 20))
+    with pytest.warns(UserWarning, match=r"cannot keep the compiled classifier there \(10 MB free, 256 MB needed\)"):
+        assert aot_compiled(fused, example, DYNAMIC, tmp_path / "full", compile=True) is None
+    monkeypatch.setattr(gnn.aot.shutil, "disk_usage", real)
+
+    def no_space(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(gnn.aot, "_copy", no_space)
+    with pytest.warns(UserWarning, match="cannot keep the compiled classifier there .No space left on device"):
+        assert aot_compiled(fused, example, DYNAMIC, tmp_path / "c", compile=True) is None
+    assert list((tmp_path / "c").iterdir()) == []
