@@ -20,7 +20,7 @@ endif
 RUN_STAMP := $(STAMPS)/.installed
 TEST_STAMP := $(STAMPS)/.installed-test
 
-.PHONY: demo demo-grouping demo-pipeline test install bench env clean
+.PHONY: demo demo-grouping demo-pipeline test install bench env clean clean-cache
 
 $(RUN_STAMP): requirements.txt Makefile
 ifneq ($(USE_ACTIVE),yes)
@@ -44,12 +44,13 @@ install: $(RUN_STAMP)
 env:
 	@echo "python: $(PY)"; $(PY) -c "import torch; print('torch', torch.__version__, '| CUDA', torch.version.cuda)"
 
+# The demos start their runs afresh each time (--overwrite): `make demo` twice works.
 demo: $(RUN_STAMP)
-	$(PY) train.py lifting --epochs 3 --out runs/demo
+	$(PY) train.py lifting --epochs 3 --out runs/demo --overwrite
 	$(PY) evaluate.py lifting --checkpoint runs/demo/best.pt --out runs/demo/eval --viz 3
 
 demo-grouping: $(RUN_STAMP)  # about 10 minutes on 2 idle cores (16 draws per image)
-	$(PY) train.py grouping --out runs/demo-grouping
+	$(PY) train.py grouping --out runs/demo-grouping --overwrite
 	$(PY) evaluate.py grouping --checkpoint runs/demo-grouping/best.pt --annotations runs/demo-grouping/annotations.json --split val --viz 2
 
 # Multi-person 3D on 5 new built-in scenes: the demos' checkpoints when they exist, else small
@@ -57,7 +58,7 @@ demo-grouping: $(RUN_STAMP)  # about 10 minutes on 2 idle cores (16 draws per im
 demo-pipeline: $(RUN_STAMP)
 	test -f runs/demo/best.pt || $(MAKE) demo
 	test -f runs/demo-grouping/best.pt || test -f runs/demo-pipeline/grouping/best.pt || \
-		$(PY) train.py grouping --num-scenes 60 --epochs 8 --out runs/demo-pipeline/grouping
+		$(PY) train.py grouping --num-scenes 60 --epochs 8 --out runs/demo-pipeline/grouping --overwrite
 	$(PY) bench/write_maps.py --scenes 5 --seed 7 --out runs/demo-pipeline/maps
 	$(PY) predict.py pipeline --lifting runs/demo/best.pt --maps runs/demo-pipeline/maps --out runs/demo-pipeline \
 		--viz 2 --grouping $$(ls runs/demo-grouping/best.pt runs/demo-pipeline/grouping/best.pt 2>/dev/null | head -1)
@@ -69,5 +70,11 @@ bench: $(RUN_STAMP)
 	$(PY) bench/lifting.py
 	$(PY) bench/grouping.py
 
+# runs/ (the demos' and your runs in it) and the local install stamps; clean-cache: PoseGraph's
+# cache of rebuildable data (built graphs, the built-in data, compiled classifiers; `core.cache_dir`)
 clean:
 	rm -rf runs .cache
+
+clean-cache:
+	@dir=$$($(PY) -c "from core.cache_dir import cache_dir; print(cache_dir())") && du -sh "$$dir" 2>/dev/null; \
+		rm -rf "$$dir" && echo "removed $$dir"

@@ -19,7 +19,7 @@ from core.console_tee import log_console_to
 from core.run_folder import run_folder
 from core.cli import ArgumentParser, number, run_cli, run_task, task_parser
 from core.errors import InputError
-from datasets.ae_maps import EXTRAS, SynthConfig
+from datasets.synthetic.ae_maps import EXTRAS, SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 from datasets.input_norm import DESCRIPTIONS, INPUT_NORMS
@@ -279,7 +279,7 @@ def _lifting_run(a, cfg, data, out, d, device, resumes):
                             f"not of {{model.name}} {cfg.model.name} with these settings",
         metric="MPJPE", maximize=False,
         best_text=lambda b: f"best MPJPE {b:.2f} mm" if test_set is not None else "no validation subjects: best.pt is the last epoch",
-        loss_label="training loss (MSE, m²)",
+        loss_label=lifting.loss_description(cfg.effective_l1_weight),
         metric_label=f"MPJPE on the validation subjects {', '.join(cfg.val_subjects)} (mm)")
     header = (f"lifting: {cfg.model.name} ({lifting.count_parameters(model):,} parameters), "
               f"{len(train_set):,} train ({','.join(cfg.train_subjects)}) / "
@@ -367,7 +367,7 @@ def add_grouping_args(p):
                         f"(None: the preset's, default {d['synth_artifacts']})")
     p.add_argument("--synth-extras", default=None,
                    help="more artifacts drawn with --synth-artifacts, comma-separated, or none: "
-                        + ", ".join(EXTRAS) + " (datasets/ae_maps.py with_artifacts; None: the preset's, default "
+                        + ", ".join(EXTRAS) + " (datasets/synthetic/ae_maps.py with_artifacts; None: the preset's, default "
                         + (",".join(d["synth_extras"]) or "none") + ")")
     p.add_argument("--builtin-scenes", type=number(int, 0), default=d["builtin_scenes"],
                    help="mix N built-in scenes (synthesised maps) into the training images of --annotations")

@@ -33,7 +33,7 @@ from core.cli import HelpFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from datasets.ae_maps import synthesize_maps  # noqa: E402
+from datasets.synthetic.ae_maps import synthesize_maps  # noqa: E402
 from datasets.coco import persons_by_image, quiet_coco  # noqa: E402
 from datasets.graph.candidate_graph import build_graph, candidate_graph, candidate_nodes  # noqa: E402
 from datasets.graph.candidates import extract_candidates  # noqa: E402
@@ -43,12 +43,12 @@ from tasks.grouping.results import coco_results  # noqa: E402
 from datasets.graph.features import finalize_features  # noqa: E402
 from tasks.grouping.data import feature_settings  # noqa: E402
 from tasks.grouping.prediction import predict_batch, predict_candidates, predict_image  # noqa: E402
-from datasets.ae_maps_second import synthesize_maps_second  # noqa: E402
-from datasets.ae_maps_third import synthesize_maps_third  # noqa: E402
+from datasets.synthetic.ae_maps_second import synthesize_maps_second  # noqa: E402
+from datasets.synthetic.ae_maps_third import synthesize_maps_third  # noqa: E402
 from datasets.coco import load_coco_gt  # noqa: E402
 from tasks.grouping.config import DECODE_BATCH  # noqa: E402
 from datasets.skeleton import COCO17  # noqa: E402
-from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
+from datasets.synthetic.scenes import synthetic_scenes  # noqa: E402
 from tasks import grouping  # noqa: E402
 from core.checkpoint import load_checkpoint  # noqa: E402
 

@@ -47,7 +47,7 @@ def main():
         print(f"writing {a.images} map files to {maps} ...", flush=True)
         folder.mkdir(parents=True, exist_ok=True)
         subprocess.run([py, "-c", "import sys; sys.path.insert(0, '.'); from core.atomic_io import write_json; "
-                        "from datasets.synthetic_scenes import synthetic_scenes; "
+                        "from datasets.synthetic.scenes import synthetic_scenes; "
                         f"write_json({str(ann)!r}, synthetic_scenes({a.images}, seed=5))"], check=True, cwd=REPO)
         subprocess.run([py, "bench/write_maps.py", "--annotations", str(ann), "--out", str(maps), "--seed", "5"],
                        check=True, cwd=REPO)

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from datasets.h36m import TRAIN_SUBJECTS, load_h36m  # noqa: E402
 from datasets.pose_graph import SkeletonBatcher  # noqa: E402
 from datasets.skeleton import H36M16  # noqa: E402
-from datasets.synthetic_h36m import synthetic_h36m_dir  # noqa: E402
+from datasets.synthetic.h36m import synthetic_h36m_dir  # noqa: E402
 from gnn.models import DenseSemGCN  # noqa: E402
 from tasks import lifting  # noqa: E402
 

@@ -94,7 +94,6 @@ def main() -> None:
         print(f"{'real maximum':28s} {np.round(real_max, 3).tolist()}; x MARGIN {MARGIN}: "
               f"{np.round(real_max * MARGIN, 3).tolist()}")
         print(f"{'shipped bounds':28s} {list(BONE_SHARE_MAX[J])}")
-        bounds = np.array(BONE_SHARE_MAX[J]) if BONE_SHARE_MAX[J] else real_max * MARGIN
         if J == 17:  # COCO order (complete, missing keypoints filled) read as H36M-17
             flagged = sum(bool(w) for w in person_warnings(full, sk))
             print(f"COCO order as h36m17: {flagged / len(full):.1%} of {len(full)} persons flagged")

@@ -17,14 +17,14 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from core.cli import HelpFormatter, run_cli  # noqa: E402
-from datasets.ae_maps import synthesize_maps  # noqa: E402
-from datasets.ae_maps_second import synthesize_maps_second  # noqa: E402
-from datasets.ae_maps_third import synthesize_maps_third  # noqa: E402
-from datasets.ae_maps_fourth import synthesize_maps_fourth  # noqa: E402
+from datasets.synthetic.ae_maps import synthesize_maps  # noqa: E402
+from datasets.synthetic.ae_maps_second import synthesize_maps_second  # noqa: E402
+from datasets.synthetic.ae_maps_third import synthesize_maps_third  # noqa: E402
+from datasets.synthetic.ae_maps_fourth import synthesize_maps_fourth  # noqa: E402
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image  # noqa: E402
 from core.atomic_io import write_json  # noqa: E402
 from core.errors import InputError  # noqa: E402
-from datasets.synthetic_scenes import synthetic_scenes  # noqa: E402
+from datasets.synthetic.scenes import synthetic_scenes  # noqa: E402
 from tasks.cli import synth_config  # noqa: E402
 
 

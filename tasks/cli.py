@@ -8,7 +8,7 @@ import dataclasses
 
 from core.cli import number
 from core.errors import InputError
-from datasets.ae_maps import SynthConfig
+from datasets.synthetic.ae_maps import SynthConfig
 from tasks.grouping.config import COMPILE_MODES, DECODE_BATCH, FLOOR_REFERENCES
 
 

@@ -61,5 +61,5 @@ def batch_of(skeleton, B: int):
 @pytest.fixture(scope="session")
 def tiny_h36m(tmp_path_factory):
     """A small synthetic Human3.6M folder in the standard layout (8 frames per sequence)."""
-    from datasets.synthetic_h36m import synthetic_h36m_dir
+    from datasets.synthetic.h36m import synthetic_h36m_dir
     return synthetic_h36m_dir(tmp_path_factory.mktemp("h36m"), seed=3, frames=8)

@@ -24,7 +24,8 @@ from core.file_digest import file_digest
 from core.errors import InputError
 
 # The modules that build graphs (paths under datasets/): a change to any of them invalidates the cache.
-_BUILDERS = ("ae_maps.py", "ae_maps_second.py", "graph/candidates.py", "graph/candidate_graph.py", "graph/labels.py",
+_BUILDERS = ("ae_maps.py", "synthetic/ae_maps.py", "synthetic/ae_maps_second.py", "synthetic/ae_maps_third.py",
+             "synthetic/ae_maps_fourth.py", "graph/candidates.py", "graph/candidate_graph.py", "graph/labels.py",
              "graph/config.py", "coco.py", "skeleton.py")
 
 

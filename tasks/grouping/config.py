@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from core.errors import InputError
-from datasets.ae_maps import EXTRAS, SynthConfig
+from datasets.synthetic.ae_maps import EXTRAS, SynthConfig
 from datasets.coco import DATASET_SKELETONS
 from datasets.graph.config import GraphConfig
 
@@ -56,11 +56,11 @@ class GroupingConfig:
     dataset: str = "coco"
     num_scenes: int = 200
     synth_copies: int = 16  # synthesised maps per training image (augmentation)
-    synth_randomize: bool = True  # each training image's synthesiser drawn anew (datasets.ae_maps.randomized)
+    synth_randomize: bool = True  # each training image's synthesiser drawn anew (datasets.synthetic.ae_maps.randomized)
     synth_generators: tuple[str, ...] = ("project",)  # map generators of the training copies, in turn (copy 0: project)
-    synth_artifacts: bool = True  # each training image gets real AE models' artifacts (datasets.ae_maps.with_artifacts)
+    synth_artifacts: bool = True  # each training image gets real AE models' artifacts (datasets.synthetic.ae_maps.with_artifacts)
     synth_extras: tuple[str, ...] = ()  # more artifacts drawn with them (of
-    # datasets.ae_maps.EXTRAS; without synth_artifacts, none)
+    # datasets.synthetic.ae_maps.EXTRAS; without synth_artifacts, none)
     builtin_scenes: int = 0  # built-in scenes mixed into the training images of `annotations`
     graph_cache: Optional[str] = "auto"  # built graphs kept on disk (auto: the user cache folder; None: no cache)
     workers: int = 0  # DataLoader worker processes computing the training batches' features

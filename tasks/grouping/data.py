@@ -15,16 +15,17 @@ from core.progress import progress as progress_bar
 
 from core.atomic_io import write_json
 from core.errors import InputError
-from datasets.ae_maps import AEMaps, randomized, read_ae_maps, synthesize_maps, with_artifacts
+from datasets.ae_maps import AEMaps, read_ae_maps
+from datasets.synthetic.ae_maps import randomized, synthesize_maps, with_artifacts
 from datasets.graph.candidate_graph import build_graph
-from datasets.ae_maps_fourth import synthesize_maps_fourth
-from datasets.ae_maps_second import synthesize_maps_second
+from datasets.synthetic.ae_maps_fourth import synthesize_maps_fourth
+from datasets.synthetic.ae_maps_second import synthesize_maps_second
 from datasets.coco import DATASET_SKELETONS, load_coco_gt, persons_by_image
 from core.file_digest import file_digest
 from datasets.graph.cache import cached_graphs, folder_fingerprint
 from datasets.graph.features import finalize_features
 from datasets.graph.labels import label_graph
-from datasets.synthetic_scenes import synthetic_scenes
+from datasets.synthetic.scenes import synthetic_scenes
 from tasks.grouping.config import GroupingConfig, GroupingModelConfig
 
 

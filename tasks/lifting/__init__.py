@@ -46,6 +46,7 @@ _WHERE = {
     "mirror_half": "tasks.lifting.flip",
     "action_wise": "tasks.lifting.metrics",
     "lifting_loss": "tasks.lifting.metrics",
+    "loss_description": "tasks.lifting.metrics",
     "mpjpe": "tasks.lifting.metrics",
     "p_mpjpe": "tasks.lifting.metrics",
     "count_parameters": "tasks.lifting.models",
@@ -68,6 +69,6 @@ __getattr__ = lazy_getattr(__name__, _WHERE, globals())
 __all__ = ["AUGMENTS", "DEVICES", "GRAPH_DEFAULTS", "L1_DEFAULTS", "LR_SCHEDULES", "MODEL_DEFAULTS", "MODEL_NAMES", "LiftingConfig",
            "LiftingModelConfig", "parse_subjects", "data_fingerprint", "data_folder", "dense_data", "load_lifting_split",
            "EVAL_CHUNK", "evaluate_lifting", "lifting_scores", "predict_all", "flip_average", "flip_tested", "mirror",
-           "mirror_half", "action_wise", "lifting_loss", "mpjpe", "p_mpjpe", "count_parameters", "model_from_spec",
+           "mirror_half", "action_wise", "lifting_loss", "loss_description", "mpjpe", "p_mpjpe", "count_parameters", "model_from_spec",
            "model_spec", "predict", "COMPILE_MIN_STEPS", "TrainStep", "compile_wanted", "make_optimizer",
            "make_scheduler", "train_epoch", "TEST_SUBJECTS", "TRAIN_SUBJECTS"]

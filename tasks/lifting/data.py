@@ -11,7 +11,7 @@ from torch import Tensor
 from core.errors import InputError
 from datasets.h36m import FILE_3D, PoseSet, load_h36m, resolve_2d_file
 from datasets.input_norm import apply_input_norm
-from datasets.synthetic_h36m import synthetic_h36m_dir
+from datasets.synthetic.h36m import synthetic_h36m_dir
 from tasks.lifting.config import LiftingConfig
 
 

@@ -49,3 +49,10 @@ def action_wise(errors: Tensor, action: Tensor, action_names: list[str]) -> tupl
         if mask.any():
             per[name] = float(errors[mask].mean())
     return sum(per.values()) / max(len(per), 1), per
+
+
+def loss_description(l1_weight: float) -> str:
+    """What the training loss of a run is, with units (the loss curve's axis label)."""
+    if l1_weight:
+        return f"training loss: MSE (m²) + {l1_weight:g} x L1 (m)"
+    return "training loss: MSE (m²)"

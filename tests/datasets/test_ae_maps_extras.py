@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from core.errors import InputError
-from datasets.ae_maps import EXTRAS, SynthConfig, _box_blur, synthesize_maps, with_artifacts
-from datasets.ae_maps_fourth import synthesize_maps_fourth
+from datasets.synthetic.ae_maps import EXTRAS, SynthConfig, _box_blur, synthesize_maps, with_artifacts
+from datasets.synthetic.ae_maps_fourth import synthesize_maps_fourth
 from datasets.graph.candidate_graph import build_graph
 from datasets.graph.config import GraphConfig
 from datasets.graph.labels import label_graph

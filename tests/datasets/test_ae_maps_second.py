@@ -1,8 +1,8 @@
 """The second map generator and the randomised synthesiser: valid maps, the documented ranges."""
 import numpy as np
 
-from datasets.ae_maps import SynthConfig, randomized
-from datasets.ae_maps_second import synthesize_maps_second
+from datasets.synthetic.ae_maps import SynthConfig, randomized
+from datasets.synthetic.ae_maps_second import synthesize_maps_second
 from datasets.graph.candidate_graph import build_graph
 from datasets.graph.config import GraphConfig
 from datasets.graph.labels import label_graph

@@ -3,8 +3,8 @@ import dataclasses
 
 import numpy as np
 
-from datasets.ae_maps import SynthConfig, synthesize_maps, with_artifacts
-from datasets.ae_maps_third import synthesize_maps_third
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps, with_artifacts
+from datasets.synthetic.ae_maps_third import synthesize_maps_third
 from datasets.graph.candidate_graph import build_graph
 from datasets.graph.config import GraphConfig
 from datasets.graph.labels import label_graph

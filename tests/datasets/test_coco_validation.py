@@ -9,7 +9,7 @@ import evaluate
 from core.cli import run_cli
 from core.errors import InputError
 from datasets.coco import load_coco_gt, load_results
-from datasets.synthetic_scenes import synthetic_scenes
+from datasets.synthetic.scenes import synthetic_scenes
 from tasks.coco_eval import oks_ap
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from datasets.skeleton import H36M17
-from datasets.synthetic_h36m import DOFS, forward_kinematics, generate, joint_angles, subject_bones
+from datasets.synthetic.h36m import DOFS, forward_kinematics, generate, joint_angles, subject_bones
 
 
 def test_seeded_and_deterministic():
@@ -45,7 +45,7 @@ def test_joint_angles_stay_within_limits():
 
 def test_an_unusable_cache_folder_still_gives_the_built_in_data(tmp_path, monkeypatch):
     """$POSEGRAPH_CACHE set to a file: a one-line warning and a temporary folder, never a failed run."""
-    from datasets.synthetic_h36m import synthetic_h36m_dir
+    from datasets.synthetic.h36m import synthetic_h36m_dir
     (tmp_path / "a-file").write_text("x")
     monkeypatch.setenv("POSEGRAPH_CACHE", str(tmp_path / "a-file"))
     with pytest.warns(UserWarning, match="cannot keep the built-in data there"):

@@ -99,7 +99,7 @@ def test_grouping_classifier_exports_with_dynamic_graph_sizes(model_flags, tmp_p
         np.testing.assert_allclose(got, ref, atol=1e-5, rtol=1e-4)
         np.testing.assert_allclose(program(*inputs).detach().numpy(), ref, atol=1e-5, rtol=1e-4)
     # A user's path from a map file to the ONNX inputs: the public helper gives predict.py's probabilities.
-    from datasets.ae_maps import synthesize_maps, SynthConfig
+    from datasets.synthetic.ae_maps import synthesize_maps, SynthConfig
     from tasks.grouping.export import classifier_inputs_from_maps
     from tasks.grouping.prediction import predict_image
     from tasks.grouping.probabilities import checkpoint_scorer

@@ -7,14 +7,14 @@ from sklearn.metrics import accuracy_score, f1_score
 
 import evaluate
 import train
-from datasets.ae_maps import SynthConfig, synthesize_maps
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
 from datasets.coco import persons_by_image, quiet_coco
 from datasets.graph.candidate_graph import build_graph, candidate_pairs
 from datasets.graph.config import GraphConfig
 from datasets.graph.features import finalize_features
 from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
-from datasets.synthetic_scenes import synthetic_scenes
+from datasets.synthetic.scenes import synthetic_scenes
 from gnn.conv import EdgeConvAttr
 from gnn.models import EdgeClassifier
 from tasks import grouping

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.ae_maps import SynthConfig, synthesize_maps
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
 from datasets.coco import persons_by_image, quiet_coco
 from datasets.graph.candidate_graph import build_graph
 from datasets.graph.config import GraphConfig
 from datasets.graph.features import finalize_features
 from datasets.graph.labels import label_graph
 from datasets.skeleton import COCO17
-from datasets.synthetic_scenes import synthetic_scenes
+from datasets.synthetic.scenes import synthetic_scenes
 from tasks import grouping
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.floor_choice import choose_person_floor

@@ -10,9 +10,10 @@ import evaluate
 import train
 from core.cli import run_cli
 from core.errors import InputError
-from datasets.ae_maps import SynthConfig, read_ae_maps, synthesize_maps
+from datasets.ae_maps import read_ae_maps
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
 from datasets.coco import persons_by_image, quiet_coco
-from datasets.synthetic_scenes import synthetic_scenes
+from datasets.synthetic.scenes import synthetic_scenes
 
 FAST = ["--hidden", "8", "--epochs", "1", "--no-progress"]
 

@@ -11,7 +11,8 @@ import predict
 import train
 from core.checkpoint import load_checkpoint
 from core.cli import run_cli
-from datasets.ae_maps import AEMaps, SynthConfig, map_image_ids, read_ae_maps, synthesize_maps
+from datasets.ae_maps import AEMaps, map_image_ids, read_ae_maps
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
 from datasets.graph.candidate_graph import build_graph
 from datasets.coco import persons_by_image, quiet_coco
 from datasets.graph.config import GraphConfig

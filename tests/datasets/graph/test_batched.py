@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.ae_maps import SynthConfig, synthesize_maps
-from datasets.ae_maps_second import synthesize_maps_second
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
+from datasets.synthetic.ae_maps_second import synthesize_maps_second
 from datasets.coco import persons_by_image, quiet_coco
 from datasets.graph import batched
 from datasets.graph.candidate_graph import candidate_graph
@@ -14,7 +14,7 @@ from datasets.graph.candidates import extract_candidates
 from datasets.graph.config import GraphConfig
 from datasets.graph.features import finalize_features, tag_statistics
 from datasets.skeleton import COCO17
-from datasets.synthetic_scenes import synthetic_scenes
+from datasets.synthetic.scenes import synthetic_scenes
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from datasets.ae_maps import AEMaps, SynthConfig, read_ae_maps, synthesize_maps
+from datasets.ae_maps import AEMaps, read_ae_maps
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
 from core.errors import InputError
 from datasets.graph.candidate_graph import (build_graph, candidate_pairs, nearest_of_each_type, skeleton_nearest,
                                       type_adjacency)

@@ -6,7 +6,7 @@ import torch
 from torch_geometric.data import Data
 
 import tasks.grouping.data as grouping_data
-from datasets.ae_maps import SynthConfig, synthesize_maps
+from datasets.synthetic.ae_maps import SynthConfig, synthesize_maps
 from datasets.graph.cache import cached_graphs
 from tasks.grouping import GroupingConfig, prepare_grouping_data, write_builtin_annotations
 
@@ -119,3 +119,12 @@ def test_an_unwritable_cache_folder_only_warns(tmp_path):
     made = _graphs()
     with pytest.warns(UserWarning, match="graphs not cached"):
         assert _same(cached_graphs(str(tmp_path / "file" / "sub"), {"a": 1}, lambda: made), made)
+
+
+def test_every_graph_building_module_of_the_cache_key_exists():
+    """A module moved or renamed would silently drop out of the cache key (stale graphs served)."""
+    from pathlib import Path
+
+    from datasets.graph import cache
+    here = Path(cache.__file__).parents[1]
+    assert all((here / name).is_file() for name in cache._BUILDERS), cache._BUILDERS

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from datasets.skeleton import COCO17
-from datasets.synthetic_h36m import ACTIONS, forward_kinematics, joint_angles, subject_bones
+from datasets.synthetic.h36m import ACTIONS, forward_kinematics, joint_angles, subject_bones
 
 # COCO-17 keypoint -> H36M-17 joint, for the body joints; the face is built from the head.
 _COCO_FROM_H36M = {5: 11, 6: 14, 7: 12, 8: 15, 9: 13, 10: 16, 11: 4, 12: 1, 13: 5, 14: 2,

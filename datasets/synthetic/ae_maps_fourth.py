@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from datasets.ae_maps import AEMaps, _box_blur, _gaussian
+from datasets.ae_maps import AEMaps
+from datasets.synthetic.ae_maps import _box_blur, _gaussian
 from datasets.skeleton import Skeleton
 
 
