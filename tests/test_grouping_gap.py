@@ -1,4 +1,4 @@
-"""bench/grouping_gap.py: who counts as a tag twin, and scoring with them left out."""
+"""bench/experiments/grouping_gap.py: who counts as a tag twin, and scoring with them left out."""
 import importlib.util
 
 import numpy as np

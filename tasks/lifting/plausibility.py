@@ -5,7 +5,7 @@ Two mistakes give confident nonsense from any lifter, and both show in the 2D sk
 - **a skeleton a few pixels across**: keypoints normalised to [0, 1] (or otherwise scaled down)
   while the command was promised pixels (`--image-size`, `--images`). No real person with 13 of
   COCO's 17 keypoints labelled is that small; the smallest in the COCO ground truth we have is
-  far larger (bench/lifting_plausibility.py).
+  far larger (bench/experiments/lifting_plausibility.py).
 - **bone lengths no human body has**: a wrong `--format` or joint order. Each bone's share of the
   skeleton's summed 2D bone length is compared with the largest share that bone takes in real
   skeletons: Human3.6M's ground-truth 2D, its 3D poses seen from every direction (so a person
@@ -29,7 +29,7 @@ MIN_EXTENT_PX = 4.0  # a 2D skeleton whose larger side is below this (pixels) is
 MARGIN = 1.2  # the bone-share bounds: the real skeletons' maxima times this
 
 # The largest share of the summed 2D bone length each bone takes in real skeletons (in the order
-# of the skeleton's `edges`), times MARGIN: bench/lifting_plausibility.py prints the maxima.
+# of the skeleton's `edges`), times MARGIN: bench/experiments/lifting_plausibility.py prints the maxima.
 BONE_SHARE_MAX = {
     17: (0.124, 0.258, 0.287, 0.124, 0.231, 0.279, 0.148, 0.158, 0.117, 0.091, 0.128, 0.22, 0.179, 0.122, 0.204, 0.186),
     16: (0.139, 0.24, 0.273, 0.139, 0.245, 0.293, 0.148, 0.17, 0.134, 0.148, 0.196, 0.197, 0.144, 0.223, 0.188),

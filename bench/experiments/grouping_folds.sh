@@ -1,13 +1,13 @@
 #!/bin/bash
 # The layout-disjoint validation of the grouping defaults (docs/results.md "Grouping, fourth
-# pass" and "fifth pass"): the 40 layouts of half A of bench/grouping_transfer.sh (never its test
+# pass" and "fifth pass"): the 40 layouts of half A of bench/experiments/grouping_transfer.sh (never its test
 # half B) are split into two folds of 20 (alternating by number of people); each configuration
 # trains on one fold and is scored on the other (5 runs: seeds 0 and 1 on both folds, seed 2 on
 # fold 1), three map draws each (60 images), with the project's, the second and the fourth
 # generator's maps. The third generator is not used. Configurations: FLAGS below (default T, D).
-#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] [CONFIGS="T D ..."] bash bench/grouping_folds.sh
+#   [OUT=runs/gfolds] [TRANSFER=runs/gtransfer] [CONFIGS="T D ..."] bash bench/experiments/grouping_folds.sh
 #   (after grouping_transfer.sh)
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
 O=${OUT:-runs/gfolds}
@@ -43,7 +43,7 @@ done
 run() {  # name fold train-args: train on the fold, score on the other
   local n=$1 f=$2; shift 2; local o=$((1 - f))
   $PY train.py grouping --annotations "$O/F$f.json" --out "$O/$n" --no-progress --overwrite "$@" > "$O/$n.log" 2>&1 &&
-  $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/F${o}x3.json" \
+  $PY bench/experiments/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/F${o}x3.json" \
     --maps project="$O/m${o}_project" --maps second="$O/m${o}_second" --maps fourth="$O/m${o}_fourth" \
     --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }

@@ -6,7 +6,7 @@ checkpoint with both decoders on the same images (the checkpoint's maps synthesi
   theirs and whose tag (the median over the person's candidates) lies within `--twin-tag` of
   theirs. They are marked `iscrowd`, so COCOeval ignores them and the predictions matched to them.
 Writes OUT/gap.json. Usage:
-  python bench/grouping_gap.py --checkpoint CKPT --annotations GT.json [--split val] [--seed S]
+  python bench/experiments/grouping_gap.py --checkpoint CKPT --annotations GT.json [--split val] [--seed S]
       [--twin-tag 0.3 0.5] [--out DIR]
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import copy
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 

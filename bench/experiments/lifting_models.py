@@ -12,10 +12,10 @@ The default budget: 20 epochs with the learning rate x0.96 every 100 steps (to 0
 end; SemGCN's own decay, every 100,000 steps, leaves a short run at a constant rate, where the
 test error of the built-in data moves by 10-25 mm from epoch to epoch).
 On real Human3.6M, train on some training subjects and score on another (docs/results.md):
-    python bench/lifting_models.py --seeds 0 --top 0 --out runs/h36m-models \
+    python bench/experiments/lifting_models.py --seeds 0 --top 0 --out runs/h36m-models \
         --extra "--data ../shared/data/h36m_train --train-subjects S1,S5,S6,S7 --val-subjects none \
                  --downsample 4 --lr-decay-steps 100" --eval-extra "--subjects S8"
-Usage: python bench/lifting_models.py [--epochs 20] [--seeds 0 1 2] [--top 3] [--jobs 2] [--out runs/models]
+Usage: python bench/experiments/lifting_models.py [--epochs 20] [--seeds 0 1 2] [--top 3] [--jobs 2] [--out runs/models]
     [--extra "--lr-decay-steps 100"] [--eval-extra "--subjects S8"]
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tqdm import tqdm  # noqa: E402

@@ -7,13 +7,13 @@
 # its maps of A's layouts) and the third (test only: nothing trained or chosen on it). Settings
 # are chosen on A's own images ("tune": project and second-generator maps; "val": two draws of
 # second- and fourth-generator maps; later passes chose on layout-disjoint folds of A,
-# bench/grouping_folds.sh). Runs (seeds 0, 1, 2): the defaults, the previous defaults (the
+# bench/experiments/grouping_folds.sh). Runs (seeds 0, 1, 2): the defaults, the previous defaults (the
 # fifth pass's: pairs merged from probability 0.5); --preset reference (seed 0); with
 # VARIANTS=1 also the fourth pass's variants of the previous defaults, --synth-extras
 # calibration,blur and --builtin-scenes 200 (about 15 minutes a run, the others 1-2). About 10
 # minutes, 50 with the variants.
-#   [OUT=runs/gtransfer] [M80=file] [VARIANTS=1] bash bench/grouping_transfer.sh
-cd "$(dirname "$0")/.."
+#   [OUT=runs/gtransfer] [M80=file] [VARIANTS=1] bash bench/experiments/grouping_transfer.sh
+cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
 O=${OUT:-runs/gtransfer}
@@ -45,11 +45,11 @@ maps "$O/A.json" project 506 "$O/tune_project"; maps "$O/A.json" second 505 "$O/
 run() {  # name, train args
   local n=$1; shift
   $PY train.py grouping --annotations "$O/A.json" --out "$O/$n" --no-progress --overwrite "$@" > "$O/$n.log" 2>&1 &&
-  $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/A.json" --maps tune_project="$O/tune_project" \
+  $PY bench/experiments/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/A.json" --maps tune_project="$O/tune_project" \
     --maps tune_second="$O/tune_second" --json "$O/$n/tune.json" > "$O/$n.tune.log" 2>&1 &&
-  $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/A2.json" --maps val_fourth="$O/val_fourth" \
+  $PY bench/experiments/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/A2.json" --maps val_fourth="$O/val_fourth" \
     --maps val_second="$O/val_second" --json "$O/$n/val.json" >> "$O/$n.tune.log" 2>&1 &&
-  $PY bench/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/B3.json" --maps project="$O/maps3_project" \
+  $PY bench/experiments/grouping_transfer.py --checkpoint "$O/$n/best.pt" --annotations "$O/B3.json" --maps project="$O/maps3_project" \
     --maps second="$O/maps3_second" --maps fourth="$O/maps3_fourth" --maps third="$O/maps3_third" --json "$O/$n/test.json" > "$O/$n.test.log" 2>&1
 }
 PREVIOUS="--merge-threshold 0.5"  # the defaults of the version before (fifth pass); the fourth pass's:

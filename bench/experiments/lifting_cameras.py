@@ -8,7 +8,7 @@ viewing directions of Human3.6M's cameras (`h36m` views) or along any yaw, tilte
 degrees (`any` views). MPJPE (mm, mean over poses) of each checkpoint on all three, in one run;
 for `--input-norm pose` lifters also with the focal length known, each camera turned to look at
 the person (`datasets.input_norm.virtual_camera`, `predict.py lifting --focal`).
-Usage: python bench/lifting_cameras.py CKPT [CKPT ...] [--cameras-per-pose 1] [--seed 0] [--json PATH]
+Usage: python bench/experiments/lifting_cameras.py CKPT [CKPT ...] [--cameras-per-pose 1] [--seed 0] [--json PATH]
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -15,7 +15,7 @@ and the shares of the two input mistakes the checks are for: COCO-order keypoint
 Human3.6M order (`--format h36m17`), and keypoints divided by the image size. The bounds in
 `tasks.lifting.plausibility` are the real maxima times its MARGIN.
 
-Usage: python bench/lifting_plausibility.py --h36m ../shared/data/h36m_train
+Usage: python bench/experiments/lifting_plausibility.py --h36m ../shared/data/h36m_train
            --coco ../shared/data/coco/person_keypoints_train2017_mini80.json ../shared/data/coco/example_coco_val.json
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from datasets.coco_to_h36m import convert_person, fill_missing  # noqa: E402
 from datasets.h36m import TRAIN_SUBJECTS, load_h36m  # noqa: E402

@@ -4,7 +4,7 @@ the same images with the maps of several generators (folders of `<image_id>.npz`
 generator and decoder: AP, AR, persons written (and how many are fragments), persons per image,
 decode images/s (graphs -> persons); per generator the share of the AE-to-oracle gap the GNN
 closes, (GNN - AE) / (oracle - AE).
-Usage: python bench/grouping_transfer.py --checkpoint CKPT --annotations GT.json
+Usage: python bench/experiments/grouping_transfer.py --checkpoint CKPT --annotations GT.json
            --maps project=DIR [--maps second=DIR ...] [--split all] [--person-floor F] [--json PATH]
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from core.atomic_io import write_json  # noqa: E402
 from core.checkpoint import load_checkpoint  # noqa: E402

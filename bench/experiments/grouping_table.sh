@@ -1,7 +1,7 @@
 #!/bin/bash
 # The grouping accuracy table of docs/results.md: two lanes of 1-thread runs, then the seed, 600-scene and 2-D tag rows (about 3 hours on a
-# 2-core CPU; M80=path/to/a COCO annotation file for the mini80 rows). Usage: [OUT=folder] [M80=file] bash bench/grouping_table.sh
-cd "$(dirname "$0")/.."
+# 2-core CPU; M80=path/to/a COCO annotation file for the mini80 rows). Usage: [OUT=folder] [M80=file] bash bench/experiments/grouping_table.sh
+cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
 PY=.venv/bin/python
 mkdir -p "${OUT:-runs/gtable3}"

@@ -7,8 +7,8 @@
 #      no checkpoint chosen on them).
 # Each test: gnn / ae / oracle with the project's synthesised maps (seed 101) and the second
 # generator's maps (seed 202). Two lanes of 1-thread runs. Usage:
-#   [OUT=runs/ggen] [M80=file] [LANE=1|2|all] bash bench/grouping_generalisation.sh
-cd "$(dirname "$0")/.."
+#   [OUT=runs/ggen] [M80=file] [LANE=1|2|all] bash bench/experiments/grouping_generalisation.sh
+cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
 O=${OUT:-runs/ggen}
