@@ -52,6 +52,7 @@ def evaluate_lifting_cli(a):
     from tasks.lifting.original import load_lifting_checkpoint
     from tasks.lifting.plots import plot_lifted_pose
     import torch
+    given = a.checkpoint
     a.checkpoint = resolve_lifter(a.checkpoint)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     saved = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict)
@@ -63,7 +64,7 @@ def evaluate_lifting_cli(a):
         "actions": parse_actions(a.actions) or saved.actions, "device": a.device,
         "eval_batch_size": a.batch_size})
     device = resolve_device(cfg.device)
-    out = prepare_out_dir(a.out or Path(a.checkpoint).parent / "eval")
+    out = prepare_out_dir(a.out or (Path("runs") / f"eval-{given}" if given in SHIPPED else Path(a.checkpoint).parent / "eval"))
     skeleton = SKELETONS[ckpt["skeleton"]]
     model = rebuild_model(ckpt, a.checkpoint, lifting.model_from_spec).to(device)
     subjects = lifting.parse_subjects(a.subjects, "subjects")
@@ -137,7 +138,7 @@ def evaluate_coco_cli(a):
 
 
 def add_grouping_args(p):
-    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of train.py grouping")
+    p.add_argument("--checkpoint", required=True, help="best.pt / last.pt of train.py grouping, or the shipped coco-ae")
     p.add_argument("--annotations", required=True, help="COCO-format ground truth (.json)")
     p.add_argument("--maps", help="folder of <image_id>.npz AE maps (None: synthesised)")
     p.add_argument("--seed", type=number(int, 0, 2**32 - 1), default=None, help="synthesis seed (None: the checkpoint's + 1)")
@@ -161,12 +162,20 @@ def evaluate_grouping_cli(a):
     from tasks.grouping import evaluation as grouping_evaluation
     from tasks.grouping.probabilities import checkpoint_scorer
     from tasks.plots import plot_grouped_images
+    from tasks.grouping.shipped import SHIPPED as GROUPING_SHIPPED, resolve_grouping
+    from tasks.lifting.shipped import SHIPPED as LIFTING_SHIPPED
+    if a.checkpoint in LIFTING_SHIPPED:
+        raise InputError(f"--checkpoint {a.checkpoint}: is a shipped lifting checkpoint, expected a grouping one")
+    given = a.checkpoint
+    a.checkpoint = resolve_grouping(a.checkpoint)
     ckpt = load_checkpoint(a.checkpoint, "grouping")
     saved = checkpoint_config(ckpt, a.checkpoint, grouping.GroupingConfig.from_dict)
     cfg = decode_overrides(grouping_evaluation.eval_config(saved, a.maps, a.device,
                                                            synth_config(a.synth, saved.synth, a.maps)), a)
     device = resolve_device(cfg.device)
-    out = prepare_out_dir(a.out or Path(a.checkpoint).parent / f"eval_{a.decoder}")
+    # a shipped model's folder is the repository's checkpoints/: its evaluations go to runs/
+    out = prepare_out_dir(a.out or (Path("runs") / f"eval-{given}" if given in GROUPING_SHIPPED
+                                    else Path(a.checkpoint).parent / f"eval_{a.decoder}"))
     synth_seed = a.seed if a.seed is not None else grouping_evaluation.default_synth_seed(saved)
     if not 0 <= synth_seed < 2**32:
         raise InputError(f"--seed {synth_seed}: must be in [0, 2**32)")
@@ -200,6 +209,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv):
+    from tasks.grouping.shipped import SHIPPED as GROUPING_SHIPPED
     from tasks.lifting.shipped import SHIPPED
     return run_task(build_parser(), argv, {"lifting": evaluate_lifting_cli, "grouping": evaluate_grouping_cli,
                                            "coco": evaluate_coco_cli},

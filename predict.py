@@ -14,6 +14,7 @@ from datasets.coco import DATASET_SKELETONS
 from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
+from tasks.grouping.shipped import DEFAULT as GROUPING_DEFAULT, SHIPPED as GROUPING_SHIPPED, resolve_grouping
 from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, describe_lifter, lifter_identity, resolve_lifter
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.results import count_persons, describe_counts
@@ -37,7 +38,7 @@ def export_cli(a):
     from core.checkpoint import checkpoint_config, read_checkpoint_file, rebuild_model
     from tasks.lifting.export import export_lifter
     from tasks.lifting.original import load_lifting_checkpoint
-    a.checkpoint = resolve_lifter(a.checkpoint)
+    a.checkpoint = resolve_grouping(a.checkpoint) if a.checkpoint in GROUPING_SHIPPED else resolve_lifter(a.checkpoint)
     obj = read_checkpoint_file(a.checkpoint)
     if isinstance(obj, dict) and obj.get("task") == "grouping":
         return export_grouping(a)
@@ -69,7 +70,8 @@ def export_grouping(a):
 
 
 def add_pipeline_args(p):
-    p.add_argument("--grouping", default=None, help="best.pt of train.py grouping (COCO or CrowdPose; needed by --decoder gnn)")
+    p.add_argument("--grouping", default=None, help=f"best.pt of train.py grouping (COCO or CrowdPose) or a shipped name "
+                   f"({' | '.join(GROUPING_SHIPPED)}; None: {GROUPING_DEFAULT} for --decoder gnn on COCO maps)")
     p.add_argument("--decoder", default="gnn", choices=["gnn", "ae"],
                    help="gnn: the grouping checkpoint's classifier; ae: associative-embedding grouping, no checkpoint")
     p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
@@ -230,7 +232,8 @@ def checked_persons(persons, skeleton, source, force: bool) -> list[list[str]]:
 
 def add_grouping_args(p):
     p.add_argument("--maps", required=True, help="folder of <image_id>.npz AE maps (heatmaps, tags, scale)")
-    p.add_argument("--checkpoint", help="best.pt of train.py grouping (needed by --decoder gnn)")
+    p.add_argument("--checkpoint", help=f"best.pt of train.py grouping, or a shipped name ({' | '.join(GROUPING_SHIPPED)}; "
+                   f"None: {GROUPING_DEFAULT} for --decoder gnn on COCO maps)")
     p.add_argument("--decoder", default="gnn", choices=["gnn", "ae"],
                    help="gnn: the checkpoint's classifier; ae: associative-embedding grouping, no checkpoint")
     p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
@@ -251,9 +254,12 @@ def _grouping(checkpoint, flag: str, decoder: str, dataset, device, compile: str
     from tasks.grouping.probabilities import checkpoint_scorer
     if checkpoint in SHIPPED:
         raise InputError(f"{flag} {checkpoint}: is a shipped lifting checkpoint, expected a grouping one "
-                         f"(train.py grouping's best.pt)")
+                         f"(train.py grouping's best.pt, or the shipped {GROUPING_DEFAULT})")
+    # no checkpoint: the shipped classifier for the gnn decoder (COCO maps), none for the AE decoder
+    checkpoint = resolve_grouping(checkpoint, flag, default=decoder == "gnn" and dataset in (None, "coco"))
     if decoder == "gnn" and not checkpoint:
-        raise InputError(f"{{decoder}} gnn: needs {flag} (or use --decoder ae)")
+        raise InputError(f"{{decoder}} gnn: needs {flag} for {dataset} maps (the shipped {GROUPING_DEFAULT} is for "
+                         f"COCO's; or use --decoder ae)")
     if not checkpoint:
         return GroupingConfig(dataset=dataset or "coco"), None, None, None
     ckpt = load_checkpoint(checkpoint, "grouping")
@@ -308,7 +314,7 @@ def main(argv):
                     paths={"grouping": {"maps": "maps", "checkpoint": "checkpoint"},
                            "lifting": {"keypoints": "file", "checkpoint": "checkpoint", "images": "file"},
                            "pipeline": {"maps": "maps", "grouping": "checkpoint", "lifting": "checkpoint"},
-                           "export": {"checkpoint": "checkpoint"}}, names=frozenset(SHIPPED))
+                           "export": {"checkpoint": "checkpoint"}}, names=frozenset(SHIPPED) | frozenset(GROUPING_SHIPPED))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@ from its spec, a training state restored."""
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -34,7 +33,7 @@ def read_checkpoint_file(path):
         raise InputError(f"{path}: a folder, not a checkpoint file (a run's checkpoint is OUT/best.pt or OUT/last.pt)")
     with open(path, "rb") as f:
         head = f.read(4)
-    if not (zipfile.is_zipfile(path) or head[:1] == b"\x80"):  # torch.save: a zip archive (or an old raw pickle)
+    if not (head.startswith(b"PK") or head[:1] == b"\x80"):  # torch.save: a zip archive (or an old raw pickle)
         kind = "empty" if not head else "text" if all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "other data"
         raise InputError(f"{path}: not a PyTorch checkpoint file ({kind}, not what torch.save writes)")
     try:

@@ -111,7 +111,7 @@ def test_bad_checkpoints(tmp_path, capsys):
     ev = ["lifting", "--out", str(tmp_path / "e"), "--checkpoint"]
     _fails(evaluate.main, ev + [str(tmp_path / "none.pt")], capsys, "checkpoint not found")
     (tmp_path / "junk.pt").write_bytes(b"\x00garbage" * 10)
-    _fails(evaluate.main, ev + [str(tmp_path / "junk.pt")], capsys, "junk.pt: not a readable checkpoint")
+    _fails(evaluate.main, ev + [str(tmp_path / "junk.pt")], capsys, "junk.pt: not a PyTorch checkpoint file (other data")
     save_checkpoint(tmp_path / "other.pt", {"task": "grouping", "model": {}, "state_dict": {}, "config": {}})
     _fails(evaluate.main, ev + [str(tmp_path / "other.pt")], capsys,
            "other.pt: is a grouping checkpoint, expected lifting")

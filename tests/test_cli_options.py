@@ -65,7 +65,7 @@ def test_an_images_file_with_one_image_at_two_sizes_is_refused(tmp_path, capsys)
                                                             {"id": 2, "width": 320, "height": 240}]}))
     (tmp_path / "r.json").write_text(json.dumps([{"image_id": 2, "keypoints": [1.0] * 51, "score": 1.0}]))
     rc = run_cli(predict.main, ["lifting", "--keypoints", str(tmp_path / "r.json"), "--images", str(tmp_path / "gt.json"),
-                                "--checkpoint", str(tmp_path / "none.pt")])
+                                "--checkpoint", "h36m-gt"])
     err = capsys.readouterr().err
     assert rc == 2 and "gt.json: image 2 is listed twice with two sizes (640x480 and 320x240)" in err
 

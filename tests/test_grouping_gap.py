@@ -8,7 +8,7 @@ from torch_geometric.data import Data
 
 from tests.conftest import REPO
 
-spec = importlib.util.spec_from_file_location("grouping_gap", REPO / "bench" / "grouping_gap.py")
+spec = importlib.util.spec_from_file_location("grouping_gap", REPO / "bench" / "experiments" / "grouping_gap.py")
 gap = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gap)
 

@@ -25,7 +25,11 @@ def shipped_path(name: str) -> Path:
 def resolve_lifter(value: Optional[str], flag: str = "--checkpoint") -> str:
     """A checkpoint given on a command line -> a path: a shipped name (`SHIPPED`) -> its file in
     `checkpoints/`; None -> the default for detected keypoints; anything else as it is."""
+    from tasks.grouping.shipped import SHIPPED as GROUPING_SHIPPED
     name = DEFAULT_FOR_DETECTIONS if value is None else value
+    if name in GROUPING_SHIPPED:
+        raise InputError(f"{flag} {name}: is the shipped grouping classifier, expected a lifting checkpoint "
+                         f"({' | '.join(SHIPPED)} or a path)")
     if name not in SHIPPED:
         return name
     path = shipped_path(name)

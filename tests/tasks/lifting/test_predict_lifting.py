@@ -79,12 +79,13 @@ def test_coco_results_file_with_missing_keypoints(lifter, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra,pattern", [
-    (["--image-size", "640", "480", "--images", "x.json"], "--images and --image-size: give one of them"),
+    (["--image-size", "640", "480", "--images", "TMP/p.npy"], "--images and --image-size: give one of them"),
     (["--image-size", "0", "480"], "--image-size 0: must be > 0"),
     ([], "image sizes are needed to normalise the 2D input: give --images or --image-size"),
 ])
 def test_bad_input_one_line(lifter, tmp_path, capsys, extra, pattern):
     np.save(tmp_path / "p.npy", np.ones((2, 17, 2)))
+    extra = [e.replace("TMP", str(tmp_path)) for e in extra]  # an existing file: the paths are checked first
     rc = run_cli(predict.main, ["lifting", "--checkpoint", str(lifter), "--keypoints", str(tmp_path / "p.npy"),
                                 "--out", str(tmp_path / "o"), *extra])
     err = capsys.readouterr().err
