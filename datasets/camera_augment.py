@@ -38,3 +38,15 @@ def random_views(x: Tensor, y3d: Tensor, generator: torch.Generator, fraction: f
     points = y3d + root[:, None, :]  # (P, J, 3)
     views = normalize_pose(points[..., :2] / points[..., 2:].clamp_min(1e-3))  # (P, J, 2)
     return torch.where(chosen.to(x.device)[:, None, None], views.to(x.dtype), x)
+
+
+def random_rotations(n: int, rng):
+    """`n` rotation matrices (n, 3, 3) uniform over all 3D orientations (unit quaternions), drawn from
+    the numpy Generator `rng`: poses seen from every direction (from behind, above, lying down)."""
+    import numpy as np
+    q = rng.normal(size=(n, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    w, x, y, z = q.T
+    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+                     np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+                     np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], 1)

@@ -63,3 +63,12 @@ def tiny_h36m(tmp_path_factory):
     """A small synthetic Human3.6M folder in the standard layout (8 frames per sequence)."""
     from datasets.synthetic.h36m import synthetic_h36m_dir
     return synthetic_h36m_dir(tmp_path_factory.mktemp("h36m"), seed=3, frames=8)
+
+
+def strings_in(o) -> list:
+    """Every string in a nested structure of dicts, lists and tuples (a checkpoint's metadata)."""
+    if isinstance(o, dict):
+        return [x for v in o.values() for x in strings_in(v)]
+    if isinstance(o, (list, tuple)):
+        return [x for v in o for x in strings_in(v)]
+    return [o] if isinstance(o, str) else []

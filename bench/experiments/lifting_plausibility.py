@@ -29,20 +29,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from datasets.camera_augment import random_rotations  # noqa: E402
 from datasets.coco_to_h36m import convert_person, fill_missing  # noqa: E402
 from datasets.h36m import TRAIN_SUBJECTS, load_h36m  # noqa: E402
 from datasets.skeleton import h36m_skeleton  # noqa: E402
 from tasks.lifting.plausibility import (BONE_SHARE_MAX, LEG_SPREAD_MIN, MARGIN, MIN_EXTENT_PX, bone_shares,  # noqa: E402
                                         leg_spread, person_warnings)
-
-
-def random_rotations(n: int, rng) -> np.ndarray:
-    q = rng.normal(size=(n, 4))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    w, x, y, z = q.T
-    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-                     np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-                     np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], 1)
 
 
 def coco_persons(paths, num_joints: int) -> tuple[np.ndarray, np.ndarray]:

@@ -13,15 +13,9 @@ import predict
 from core.checkpoint import load_checkpoint
 from core.cli import run_cli
 from tasks.grouping.shipped import DEFAULT, SHIPPED, card_facts, read_card, resolve_grouping, shipped_path
-from tests.conftest import REPO
+from tests.conftest import REPO, strings_in
 
 
-def _strings(o):
-    if isinstance(o, dict):
-        return [x for v in o.values() for x in _strings(v)]
-    if isinstance(o, (list, tuple)):
-        return [x for v in o for x in _strings(v)]
-    return [o] if isinstance(o, str) else []
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -33,7 +27,7 @@ def test_shipped_grouping_model_matches_its_card(name):
     card = read_card(name)
     assert json.loads(json.dumps(card_facts(ckpt, hashlib.sha256(path.read_bytes()).hexdigest()))) == card
     text = path.with_suffix(".md").read_text()
-    in_file = _strings({k: v for k, v in ckpt.items() if k != "state_dict"})
+    in_file = strings_in({k: v for k, v in ckpt.items() if k != "state_dict"})
     assert not [t for t in in_file + [text] if any(d in t for d in ("/work/", "/home/", "/root/", "../shared"))]
     assert "python train.py grouping" in text and "## Maps it expects" in text and "AP" in text
     assert resolve_grouping(None, default=True) == str(shipped_path(DEFAULT))

@@ -7,6 +7,7 @@ import pytest
 
 import predict
 from core.cli import run_cli
+from datasets.camera_augment import random_rotations
 from datasets.coco_to_h36m import COCO, convert_person, fill_missing
 from datasets.h36m import TRAIN_SUBJECTS, load_h36m
 from datasets.skeleton import H36M16, H36M17, H36M17_TO_16
@@ -15,13 +16,6 @@ from tests.conftest import shared_file
 from tests.datasets.test_coco_to_h36m import POSE
 
 
-def _rotations(n, rng):
-    q = rng.normal(size=(n, 4))
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    w, x, y, z = q.T
-    return np.stack([np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
-                     np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
-                     np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1)], 1)
 
 
 def _coco_persons():
@@ -46,7 +40,7 @@ def test_real_human36m_skeletons_from_any_direction_are_not_flagged(skeleton):
     assert not any(person_warnings(poses.x2d.astype(np.float64) * 500, skeleton))  # the 4 cameras, in pixels
     rng = np.random.default_rng(1)
     pick = rng.integers(0, len(poses), 20_000)  # from behind, above, below, lying down: any rotation
-    views = 200 * np.einsum("pij,pkj->pki", _rotations(len(pick), rng), poses.y3d[pick].astype(np.float64))[..., :2]
+    views = 200 * np.einsum("pij,pkj->pki", random_rotations(len(pick), rng), poses.y3d[pick].astype(np.float64))[..., :2]
     assert not any(person_warnings(views, skeleton))
 
 

@@ -16,6 +16,7 @@ from datasets.pose_graph import SkeletonBatcher
 from datasets.skeleton import SKELETONS
 from tasks import lifting
 from tasks.lifting.original import load_lifting_checkpoint
+from tests.conftest import strings_in
 from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, card_facts, read_card, resolve_lifter, shipped_path
 
 
@@ -41,16 +42,10 @@ def test_each_shipped_lifter_loads_predicts_and_matches_its_card(name, tiny_h36m
     text = (path.with_suffix(".md")).read_text()
     assert "research use only" in text and f"MPJPE {card['validation']['MPJPE']:.1f} mm" in text
     # no path of the training machine in the file or the card; the card says how to reproduce the file
-    def strings(o):
-        if isinstance(o, dict):
-            return [x for v in o.values() for x in strings(v)]
-        if isinstance(o, (list, tuple)):
-            return [x for v in o for x in strings(v)]
-        return [o] if isinstance(o, str) else []
-    in_file = strings({k: v for k, v in ckpt.items() if k != "state_dict"})
+    in_file = strings_in({k: v for k, v in ckpt.items() if k != "state_dict"})
     assert not [t for t in in_file + [text] if "/work/" in t or "/home/" in t or "/root/" in t]
     assert all(not t.startswith("/") for t in in_file), in_file
-    assert f"python train.py lifting --data DIR" in text and f"--out runs/{name}" in text
+    assert "python train.py lifting --data DIR" in text and f"--out runs/{name}" in text
 
 
 def test_commands_take_shipped_names(tmp_path, tiny_h36m, capsys):
