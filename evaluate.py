@@ -215,7 +215,7 @@ def main(argv):
                                            "coco": evaluate_coco_cli},
                     paths={"lifting": {"checkpoint": "checkpoint", "data": "dir"},
                            "grouping": {"checkpoint": "checkpoint", "annotations": "file", "maps": "maps"},
-                           "coco": {"gt": "file", "results": "file"}}, names=frozenset(SHIPPED))
+                           "coco": {"gt": "file", "results": "file"}}, names=frozenset(SHIPPED) | frozenset(GROUPING_SHIPPED))
 
 
 if __name__ == "__main__":
