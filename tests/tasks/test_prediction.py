@@ -196,7 +196,7 @@ def test_bad_map_folders_give_one_line_errors(run_with_maps, tmp_path, capsys):
             (["--maps", str(tmp_path / "junk"), "--decoder", "ae"], "3.npz: not a readable .npz file"),
             (["--maps", str(mixed), "--decoder", "ae"], "2.npz: tags have 2 dimension(s), expected 1"),
             (["--maps", str(mixed), *ckpt], "2.npz: tags have 2 dimension(s), expected 1"),
-            (["--maps", str(maps_dir)], "--decoder gnn: needs --checkpoint"),
+            (["--maps", str(maps_dir), "--dataset", "crowdpose"], "--decoder gnn: needs --checkpoint for crowdpose maps"),
             (["--maps", str(maps_dir), "--checkpoint", str(lifting_ckpt / "best.pt")],
              "best.pt: is a lifting checkpoint, expected grouping"),
             (["--maps", str(maps_dir), *ckpt, "--dataset", "crowdpose"], "--dataset crowdpose:"),
