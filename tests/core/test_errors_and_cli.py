@@ -169,9 +169,11 @@ def test_checkpoint_file_messages_are_whole(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == f"error: {tmp_path / 'notes.pt'}: not a PyTorch checkpoint file (text, not what torch.save writes)\n"
     (tmp_path / "maps").mkdir()
-    assert run_cli(predict.main, ["grouping", "--maps", str(tmp_path / "maps"), "--checkpoint", "h36m-sh"]) == 2
+    assert run_cli(predict.main, ["grouping", "--maps", str(tmp_path / "maps"), "--checkpoint", "h36m-sh",
+                                  "--out", str(tmp_path / "o")]) == 2
     assert "--checkpoint h36m-sh: is a shipped lifting checkpoint, expected a grouping one" in capsys.readouterr().err
     (tmp_path / "maps" / "2.npz").mkdir()  # a folder named like a map file
-    assert run_cli(predict.main, ["grouping", "--maps", str(tmp_path / "maps"), "--decoder", "ae"]) == 2
+    assert run_cli(predict.main, ["grouping", "--maps", str(tmp_path / "maps"), "--decoder", "ae",
+                                  "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "2.npz: a folder named like a map file" in err

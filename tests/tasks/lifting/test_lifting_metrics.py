@@ -66,3 +66,11 @@ def test_staircase_learning_rate_schedule():
         sched.step()
     assert lrs[9] == pytest.approx(1e-3) and lrs[10] == pytest.approx(0.96e-3)
     assert lrs[24] == pytest.approx(1e-3 * 0.96 ** 2)
+
+
+def test_the_loss_curve_says_what_the_loss_is():
+    """`modulated` trains on MSE + 0.1 x L1: its curve is not labelled as a plain MSE."""
+    from tasks.lifting import LiftingConfig, LiftingModelConfig, loss_description
+    assert loss_description(LiftingConfig().effective_l1_weight) == "training loss: MSE (m²) + 0.1 x L1 (m)"
+    assert loss_description(LiftingConfig(model=LiftingModelConfig("semgcn")).effective_l1_weight) == \
+        "training loss: MSE (m²)"
