@@ -126,6 +126,11 @@ def _resumed(a, task: str, cfg, from_args, from_dict, fixed_length=lambda c: Tru
     return cfg, r.history
 
 
+def _epochs_may_change(cfg) -> bool:
+    """Whether a resumed lifting run may change --epochs: not with a cosine schedule, laid out for its epochs."""
+    return cfg.lr_schedule == "step"
+
+
 def train_lifting(a):
     from core import distributed
     from tasks.lifting import seeds as lifting_seeds
@@ -144,7 +149,7 @@ def train_lifting(a):
     if seeds:
         return _train_lifting_seeds(a, seeds, Path(a.out))
     cfg, resumes = _resumed(a, "lifting", lifting_config_from_args(a), lifting_config_from_args,
-                            lifting.LiftingConfig.from_dict, fixed_length=lambda c: c.lr_schedule == "step")
+                            lifting.LiftingConfig.from_dict, fixed_length=_epochs_may_change)
     d, device = distributed.setup(cfg.device)
     data = _lifting_data(cfg)
     with run_folder(cfg.out, resuming=bool(a.resume), overwrite=a.overwrite, lock=d.is_main) as out:
@@ -175,8 +180,8 @@ def _train_lifting_seeds(a, seeds: list[int], top: Path) -> None:
                                     "seed": s, "out": str(top / f"seed-{s}")})
         a_s._given = a._given | {"seed", "out"}
         cfg, resumes = _resumed(a_s, "lifting", lifting_config_from_args(a_s), lifting_config_from_args,
-                                lifting.LiftingConfig.from_dict, fixed_length=lambda c: c.lr_schedule == "step")
-        runs.append((a_s, dataclasses.replace(cfg, seed=s, out=str(top / f"seed-{s}")), resumes))
+                                lifting.LiftingConfig.from_dict, fixed_length=_epochs_may_change)
+        runs.append((a_s, cfg, resumes))  # cfg's seed and out are a_s's (a resume's folder is seed-N)
     d, device = distributed.setup(runs[0][1].device)
     if d.enabled:
         raise InputError("{seeds}: train several seeds in one process, not under torchrun")
