@@ -11,11 +11,11 @@ from core.atomic_io import prepare_out_dir, write_json
 from core.cli import ArgumentParser, inference_mode, number, run_cli, run_task, task_parser
 from core.errors import InputError
 from datasets.coco import DATASET_SKELETONS
-from datasets.keypoints_2d import FORMATS, image_sizes, read_persons
+from datasets.keypoints_2d import FORMATS, image_sizes, keypoint_format, read_persons
 from datasets.skeleton import SKELETONS
 from tasks import lifting
 from tasks.grouping.shipped import DEFAULT as GROUPING_DEFAULT, SHIPPED as GROUPING_SHIPPED, resolve_grouping
-from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, describe_lifter, lifter_identity, resolve_lifter
+from tasks.lifting.shipped import DEFAULT_FOR_PHOTOS, SHIPPED, default_help, default_lifter, describe_lifter, lifter_identity, resolve_lifter
 from tasks.grouping.config import GroupingConfig
 from tasks.grouping.results import count_persons, describe_counts
 from tasks.cli import add_compile_flag, add_decode_flags, decode_overrides
@@ -77,7 +77,7 @@ def add_pipeline_args(p):
     p.add_argument("--dataset", default=None, choices=sorted(DATASET_SKELETONS),
                    help="keypoint set of the maps (None: the grouping checkpoint's, else coco)")
     p.add_argument("--lifting", default=None, help=f"best.pt of train.py lifting, an original SemGCN checkpoint, or a "
-                   f"shipped lifter: {' | '.join(SHIPPED)} (None: {DEFAULT_FOR_DETECTIONS}, trained on detections)")
+                   f"shipped lifter: {' | '.join(SHIPPED)} (None: {DEFAULT_FOR_PHOTOS}, trained on detections)")
     p.add_argument("--maps", required=True, help="folder of <image_id>.npz AE maps")
     p.add_argument("--min-score", type=number(float, 0, 1), default=0.1, help="keypoints scored lower count as missing")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="where to run")
@@ -104,10 +104,10 @@ def predict_pipeline_cli(a):
     gcfg, scorer, tag_stats, tag_dim = _grouping(a.grouping, "--grouping", a.decoder, a.dataset, device, a.compile)
     gcfg = decode_overrides(gcfg, a)
     given = a.lifting
-    a.lifting = resolve_lifter(a.lifting, "--lifting")
+    a.lifting = resolve_lifter(a.lifting, "--lifting", DEFAULT_FOR_PHOTOS)  # maps of images: photos
     lckpt = load_lifting_checkpoint(a.lifting)
     lcfg = checkpoint_config(lckpt, a.lifting, lifting.LiftingConfig.from_dict)
-    identity = lifter_identity(given, a.lifting, lckpt, lcfg.input_norm)
+    identity = lifter_identity(given, a.lifting, lckpt, lcfg.input_norm, DEFAULT_FOR_PHOTOS)
     print(describe_lifter(identity), flush=True)
     model = rebuild_model(lckpt, a.lifting, lifting.model_from_spec).to(device)
     skeleton = SKELETONS[lckpt["skeleton"]]
@@ -146,7 +146,7 @@ def predict_pipeline_cli(a):
 
 def add_lifting_args(p):
     p.add_argument("--checkpoint", default=None, help=f"best.pt of train.py lifting, an original SemGCN checkpoint, "
-                   f"or a shipped lifter: {' | '.join(SHIPPED)} (None: {DEFAULT_FOR_DETECTIONS}, trained on detections)")
+                   f"or a shipped lifter: {' | '.join(SHIPPED)} ({default_help()})")
     p.add_argument("--keypoints", required=True,
                    help="COCO results .json (17 keypoints per person) or .npy/.npz array (P, J, 2|3)")
     p.add_argument("--format", default=None, choices=list(FORMATS),
@@ -185,11 +185,12 @@ def predict_lifting_cli(a):
         raise InputError("--images and --image-size: give one of them")
     sizes = image_sizes(a.images) if a.images else None
     given = a.checkpoint
-    a.checkpoint = resolve_lifter(a.checkpoint)
+    default = default_lifter(keypoint_format(a.keypoints, a.format))  # photos or Human3.6M's cameras
+    a.checkpoint = resolve_lifter(a.checkpoint, default=default)
     ckpt = load_lifting_checkpoint(a.checkpoint)
     skeleton = SKELETONS[ckpt["skeleton"]]
     input_norm = checkpoint_config(ckpt, a.checkpoint, lifting.LiftingConfig.from_dict).input_norm
-    identity = lifter_identity(given, a.checkpoint, ckpt, input_norm)
+    identity = lifter_identity(given, a.checkpoint, ckpt, input_norm, default)
     print(describe_lifter(identity), flush=True)
     persons = read_persons(a.keypoints, a.format, skeleton.num_joints, sizes,
                            tuple(a.image_size) if a.image_size else None, a.min_score)

@@ -99,6 +99,15 @@ def _coco_results(path: Path, K: int) -> tuple[list[int], np.ndarray, list[float
     return ids, np.array(kps, dtype=np.float64).reshape(-1, K, 3), scores, own
 
 
+def keypoint_format(path, fmt: Optional[str]) -> str:
+    """The joint order `read_persons` reads `path` in: `fmt` when given, else coco for a .json and,
+    for arrays, coco if J = 17, h36m16 if J = 16 (the array is read to see J)."""
+    path = Path(path)
+    if fmt is not None or path.suffix == ".json" or not path.exists():
+        return fmt or "coco"
+    return "coco" if _read_array(path).shape[1] == 17 else "h36m16"
+
+
 def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict] = None,
                  image_size: Optional[tuple[float, float]] = None, min_score: float = 0.1,
                  min_keypoints: Optional[int] = None) -> Persons2D:

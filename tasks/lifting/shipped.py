@@ -2,8 +2,10 @@
 each one's card, `checkpoints/<name>.md`), and how a command line names them.
 
 `--checkpoint h36m-gt` / `--checkpoint h36m-sh` (or `--lifting` for the pipeline) picks a
-shipped file; anything else is a path. `predict.py` uses `DEFAULT_FOR_DETECTIONS` when no
-checkpoint is given: its inputs are detected keypoints.
+shipped file; anything else is a path. When none is given, `predict.py` picks by the input
+(`default_lifter`): keypoints of photos (COCO / CrowdPose order: results files, arrays, the
+pipeline's groups) get `DEFAULT_FOR_PHOTOS`, `--format h36m16` / `h36m17` arrays (Human3.6M's
+cameras) `DEFAULT_FOR_H36M`; both are trained on detected keypoints.
 """
 from __future__ import annotations
 
@@ -15,18 +17,32 @@ from core.errors import InputError
 FOLDER = Path(__file__).resolve().parents[2] / "checkpoints"
 SHIPPED = {"h36m-gt": "ground-truth 2D of Human3.6M (clean keypoints)",
            "h36m-sh": "Stacked Hourglass detections of Human3.6M (MPII-trained, noisy keypoints)"}
-DEFAULT_FOR_DETECTIONS = "h36m-sh"
+DEFAULT_FOR_H36M = "h36m-sh"  # --format h36m16 / h36m17 arrays: Human3.6M's own cameras
+DEFAULT_FOR_PHOTOS = "h36m-sh"  # COCO-format keypoints: the photo lifter once it is shipped (issue 33)
+H36M_FORMATS = ("h36m16", "h36m17")
+
+
+def default_lifter(fmt: Optional[str]) -> str:
+    """The shipped lifter `predict.py` uses for keypoints of format `fmt` (`datasets.keypoints_2d.FORMATS`)."""
+    return DEFAULT_FOR_H36M if fmt in H36M_FORMATS else DEFAULT_FOR_PHOTOS
+
+
+def default_help() -> str:
+    """The default, as a command line's help says it."""
+    if DEFAULT_FOR_PHOTOS == DEFAULT_FOR_H36M:
+        return f"None: {DEFAULT_FOR_H36M}, trained on detections"
+    return f"None: {DEFAULT_FOR_PHOTOS} for photos (COCO order), {DEFAULT_FOR_H36M} for --format h36m16/h36m17"
 
 
 def shipped_path(name: str) -> Path:
     return FOLDER / f"{name}.pt"
 
 
-def resolve_lifter(value: Optional[str], flag: str = "--checkpoint") -> str:
+def resolve_lifter(value: Optional[str], flag: str = "--checkpoint", default: str = DEFAULT_FOR_H36M) -> str:
     """A checkpoint given on a command line -> a path: a shipped name (`SHIPPED`) -> its file in
-    `checkpoints/`; None -> the default for detected keypoints; anything else as it is."""
+    `checkpoints/`; None -> `default` (a shipped name); anything else as it is."""
     from tasks.grouping.shipped import SHIPPED as GROUPING_SHIPPED
-    name = DEFAULT_FOR_DETECTIONS if value is None else value
+    name = default if value is None else value
     if name in GROUPING_SHIPPED:
         raise InputError(f"{flag} {name}: is the shipped grouping classifier, expected a lifting checkpoint "
                          f"({' | '.join(SHIPPED)} or a path)")
@@ -39,16 +55,17 @@ def resolve_lifter(value: Optional[str], flag: str = "--checkpoint") -> str:
     return str(path)
 
 
-def lifter_identity(given: Optional[str], path: str, ckpt: dict, input_norm: str) -> dict:
-    """What an output says about the lifter that made it: the shipped name or the path as given,
-    the file's SHA-256, the model, its input normalisation and joints."""
+def lifter_identity(given: Optional[str], path: str, ckpt: dict, input_norm: str,
+                    default: str = DEFAULT_FOR_H36M) -> dict:
+    """What an output says about the lifter that made it: the shipped name (`default` when none
+    was given) or the path as given, the file's SHA-256, the model, its input normalisation and joints."""
     import hashlib
     from datasets.skeleton import SKELETONS
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    name = DEFAULT_FOR_DETECTIONS if given is None else given
+    name = default if given is None else given
     model = ckpt.get("config", {}).get("model", {}).get("name") or ckpt["model"]["class"]
     return {"name": name if name in SHIPPED else str(path), "sha256": h.hexdigest(), "model": model,
             "input_norm": input_norm, "joints": SKELETONS[ckpt["skeleton"]].num_joints}

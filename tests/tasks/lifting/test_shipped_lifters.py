@@ -17,7 +17,7 @@ from datasets.skeleton import SKELETONS
 from tasks import lifting
 from tasks.lifting.original import load_lifting_checkpoint
 from tests.conftest import strings_in
-from tasks.lifting.shipped import DEFAULT_FOR_DETECTIONS, SHIPPED, card_facts, read_card, resolve_lifter, shipped_path
+from tasks.lifting.shipped import DEFAULT_FOR_H36M, SHIPPED, card_facts, read_card, resolve_lifter, shipped_path
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
@@ -49,7 +49,7 @@ def test_each_shipped_lifter_loads_predicts_and_matches_its_card(name, tiny_h36m
 
 
 def test_commands_take_shipped_names(tmp_path, tiny_h36m, capsys):
-    assert resolve_lifter(None) == str(shipped_path(DEFAULT_FOR_DETECTIONS))
+    assert resolve_lifter(None) == str(shipped_path(DEFAULT_FOR_H36M))
     assert resolve_lifter("h36m-gt") == str(shipped_path("h36m-gt")) and resolve_lifter("x/best.pt") == "x/best.pt"
     pixels = np.full((2, 16, 2), 500.0) + np.random.default_rng(0).normal(0, 80, (2, 16, 2))
     np.save(tmp_path / "p.npy", pixels)
@@ -60,3 +60,24 @@ def test_commands_take_shipped_names(tmp_path, tiny_h36m, capsys):
     assert run_cli(evaluate.main, ["lifting", "--checkpoint", "h36m-gt", "--data", str(tiny_h36m),
                                    "--out", str(tmp_path / "e")]) == 0
     assert json.loads((tmp_path / "e" / "eval.json").read_text())["subjects"] == list(TEST_SUBJECTS)
+
+
+def test_without_checkpoint_the_lifter_follows_the_input(tmp_path, monkeypatch, capsys):
+    """Photos (COCO order: results files, 17-joint arrays) get DEFAULT_FOR_PHOTOS, Human3.6M
+    arrays (--format h36m16/h36m17, or 16 joints) DEFAULT_FOR_H36M; the output names which."""
+    from tasks.lifting import shipped
+    from tests.datasets.test_coco_to_h36m import POSE
+    monkeypatch.setattr(shipped, "DEFAULT_FOR_PHOTOS", "h36m-gt")  # two distinct files stand in
+    assert shipped.default_lifter("coco") == "h36m-gt" and shipped.default_lifter("h36m17") == "h36m-sh"
+    res = [{"image_id": 0, "category_id": 1, "keypoints": np.c_[POSE * 4, np.full(17, 0.9)].ravel().tolist(), "score": 0.9}]
+    (tmp_path / "r.json").write_text(json.dumps(res))
+    np.save(tmp_path / "c.npy", np.c_[POSE * 4, np.full(17, 0.9)][None])
+    h36m = np.full((1, 16, 2), 500.0) + np.random.default_rng(0).normal(0, 80, (1, 16, 2))
+    np.save(tmp_path / "h.npy", h36m)
+    for keypoints, extra, expected in (("r.json", [], "h36m-gt"), ("c.npy", [], "h36m-gt"),
+                                       ("h.npy", [], "h36m-sh"), ("c.npy", ["--format", "h36m17", "--force"], "h36m-sh")):
+        out = tmp_path / f"o-{keypoints}-{len(extra)}"
+        assert run_cli(predict.main, ["lifting", "--keypoints", str(tmp_path / keypoints), "--image-size", "1000", "1000",
+                                      "--out", str(out), *extra]) == 0
+        assert json.loads((out / "poses3d.json").read_text())[0]["lifter"]["name"] == expected
+        assert capsys.readouterr().out.startswith(f"lifter: {expected} ")
