@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from core.cards import facts_block, read_facts, sha256_of, trained_parameters, write_card
 from core.errors import InputError
 
 FOLDER = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -37,32 +38,23 @@ def resolve_grouping(value: Optional[str], flag: str = "--checkpoint", default: 
 # ---------------------------------------------------------------------------------------------
 # Making the shipped classifier from a run (maintainers): `python -m tasks.grouping.shipped --help`
 
-CARD_BLOCK = "```json card\n"
-
-
 def card_facts(ckpt: dict, file_sha256: str) -> dict:
     cfg = ckpt["config"]
     return {"file_sha256": file_sha256, "model": cfg["model"]["name"], "model_spec": ckpt["model"],
-            "parameters": sum(int(t.numel()) for k, t in ckpt["state_dict"].items()
-                              if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))),
+            "parameters": trained_parameters(ckpt["state_dict"]),
             "dataset": cfg["dataset"], "tag_dim": ckpt["tag_dim"], "epochs": ckpt["epoch"], "config": cfg,
             "person_floor_choice": ckpt.get("person_floor_choice")}
 
 
 def read_card(name: str) -> dict:
-    import json
-    text = (FOLDER / f"{name}.md").read_text()
-    return json.loads(text.split(CARD_BLOCK, 1)[1].split("\n```", 1)[0])
+    """The machine-readable facts of `checkpoints/<name>.md`."""
+    return read_facts(FOLDER / f"{name}.md")
 
 
 def ship(run_checkpoint: str, name: str, prose: str) -> Path:
     """A run's best.pt -> `checkpoints/<name>.pt` (weights and what rebuilds and decodes with the
     classifier; no optimizer or random state, no path of the training machine) and its card
     (`prose`, the human part, then the facts of the file)."""
-    import hashlib
-    import json
-
-    from core.atomic_io import atomic_write
     from core.checkpoint import load_checkpoint, save_checkpoint
     ckpt = load_checkpoint(run_checkpoint, "grouping")
     keep = ("task", "model", "skeleton", "normalization", "config", "epoch", "pos_weight", "tag_dim",
@@ -78,11 +70,8 @@ def ship(run_checkpoint: str, name: str, prose: str) -> Path:
     small["state_dict"] = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     small["shipped"] = name
     path = save_checkpoint(shipped_path(name), small)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    facts = card_facts(load_checkpoint(path, "grouping"), digest)
-    text = (prose.rstrip() + "\n\n## File\n\n" + CARD_BLOCK + json.dumps(facts, indent=1, sort_keys=True)
-            + "\n```\n")
-    atomic_write(FOLDER / f"{name}.md", lambda f: f.write(text), mode="w")
+    facts = card_facts(load_checkpoint(path, "grouping"), sha256_of(path))
+    write_card(FOLDER / f"{name}.md", prose.rstrip() + "\n\n## File\n\n" + facts_block(facts))
     return path
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from core.cards import facts_block, read_facts, sha256_of, trained_parameters, write_card
 from core.errors import InputError
 
 FOLDER = Path(__file__).resolve().parents[2] / "checkpoints"
@@ -59,15 +60,10 @@ def lifter_identity(given: Optional[str], path: str, ckpt: dict, input_norm: str
                     default: str = DEFAULT_FOR_H36M) -> dict:
     """What an output says about the lifter that made it: the shipped name (`default` when none
     was given) or the path as given, the file's SHA-256, the model, its input normalisation and joints."""
-    import hashlib
     from datasets.skeleton import SKELETONS
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
     name = default if given is None else given
     model = ckpt.get("config", {}).get("model", {}).get("name") or ckpt["model"]["class"]
-    return {"name": name if name in SHIPPED else str(path), "sha256": h.hexdigest(), "model": model,
+    return {"name": name if name in SHIPPED else str(path), "sha256": sha256_of(path), "model": model,
             "input_norm": input_norm, "joints": SKELETONS[ckpt["skeleton"]].num_joints}
 
 
@@ -80,17 +76,12 @@ def describe_lifter(identity: dict) -> str:
 # ---------------------------------------------------------------------------------------------
 # Making a shipped lifter from a run (maintainers): `python -m tasks.lifting.shipped --help`
 
-CARD_BLOCK = "```json card\n"  # the card's machine-readable part (tests compare it with the file)
-
-
 def card_facts(ckpt: dict, file_sha256: str, validation: dict) -> dict:
     """What a card states about its checkpoint: settings from the file, and the numbers of the
     validation run (same settings, trained without the validation subjects)."""
     cfg = ckpt["config"]
     return {"file_sha256": file_sha256, "model": cfg["model"]["name"], "model_spec": ckpt["model"],
-            "parameters": sum(int(t.numel()) for k, t in ckpt["state_dict"].items()
-                              if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))),
-            "keypoints": cfg["keypoints"], "joints": cfg["joints"], "train_subjects": cfg["train_subjects"],
+            "parameters": trained_parameters(ckpt["state_dict"]), "keypoints": cfg["keypoints"], "joints": cfg["joints"], "train_subjects": cfg["train_subjects"],
             "epochs": ckpt["epoch"], "config": cfg, "validation": validation}
 
 
@@ -114,7 +105,6 @@ def reproduce_flags(cfg: dict, epochs: int) -> str:
 
 
 def card_text(name: str, facts: dict) -> str:
-    import json
     cfg, v = facts["config"], facts["validation"]
     lines = [f"# Shipped lifter `{name}`", "",
              f"A `{facts['model']}` lifter ({facts['parameters']:,} parameters) for {SHIPPED[name]}.", "",
@@ -134,15 +124,13 @@ def card_text(name: str, facts: dict) -> str:
              f"MPJPE {v['MPJPE']:.1f} mm, P-MPJPE {v['P-MPJPE']:.1f} mm"
              + (f"; with test-time flipping {v['MPJPE_flip']:.1f} / {v['P-MPJPE_flip']:.1f} mm"
                 if v.get("MPJPE_flip") is not None else "") + f" ({v['poses']:,} poses of S8, {v['note']}).",
-             "", "## File", "", CARD_BLOCK.rstrip("\n"), json.dumps(facts, indent=1, sort_keys=True), "```", ""]
-    return "\n".join(lines)
+             "", "## File", ""]
+    return "\n".join(lines) + "\n" + facts_block(facts)
 
 
 def read_card(name: str) -> dict:
     """The machine-readable facts of `checkpoints/<name>.md`."""
-    import json
-    text = (FOLDER / f"{name}.md").read_text()
-    return json.loads(text.split(CARD_BLOCK, 1)[1].split("\n```", 1)[0])
+    return read_facts(FOLDER / f"{name}.md")
 
 
 def validation_of(validation_eval: str, note: str) -> dict:
@@ -161,9 +149,6 @@ def ship(run_checkpoint: str, name: str, validation: dict) -> Path:
     """A run's checkpoint -> `checkpoints/<name>.pt` (weights and what rebuilds the model; no
     optimizer, schedule or random state) and its card `checkpoints/<name>.md` (`validation`:
     `validation_of`)."""
-    import hashlib
-
-    from core.atomic_io import atomic_write
     from core.checkpoint import load_checkpoint, save_checkpoint
     ckpt = load_checkpoint(run_checkpoint, "lifting")
     keep = ("task", "model", "skeleton", "normalization", "config", "epoch")
@@ -175,9 +160,7 @@ def ship(run_checkpoint: str, name: str, validation: dict) -> Path:
     small["state_dict"] = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     small["shipped"] = name
     path = save_checkpoint(shipped_path(name), small)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    text = card_text(name, card_facts(load_checkpoint(path, "lifting"), digest, validation))
-    atomic_write(FOLDER / f"{name}.md", lambda f: f.write(text), mode="w")
+    write_card(FOLDER / f"{name}.md", card_text(name, card_facts(load_checkpoint(path, "lifting"), sha256_of(path), validation)))
     return path
 
 
