@@ -105,7 +105,12 @@ def keypoint_format(path, fmt: Optional[str]) -> str:
     path = Path(path)
     if fmt is not None or path.suffix == ".json" or not path.exists():
         return fmt or "coco"
-    return "coco" if _read_array(path).shape[1] == 17 else "h36m16"
+    return _array_format(_read_array(path).shape[1])
+
+
+def _array_format(joints: int) -> str:
+    """The joint order of an array given without --format: COCO's 17, or SemGCN's 16."""
+    return "coco" if joints == 17 else "h36m16"
 
 
 def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict] = None,
@@ -128,7 +133,7 @@ def read_persons(path, fmt: Optional[str], num_joints: int, sizes: Optional[dict
     else:
         kps = _read_array(path)
         J = kps.shape[1]
-        fmt = fmt or ("coco" if J == 17 else "h36m16")
+        fmt = fmt or _array_format(J)
         expected = {"coco": 17, "crowdpose": 14, "h36m17": 17, "h36m16": 16}[fmt]
         if J != expected:
             raise InputError(f"{path.name}: array has {J} joints, {{format}} {fmt} has {expected}")

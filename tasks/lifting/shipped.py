@@ -81,8 +81,9 @@ def card_facts(ckpt: dict, file_sha256: str, validation: dict) -> dict:
     validation run (same settings, trained without the validation subjects)."""
     cfg = ckpt["config"]
     return {"file_sha256": file_sha256, "model": cfg["model"]["name"], "model_spec": ckpt["model"],
-            "parameters": trained_parameters(ckpt["state_dict"]), "keypoints": cfg["keypoints"], "joints": cfg["joints"], "train_subjects": cfg["train_subjects"],
-            "epochs": ckpt["epoch"], "config": cfg, "validation": validation}
+            "parameters": trained_parameters(ckpt["state_dict"]), "keypoints": cfg["keypoints"],
+            "joints": cfg["joints"], "train_subjects": cfg["train_subjects"], "epochs": ckpt["epoch"],
+            "config": cfg, "validation": validation}
 
 
 def reproduce_flags(cfg: dict, epochs: int) -> str:
@@ -160,7 +161,8 @@ def ship(run_checkpoint: str, name: str, validation: dict) -> Path:
     small["state_dict"] = {k: v.clone() for k, v in ckpt["state_dict"].items()}
     small["shipped"] = name
     path = save_checkpoint(shipped_path(name), small)
-    write_card(FOLDER / f"{name}.md", card_text(name, card_facts(load_checkpoint(path, "lifting"), sha256_of(path), validation)))
+    facts = card_facts(load_checkpoint(path, "lifting"), sha256_of(path), validation)
+    write_card(FOLDER / f"{name}.md", card_text(name, facts))
     return path
 
 
